@@ -1,0 +1,679 @@
+"""Run many crews at once: in a local process pool, or as Ray tasks spread over Ollama hosts.
+
+Each crew run happens in a worker process, never in the caller's: crewai keeps module-level
+caches that only grow, and a crash in one run must not take the batch down. Worker processes
+are recycled after RUNS_PER_PROCESS runs, which bounds that growth without paying crewai's
+import (seconds) for every run.
+
+On Ray, each run is a task that asks for one unit of the custom resource "ollama". A node
+started with `ray start --resources='{"ollama": N}'` (N = that machine's OLLAMA_NUM_PARALLEL)
+therefore never runs more than N crews at once, and each task talks to the Ollama of the node
+it landed on. Ray does the placement; this module only submits, retries once and collects.
+Report files and run records travel back to the driver, which writes them into its own
+reports folder and store, so a batch over several machines ends with everything in one place.
+
+Ray is an optional extra (`pip install 'scoutcrew[ray]'`) and is imported only on that path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import socket
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import (
+    ConfigError,
+    InvalidModelSpec,
+    MissingInput,
+    ProjectNotFound,
+    ScoutcrewError,
+    UnknownCrew,
+)
+from .project import HOME_ENV, Project
+
+# Where a node's Ollama is, set in the environment of `ray start` on that node. Without it the
+# task uses OLLAMA_HOST from the same environment, else the LLM layer's default (localhost).
+NODE_HOST_ENV = "SCOUTCREW_NODE_OLLAMA_HOST"
+# A node-local data folder for runs on machines other than the driver's.
+NODE_HOME_ENV = "SCOUTCREW_NODE_HOME"
+RESOURCE = "ollama"
+RUNS_PER_PROCESS = 8
+DEFAULT_RUNNER = "scoutcrew.pipeline:run_crew"
+# Failures a second attempt cannot fix: the same config gives the same error, before any model
+# is called. Everything else (a host down, a timeout, a crashed worker) is retried once.
+PERMANENT_ERRORS = (ConfigError, MissingInput, UnknownCrew, ProjectNotFound, InvalidModelSpec)
+
+
+class BatchError(ScoutcrewError):
+    """A batch could not start: a bad executor setting or a Ray cluster without Ollama nodes."""
+
+
+@dataclass
+class CrewOutcome:
+    """How one crew of a batch ended."""
+
+    crew: str
+    status: str  # "ok" | "nothing-new" | "failed"
+    report: Path | None = None
+    hosts: list[str] = field(default_factory=list)  # the Ollama host(s) its calls went to
+    node: str | None = None  # the machine (or Ray node) it ran on
+    attempts: int = 0
+    error: str | None = None
+    run_id: str | None = None
+    seconds: float = 0.0
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "failed"
+
+
+@dataclass
+class BatchResult:
+    """Every crew's outcome, in the order the crews were given."""
+
+    executor: str
+    outcomes: list[CrewOutcome]
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return all(o.ok for o in self.outcomes)
+
+    @property
+    def failed(self) -> list[CrewOutcome]:
+        return [o for o in self.outcomes if not o.ok]
+
+    def table(self) -> str:
+        """Format the outcomes as a fixed-width table for the terminal."""
+        lines = [
+            f"{'CREW':<20} {'STATUS':<12} {'HOST':<28} {'TRIES':>5} {'CALLS':>5} "
+            f"{'TOKENS':>8} {'SECS':>6}  REPORT / ERROR"
+        ]
+        for o in self.outcomes:
+            host = ",".join(_short_host(h) for h in o.hosts) or "-"
+            detail = str(o.report) if o.report else (o.error or "-")
+            lines.append(
+                f"{o.crew:<20} {o.status:<12} {host:<28} {o.attempts:>5} {o.calls:>5} "
+                f"{o.prompt_tokens + o.completion_tokens:>8} {o.seconds:>6.1f}  {detail}"
+            )
+        done = sum(o.ok for o in self.outcomes)
+        lines.append(
+            f"{done}/{len(self.outcomes)} crews succeeded in {self.seconds:.1f} s "
+            f"({self.executor} executor)"
+        )
+        return "\n".join(lines)
+
+
+# -- the library API ---------------------------------------------------------------------------
+
+
+def run_batch(
+    project: Project,
+    crews: Sequence[str] | None = None,
+    *,
+    executor: str = "local",
+    address: str | None = None,
+    jobs: int | None = None,
+    hosts: Mapping[str, str] | None = None,
+    options: Any = None,
+    progress: Callable[[str], None] | None = None,
+    runner: str = DEFAULT_RUNNER,
+) -> BatchResult:
+    """Run `crews` (default: every crew of the project) and return each one's outcome.
+
+    executor "local": a pool of `jobs` worker processes (default $OLLAMA_NUM_PARALLEL or 1),
+    all using OLLAMA_HOST. executor "ray": one Ray task per crew, each holding one "ollama"
+    resource; `address` joins an existing cluster ("auto" or host:port), without it a local
+    Ray instance with `jobs` ollama slots is started. `hosts` maps a Ray node (its IP address
+    or node id) to the Ollama URL its tasks use, overriding the node's own environment.
+    `runner` is the import path of the function that runs one crew (pipeline.run_crew's
+    signature).
+    """
+    from .config import load_config
+    from .pipeline import RunOptions
+
+    say = progress or (lambda message: None)
+    options = options or RunOptions()
+    config = load_config(project)
+    if config.problems:
+        raise ConfigError(config.problems)
+    names = list(crews) if crews else sorted(config.crews)
+    unknown = [name for name in names if name not in config.crews]
+    if unknown:
+        known = ", ".join(sorted(config.crews)) or "none"
+        raise UnknownCrew(f"no crew {', '.join(map(repr, unknown))}: crews are {known}")
+    if not names:
+        raise BatchError(f"no crews to run: add crew files under {project.crews_dir}")
+    if len(set(names)) != len(names):
+        raise BatchError("a crew is named twice: each crew may run once per batch")
+    # Decide the backend here so every worker, on any machine, uses the same one.
+    backend = options.backend or os.environ.get("SCOUTCREW_BACKEND")
+    options = replace(options, backend=backend)
+    # Create (or migrate) the store once, before several processes open it at the same moment.
+    from .store import Store
+
+    Store.open(project.data_dir / "scoutcrew.sqlite").close()
+    started = time.monotonic()
+    if executor == "local":
+        if hosts:
+            raise BatchError(
+                "--host maps Ray nodes to Ollama hosts; with the local executor set OLLAMA_HOST"
+            )
+        outcomes = _run_local(project, names, options, jobs or _default_jobs(), say, runner)
+    elif executor == "ray":
+        outcomes = _run_ray(project, names, options, address, jobs, hosts or {}, say, runner)
+    else:
+        raise BatchError(f"unknown executor '{executor}': use 'local' or 'ray'")
+    order = {name: i for i, name in enumerate(names)}
+    outcomes.sort(key=lambda o: order[o.crew])
+    return BatchResult(executor, outcomes, time.monotonic() - started)
+
+
+def _default_jobs() -> int:
+    try:
+        return max(1, int(os.environ.get("OLLAMA_NUM_PARALLEL", "1")))
+    except ValueError:
+        return 1
+
+
+def report_dir(project: Project, crew: str, options: Any) -> Path:
+    """Where the driver keeps this crew's reports (the same rule as a single run)."""
+    if options.output_dir:
+        return Path(options.output_dir)
+    from .config import load_config
+
+    configured = load_config(project, only_crew=crew).crews[crew].output.dir
+    return (project.root / configured).resolve() if configured else project.reports_dir
+
+
+# -- one crew run, inside a worker process (local pool or Ray) ---------------------------------
+
+
+def run_one(job: dict[str, Any]) -> dict[str, Any]:
+    """Run one crew in this process and describe the result as plain, picklable data.
+
+    A ScoutcrewError becomes a "failed" result with its message; anything else propagates,
+    so the executor sees it as a crash and retries it.
+    """
+    from .project import find_project
+
+    started = time.monotonic()
+    saved = {key: os.environ.get(key) for key in ("OLLAMA_HOST", HOME_ENV)}
+    try:
+        if job.get("ollama_host"):
+            os.environ["OLLAMA_HOST"] = job["ollama_host"]
+        if job.get("data_dir"):
+            os.environ[HOME_ENV] = job["data_dir"]
+        project = find_project(job["root"])
+        module, _, name = job["runner"].partition(":")
+        runner = getattr(importlib.import_module(module), name)
+        base = {"crew": job["crew"], "node": job.get("node") or socket.gethostname()}
+        try:
+            result = runner(project, job["crew"], job["options"], progress=_quiet)
+        except ScoutcrewError as exc:
+            return {
+                **base,
+                "status": "failed",
+                "error": f"{type(exc).__name__}: {exc}",
+                "permanent": isinstance(exc, PERMANENT_ERRORS),
+                "seconds": time.monotonic() - started,
+            }
+        usage = list(result.usage or [])
+        hosts = sorted({r.host for r in usage if getattr(r, "host", None)})
+        return {
+            **base,
+            "status": result.status,
+            "report": str(result.report) if result.report else None,
+            "files": _report_files(result, job) if job.get("return_files") else {},
+            "run_id": result.run_id,
+            "run": _run_record(project, result.run_id) if job.get("return_run") else None,
+            "hosts": hosts or ([job["ollama_host"]] if job.get("ollama_host") and usage else []),
+            "calls": len(usage),
+            "prompt_tokens": sum(int(getattr(r, "prompt_tokens", 0) or 0) for r in usage),
+            "completion_tokens": sum(int(getattr(r, "completion_tokens", 0) or 0) for r in usage),
+            "seconds": time.monotonic() - started,
+        }
+    finally:
+        for key, value in saved.items():  # the process is reused for the next run
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _quiet(message: str) -> None:
+    pass
+
+
+def _report_files(result: Any, job: dict[str, Any]) -> dict[str, str]:
+    """Read the report files the run wrote, keyed by their path under the output folder."""
+    out_dir = Path(job["options"].output_dir)
+    files = {}
+    for attr in ("json", "html", "md", "latest"):  # the order the report is written in
+        path = getattr(result.paths, attr, None) if result.paths else None
+        if path and Path(path).is_file():
+            files[Path(path).relative_to(out_dir).as_posix()] = Path(path).read_text()
+    return files
+
+
+def _run_record(project: Project, run_id: str | None) -> dict[str, Any] | None:
+    """Read the run's record from this node's store, to hand it to the driver's store."""
+    if not run_id:
+        return None
+    from .runs import get_run
+    from .store import Store
+
+    try:
+        with Store.open(project.data_dir / "scoutcrew.sqlite") as store:
+            return get_run(store, run_id)
+    except Exception:  # a store without run records yet: the report still comes back
+        return None
+
+
+def _outcome(data: dict[str, Any], attempts: int, report: Path | None = None) -> CrewOutcome:
+    if report is None and data.get("report"):
+        report = Path(data["report"])
+    return CrewOutcome(
+        crew=data["crew"],
+        status=data["status"],
+        report=report,
+        hosts=list(data.get("hosts") or []),
+        node=data.get("node"),
+        attempts=attempts,
+        error=data.get("error"),
+        run_id=data.get("run_id"),
+        seconds=float(data.get("seconds") or 0.0),
+        calls=int(data.get("calls") or 0),
+        prompt_tokens=int(data.get("prompt_tokens") or 0),
+        completion_tokens=int(data.get("completion_tokens") or 0),
+    )
+
+
+def _crashed(crew: str, exc: BaseException, attempts: int) -> CrewOutcome:
+    return CrewOutcome(crew, "failed", attempts=attempts, error=f"{type(exc).__name__}: {exc}")
+
+
+def _should_retry(data: dict[str, Any] | None, attempts: int) -> bool:
+    if attempts >= 2:
+        return False
+    return data is None or (data["status"] == "failed" and not data.get("permanent"))
+
+
+def _describe(outcome: CrewOutcome) -> str:
+    where = ",".join(outcome.hosts) or outcome.node or "?"
+    if outcome.ok:
+        return f"{outcome.crew}: {outcome.status} on {where} ({outcome.seconds:.1f} s)"
+    return f"{outcome.crew}: failed after {outcome.attempts} attempt(s): {outcome.error}"
+
+
+# -- local executor ----------------------------------------------------------------------------
+
+
+def _run_local(
+    project: Project,
+    names: list[str],
+    options: Any,
+    jobs: int,
+    say: Callable[[str], None],
+    runner: str,
+) -> list[CrewOutcome]:
+    """Run the crews in a pool of `jobs` worker processes on this machine."""
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    # spawn, not fork: the caller may hold threads (servers, crewai) that fork would copy.
+    context = multiprocessing.get_context("spawn")
+
+    def new_pool() -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=min(jobs, len(names)),
+            mp_context=context,
+            max_tasks_per_child=RUNS_PER_PROCESS,
+        )
+
+    template = {
+        "root": str(project.root),
+        "options": options,
+        "data_dir": str(project.data_dir),
+        "runner": runner,
+    }
+    queue = [(crew, 1) for crew in names]
+    pending: dict[Future, tuple[str, int]] = {}
+    outcomes: list[CrewOutcome] = []
+    pool = new_pool()
+    try:
+        while queue or pending:
+            while queue:
+                crew, attempt = queue.pop(0)
+                pending[pool.submit(run_one, {**template, "crew": crew})] = (crew, attempt)
+            done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+            broken = False
+            for future in done:
+                crew, attempt = pending.pop(future)
+                data: dict[str, Any] | None = None
+                try:
+                    data = future.result()
+                except Exception as exc:  # the runner raised, or a worker died
+                    error: BaseException = exc
+                    # A dead worker breaks the whole pool and every run still in it; those
+                    # runs count an attempt too, as the pool cannot tell whose process died.
+                    broken = broken or isinstance(exc, BrokenProcessPool)
+                if _should_retry(data, attempt):
+                    say(f"{crew}: attempt {attempt} failed, retrying once")
+                    queue.append((crew, attempt + 1))
+                    continue
+                outcome = _outcome(data, attempt) if data else _crashed(crew, error, attempt)
+                say(_describe(outcome))
+                outcomes.append(outcome)
+            if broken:
+                pool.shutdown(wait=False, cancel_futures=True)
+                pool = new_pool()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return outcomes
+
+
+# -- Ray executor ------------------------------------------------------------------------------
+
+
+def _import_ray() -> Any:
+    try:
+        import ray
+    except ImportError as exc:
+        raise BatchError(
+            "the ray executor needs Ray: pip install 'scoutcrew[ray]' (or pip install 'ray>=2.60')"
+        ) from exc
+    return ray
+
+
+def _ray_task(job: dict[str, Any]) -> dict[str, Any]:
+    """The body of one Ray task: find this node's Ollama and data folder, then run the crew."""
+    import ray
+
+    context = ray.get_runtime_context()
+    node_id = context.get_node_id()
+    node_ip = ray.util.get_node_ip_address()
+    hosts = job.get("hosts") or {}
+    host = (
+        hosts.get(node_id)
+        or hosts.get(node_ip)
+        or os.environ.get(NODE_HOST_ENV)
+        or os.environ.get("OLLAMA_HOST")
+        or None
+    )
+    same_machine = socket.gethostname() == job["driver_machine"]
+    root = job["root"]
+    if not same_machine or not (Path(root) / "agents.yaml").is_file():
+        root = os.getcwd()  # the project shipped by runtime_env working_dir
+    if same_machine:
+        data_dir = job["driver_data_dir"]  # one SQLite store, shared through the filesystem
+    else:
+        project_name = Path(job["root"]).name
+        data_dir = os.environ.get(NODE_HOME_ENV) or str(
+            Path.home() / ".cache" / "scoutcrew" / project_name
+        )
+    with tempfile.TemporaryDirectory(prefix="scoutcrew-batch-") as tmp:
+        options = replace(job["options"], output_dir=Path(tmp))
+        data = run_one(
+            {
+                **job,
+                "root": root,
+                "options": options,
+                "ollama_host": host,
+                "data_dir": data_dir,
+                "node": f"{socket.gethostname()}/{node_id[:8]}",
+                "return_files": True,
+                "return_run": not same_machine,
+            }
+        )
+    data["same_store"] = same_machine
+    return data
+
+
+def _run_ray(
+    project: Project,
+    names: list[str],
+    options: Any,
+    address: str | None,
+    jobs: int | None,
+    hosts: Mapping[str, str],
+    say: Callable[[str], None],
+    runner: str,
+) -> list[CrewOutcome]:
+    """Submit one Ray task per crew; Ray places each where an "ollama" slot is free."""
+    ray = _import_ray()
+    started_here = not ray.is_initialized()
+    if started_here:
+        _init_ray(ray, project, address, jobs or _default_jobs())
+    try:
+        slots = ray.cluster_resources().get(RESOURCE, 0)
+        if slots < 1:
+            raise BatchError(
+                "no node of the Ray cluster offers the 'ollama' resource: start each Ollama "
+                "machine's node with `ray start ... --resources='{\"ollama\": N}'` "
+                "(N = its OLLAMA_NUM_PARALLEL)"
+            )
+        say(f"ray: {int(slots)} ollama slot(s) on {len(ray.nodes())} node(s)")
+        # num_cpus=0: a crew run mostly waits on its model, so the "ollama" resource alone
+        # decides how many run at once; max_retries=0 because the retry below counts attempts.
+        task = ray.remote(
+            num_cpus=0, resources={RESOURCE: 1}, max_retries=0, max_calls=RUNS_PER_PROCESS
+        )(_ray_task)
+        template = {
+            "root": str(project.root),
+            "options": options,
+            "runner": runner,
+            "hosts": dict(hosts),
+            "driver_machine": socket.gethostname(),
+            "driver_data_dir": str(project.data_dir),
+        }
+        limit = jobs if (jobs and address) else len(names)
+        queue = [(crew, 1) for crew in names]
+        pending: dict[Any, tuple[str, int]] = {}
+        outcomes: list[CrewOutcome] = []
+        while queue or pending:
+            while queue and len(pending) < limit:
+                crew, attempt = queue.pop(0)
+                pending[task.remote({**template, "crew": crew})] = (crew, attempt)
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            crew, attempt = pending.pop(ready[0])
+            try:
+                data: dict[str, Any] | None = ray.get(ready[0])
+            except Exception as exc:  # RayTaskError, WorkerCrashedError, NodeDiedError...
+                data, error = None, exc
+            if _should_retry(data, attempt):
+                say(f"{crew}: attempt {attempt} failed, retrying once")
+                queue.insert(0, (crew, attempt + 1))
+                continue
+            try:
+                outcome = (
+                    _collect(project, options, data, attempt)
+                    if data
+                    else _crashed(crew, error, attempt)
+                )
+            except OSError as exc:  # the run succeeded but its report cannot be kept here
+                outcome = _crashed(crew, exc, attempt)
+            say(_describe(outcome))
+            outcomes.append(outcome)
+        return outcomes
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+def _init_ray(ray: Any, project: Project, address: str | None, jobs: int) -> None:
+    if address:
+        # Other machines do not have the project folder: ship its YAML and sample files.
+        runtime_env = {
+            "working_dir": str(project.root),
+            "excludes": [".scoutcrew/", "reports/", ".venv/", ".git/", "*.sqlite*", "__pycache__/"],
+        }
+        ray.init(address=address, runtime_env=runtime_env, log_to_driver=False)
+    else:
+        ray.init(
+            num_cpus=max(1, os.cpu_count() or 1),
+            resources={RESOURCE: jobs},
+            include_dashboard=False,
+            log_to_driver=False,
+        )
+
+
+def _collect(project: Project, options: Any, data: dict[str, Any], attempts: int) -> CrewOutcome:
+    """Write a finished task's report files (and, from other machines, its record) locally."""
+    from .report import atomic_write
+
+    report = None
+    files = data.get("files") or {}
+    if files:
+        out_dir = report_dir(project, data["crew"], options)
+        for relative, text in files.items():
+            target = out_dir / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(target, text)
+        report_name = next((name for name in files if not name.endswith("latest.md")), None)
+        md = [name for name in files if name.endswith(".md") and not name.endswith("latest.md")]
+        report_name = md[0] if md else report_name
+        report = out_dir / report_name if report_name else None
+    if not data.get("same_store") and data["status"] == "ok":
+        _import_into_driver_store(project, data, files)
+    return _outcome(data, attempts, report)
+
+
+def _import_into_driver_store(project: Project, data: dict[str, Any], files: dict) -> None:
+    """Keep the driver's store the one truth: what was delivered, and the run's record."""
+    from .store import Store
+
+    urls = []
+    for name, text in files.items():
+        if name.endswith(".json"):
+            urls = [s["url"] for s in json.loads(text).get("sources", []) if s.get("url")]
+    with Store.open(project.data_dir / "scoutcrew.sqlite") as store:
+        if urls:
+            store.mark_delivered(data["crew"], urls)
+        if data.get("run"):
+            _import_run(store, data["run"])
+
+
+def _import_run(store: Any, run: dict[str, Any]) -> None:
+    """Copy a run record (runs.get_run's shape) into this store, keeping its id."""
+    tables = {row[0] for row in store.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if "runs" not in tables:
+        return
+    row = {k: v for k, v in run.items() if k not in ("tasks", "calls")}
+    for key in ("inputs", "options", "evidence", "notes", "degraded"):
+        if key in row and not isinstance(row[key], str) and row[key] is not None:
+            row[key] = json.dumps(row[key])
+    with store.transaction() as conn:
+        _insert(conn, "runs", row)
+        for task in run.get("tasks") or []:
+            _insert(conn, "run_tasks", {**task, "run_id": run["id"]})
+        for call in run.get("calls") or []:
+            _insert(conn, "llm_calls", {k: v for k, v in call.items() if k != "id"})
+
+
+def _insert(conn: Any, table: str, row: dict[str, Any]) -> None:
+    columns = ", ".join(row)
+    marks = ", ".join("?" * len(row))
+    conn.execute(f"INSERT OR IGNORE INTO {table} ({columns}) VALUES ({marks})", list(row.values()))
+
+
+def _short_host(url: str) -> str:
+    return url.split("://", 1)[-1]
+
+
+# -- the command -------------------------------------------------------------------------------
+
+
+def add_batch_command(subparsers: Any) -> argparse.ArgumentParser:
+    """Add `scoutcrew batch` to the CLI's subcommands."""
+    p = subparsers.add_parser(
+        "batch",
+        help="run many crews at once, locally or on a Ray cluster",
+        description="Run many crews: in a local process pool, or as Ray tasks that each hold "
+        "one 'ollama' slot of the node they run on.",
+    )
+    p.add_argument("crews", nargs="*", metavar="CREW", help="crews to run")
+    p.add_argument("--all", action="store_true", help="run every crew of the project")
+    p.add_argument("--executor", choices=["local", "ray"], default="local")
+    p.add_argument(
+        "--address",
+        metavar="ADDR",
+        help="Ray cluster to join ('auto' or HOST:PORT); default: start a local Ray instance",
+    )
+    p.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        metavar="N",
+        help="runs at once (local: processes, default $OLLAMA_NUM_PARALLEL or 1; "
+        "ray: slots of the local instance, or a cap on a cluster)",
+    )
+    p.add_argument(
+        "--host",
+        action="append",
+        default=[],
+        metavar="NODE=URL",
+        help="ray: the Ollama URL for the tasks on NODE (IP or node id); repeatable",
+    )
+    p.add_argument("--input", "-i", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--model", metavar="SPEC[,SPEC...]", help="override every agent's model chain")
+    p.add_argument("--output", metavar="DIR", help="report folder (default: reports/)")
+    p.add_argument("--backend", choices=["auto", "ollama", "embedded"], help="default: auto")
+    p.add_argument("--all-items", action="store_true", help="not only items new since last run")
+    p.set_defaults(func=cmd_batch)
+    return p
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    """Run the batch the arguments describe; exit 1 if any crew failed."""
+    from .config import parse_inputs, parse_model_override
+    from .pipeline import RunOptions
+    from .project import find_project
+
+    if args.all == bool(args.crews):
+        raise BatchError("name the crews to run, or pass --all (not both)")
+    project = find_project(args.project)
+    options = RunOptions(
+        inputs=parse_inputs(args.input),
+        model=parse_model_override(args.model) if args.model else None,
+        output_dir=Path(args.output).resolve() if args.output else None,
+        backend=args.backend,
+        all_items=args.all_items,
+    )
+    result = run_batch(
+        project,
+        None if args.all else args.crews,
+        executor=args.executor,
+        address=args.address,
+        jobs=args.jobs,
+        hosts=_parse_host_map(args.host),
+        options=options,
+        progress=lambda message: print(f"[scoutcrew] {message}", file=sys.stderr, flush=True),
+    )
+    print(result.table())
+    return 0 if result.ok else 1
+
+
+def _parse_host_map(pairs: list[str]) -> dict[str, str]:
+    hosts = {}
+    for pair in pairs:
+        node, sep, url = pair.partition("=")
+        if not sep or not node.strip() or not url.strip():
+            raise BatchError(
+                f"--host '{pair}' is not NODE=URL, e.g. 10.0.0.5=http://10.0.0.5:11434"
+            )
+        hosts[node.strip()] = url.strip()
+    return hosts

@@ -1,0 +1,262 @@
+"""The `scoutcrew` command: a thin layer over the library. Errors become messages here."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .errors import ConfigError, ScoutcrewError
+from .project import Project, find_project
+
+DEBUG_ENV = "SCOUTCREW_DEBUG"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit status (also used by the console script)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    debug = args.debug or os.environ.get(DEBUG_ENV, "") not in {"", "0"}
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.INFO,
+        format="%(message)s" if not debug else "%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("httpx", "httpcore", "LiteLLM", "crewai", "opentelemetry"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except ScoutcrewError as exc:
+        if debug:
+            raise
+        if isinstance(exc, ConfigError):
+            print(f"error: {len(exc.problems)} problem(s) in the configuration:", file=sys.stderr)
+            for problem in exc.problems:
+                print(f"  {problem}", file=sys.stderr)
+        else:
+            print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="scoutcrew",
+        description="A local research crew: YAML-defined agents on your own models.",
+    )
+    parser.add_argument("--version", action="version", version=f"scoutcrew {__version__}")
+    parser.add_argument("--project", metavar="DIR", help="project folder (default: search upward)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    p = sub.add_parser("validate", help="check every YAML file")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("list", help="list crews, agents and tasks")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("run", help="run a crew and write its report")
+    p.add_argument("crew", nargs="?", help="crew name (default: the project's default crew)")
+    _run_options(p)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("plan", help="gather evidence and estimate tokens, without any model")
+    p.add_argument("crew")
+    p.add_argument("--input", "-i", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--model", metavar="SPEC[,SPEC...]", help="override every agent's model")
+    p.add_argument("--backend", choices=["auto", "ollama", "embedded"])
+    p.add_argument("--all-items", action="store_true", help="not only items new since last run")
+    p.set_defaults(func=cmd_plan)
+
+    p = sub.add_parser("runs", help="list recent runs with their token totals")
+    p.add_argument("crew", nargs="?", help="only this crew's runs")
+    p.add_argument("--limit", type=int, default=20)
+    p.set_defaults(func=cmd_runs)
+
+    p = sub.add_parser("show", help="show one run: tasks, model calls, tokens")
+    p.add_argument("run", help="run id (a unique prefix is enough)")
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("resume", help="continue a failed or interrupted run")
+    p.add_argument("run", help="run id (a unique prefix is enough)")
+    p.set_defaults(func=cmd_resume)
+
+    p = sub.add_parser("doctor", help="check Ollama and the models the crews use")
+    p.add_argument("--model", metavar="SPEC[,SPEC...]", help="check these models instead")
+    p.set_defaults(func=cmd_doctor)
+    return parser
+
+
+def _run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--input", "-i", action="append", default=[], metavar="KEY=VALUE", help="fill {KEY}"
+    )
+    p.add_argument("--model", metavar="SPEC[,SPEC...]", help="override every agent's model chain")
+    p.add_argument("--output", metavar="DIR", help="report folder (default: reports/)")
+    p.add_argument("--backend", choices=["auto", "ollama", "embedded"], help="default: auto")
+    p.add_argument(
+        "--all-items", action="store_true", help="use all items, not only those new since last run"
+    )
+
+
+def _project(args: argparse.Namespace) -> Project:
+    return find_project(args.project)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .config import load_config
+
+    project = _project(args)
+    config = load_config(project)
+    if config.problems:
+        raise ConfigError(config.problems)
+    print(
+        f"ok: {len(config.agents)} agents, {len(config.tasks)} tasks, "
+        f"{len(config.crews)} crews in {project.root}"
+    )
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from .config import load_config
+
+    project = _project(args)
+    config = load_config(project)
+    if config.problems:
+        raise ConfigError(config.problems)
+    print("crews:")
+    for name, crew in sorted(config.crews.items()):
+        needs = config.required_inputs(name)
+        extra = f"  (needs --input {', '.join(needs)})" if needs else ""
+        default = " [default]" if name == project.default_crew else ""
+        print(f"  {name:<16} {crew.description}{default}{extra}")
+    print("agents:")
+    for name, agent in sorted(config.agents.items()):
+        print(f"  {name:<16} {agent.role}: {_one_line(agent.goal)}  [{', '.join(agent.llm)}]")
+    print("tasks:")
+    for name, task in sorted(config.tasks.items()):
+        print(f"  {name:<16} ({task.agent}) {_one_line(task.expected_output)}")
+    return 0
+
+
+def _one_line(text: str, width: int = 80) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 3] + "..."
+
+
+def _options(args: argparse.Namespace):  # -> RunOptions
+    from .config import parse_inputs, parse_model_override
+    from .pipeline import RunOptions
+
+    return RunOptions(
+        inputs=parse_inputs(args.input),
+        model=parse_model_override(args.model) if args.model else None,
+        output_dir=Path(args.output).resolve() if getattr(args, "output", None) else None,
+        backend=args.backend,
+        all_items=args.all_items,
+    )
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .pipeline import run_crew
+    from .progress import Progress
+
+    project = _project(args)
+    crew = args.crew or project.default_crew
+    progress = Progress()
+    try:
+        result = run_crew(project, crew, _options(args), progress=progress)
+    finally:
+        progress.close()
+    return _finish(result)
+
+
+def _finish(result) -> int:  # result: pipeline.RunResult
+    if result.status == "nothing-new":
+        print(result.message, file=sys.stderr)
+        return 0
+    if result.summary:
+        print(result.summary, file=sys.stderr)
+    print(result.report)
+    return 0
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from .pipeline import plan_crew
+
+    project = _project(args)
+    print(plan_crew(project, args.crew, _options_plan(args)))
+    return 0
+
+
+def _options_plan(args: argparse.Namespace):  # -> RunOptions
+    args.output = None
+    return _options(args)
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from .runs import format_runs, list_runs
+    from .store import Store
+
+    project = _project(args)
+    with Store.open(project.data_dir / "scoutcrew.sqlite") as store:
+        print(format_runs(list_runs(store, args.crew, args.limit)))
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from .runs import format_run, get_run
+    from .store import Store
+
+    project = _project(args)
+    with Store.open(project.data_dir / "scoutcrew.sqlite") as store:
+        print(format_run(get_run(store, args.run)))
+    return 0
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from .pipeline import resume_run
+    from .progress import Progress
+
+    progress = Progress()
+    try:
+        result = resume_run(_project(args), args.run, progress=progress)
+    finally:
+        progress.close()
+    return _finish(result)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from .config import load_config, parse_model_override
+    from .llm import UsageLedger, format_doctor
+    from .pipeline import make_runtime
+
+    project = _project(args)
+    if args.model:
+        specs = parse_model_override(args.model)
+    else:
+        config = load_config(project)
+        if config.problems:
+            raise ConfigError(config.problems)
+        specs = sorted({spec for agent in config.agents.values() for spec in agent.llm})
+    runtime = make_runtime(project, "ollama", UsageLedger())
+    lines = runtime.doctor(specs)
+    print(format_doctor(lines))
+    return 0 if all(getattr(line, "ok", True) for line in lines) else 1
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,139 @@
+"""Build a real crewai Crew from a plan. crewai is imported here, lazily, and nowhere earlier."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .config import Plan, PlannedAgent, fill
+
+if TYPE_CHECKING:
+    from .llm import LLMRuntime
+
+TELEMETRY_OPT_IN = "SCOUTCREW_TELEMETRY"
+_TELEMETRY_OFF = {
+    "OTEL_SDK_DISABLED": "true",
+    "CREWAI_DISABLE_TELEMETRY": "true",
+    "CREWAI_DISABLE_TRACKING": "true",
+    "CREWAI_TRACING_ENABLED": "false",
+}
+
+
+def quiet_telemetry() -> None:
+    """Turn crewai's telemetry and tracing off unless the user opted in."""
+    if os.environ.get(TELEMETRY_OPT_IN, "").lower() in {"1", "true", "yes"}:
+        return
+    for key, value in _TELEMETRY_OFF.items():
+        os.environ.setdefault(key, value)
+
+
+def import_crewai() -> Any:
+    """Import crewai (seconds) with telemetry off; call only where a crew is really needed."""
+    quiet_telemetry()
+    import crewai
+
+    return crewai
+
+
+@dataclass
+class TaskResult:
+    """One finished task, as handed to the pipeline when it completes."""
+
+    name: str
+    agent: str
+    output: str
+
+
+def build_crew(
+    plan: Plan,
+    runtime: LLMRuntime,
+    evidence: str,
+    on_task_done: Callable[[TaskResult], None] | None = None,
+    done: dict[str, str] | None = None,
+) -> Any:
+    """Assemble crewai Agents, Tasks and the Crew for `plan`.
+
+    `evidence` fills the {evidence} placeholder. Each task receives only the tasks its
+    `context` names. Tasks listed in `done` (resume) are not run again: their saved output is
+    given to the tasks that name them as context.
+    """
+    crewai = import_crewai()
+    from crewai.tasks.task_output import TaskOutput
+
+    done = done or {}
+    values = {"evidence": evidence}
+    root = plan.project.root
+    agents = {name: _agent(crewai, spec, runtime, root) for name, spec in plan.agents.items()}
+    tasks: dict[str, Any] = {}
+    for planned in plan.tasks:
+        context = [tasks[name] for name in planned.context]
+        task = crewai.Task(
+            name=planned.name,
+            description=fill(planned.description, values),
+            expected_output=fill(planned.expected_output, values),
+            agent=agents[planned.agent] if plan.config.process == "sequential" else None,
+            context=context,
+            callback=_callback(planned.name, planned.agent, on_task_done),
+        )
+        if planned.name in done:
+            task.output = TaskOutput(
+                name=planned.name,
+                description=task.description,
+                raw=done[planned.name],
+                agent=planned.agent,
+            )
+        tasks[planned.name] = task
+    pending = [tasks[t.name] for t in plan.tasks if t.name not in done]
+    kwargs: dict[str, Any] = {}
+    if plan.config.process == "hierarchical":
+        assert plan.manager is not None  # checked by config validation
+        kwargs["manager_agent"] = _agent(crewai, plan.manager, runtime, root)
+    return crewai.Crew(
+        name=plan.crew,
+        agents=list(agents.values()),
+        tasks=pending,
+        process=plan.config.process,
+        verbose=any(a.verbose for a in plan.agents.values()),
+        memory=False,
+        cache=False,
+        **kwargs,
+    )
+
+
+def _agent(crewai: Any, spec: PlannedAgent, runtime: LLMRuntime, plan_root: Path) -> Any:
+    return crewai.Agent(
+        role=spec.role,
+        goal=spec.goal,
+        backstory=spec.backstory,
+        llm=runtime.llm_for(spec.llm, spec.options, agent=spec.name),
+        tools=build_tools(spec.tools, plan_root),
+        max_iter=spec.max_iter,
+        allow_delegation=spec.allow_delegation,
+        verbose=spec.verbose,
+        # An overflow must surface as an error, never be summarised away behind our back.
+        respect_context_window=False,
+        max_retry_limit=0,
+        inject_date=False,
+    )
+
+
+def _callback(
+    name: str, agent: str, on_task_done: Callable[[TaskResult], None] | None
+) -> Callable[[Any], None]:
+    def record(output: Any) -> None:
+        if on_task_done is not None:
+            on_task_done(TaskResult(name=name, agent=agent, output=str(output.raw)))
+
+    return record
+
+
+def build_tools(names: list[str], project_root: Path) -> list[Any]:
+    """Create the crewai tools an agent names in agents.yaml."""
+    if not names:
+        return []
+    from .tools import make_tools
+
+    return make_tools(names, project_root)

@@ -1,0 +1,89 @@
+"""`scoutcrew doctor`: is Ollama up, are the crews' models pulled, what num_ctx will they get."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .errors import LLMError, ModelNotFound
+
+if TYPE_CHECKING:
+    from .llm import LLMRuntime, ModelSpec
+
+
+@dataclass
+class DoctorLine:
+    """One finding of `LLMRuntime.doctor`: what was checked, what was found, how to fix it."""
+
+    subject: str
+    message: str
+    ok: bool = True
+    fix: str | None = None
+    level: str = "ok"  # ok | warn | error
+
+
+def format_doctor(lines: list[DoctorLine]) -> str:
+    """Render doctor findings as aligned text lines for the terminal."""
+    marks = {"ok": "ok  ", "warn": "warn", "error": "FAIL"}
+    width = max((len(line.subject) for line in lines), default=0)
+    out = []
+    for line in lines:
+        text = f"[{marks.get(line.level, line.level)}] {line.subject:<{width}}  {line.message}"
+        if line.fix:
+            text += f"\n       {'':<{width}}  fix: {line.fix}"
+        out.append(text)
+    return "\n".join(out)
+
+
+def run_doctor(runtime: LLMRuntime, specs: list[str]) -> list[DoctorLine]:
+    """Check Ollama and every model the crews use; say how to fix what is wrong."""
+    from .llm import parse_spec
+
+    lines: list[DoctorLine] = []
+    parsed = [parse_spec(s) for s in dict.fromkeys(specs)]
+    if runtime.backend != "embedded" and any(p.backend == "ollama" for p in parsed):
+        up = runtime.reachable_hosts()
+        for host in runtime.hosts:
+            if host in up:
+                lines.append(DoctorLine(host, f"Ollama {runtime.versions[host]} is running"))
+            else:
+                # With another host up this is lost failover, not a broken setup.
+                lines.append(
+                    DoctorLine(
+                        host,
+                        "Ollama is not reachable" + (" (other hosts are)" if up else ""),
+                        ok=bool(up),
+                        level="warn" if up else "error",
+                        fix="start it with `ollama serve` or set OLLAMA_HOST",
+                    )
+                )
+    for spec in parsed:
+        lines.append(_doctor_model(runtime, spec))
+    return lines
+
+
+def _doctor_model(runtime: LLMRuntime, spec: ModelSpec) -> DoctorLine:
+    if spec.backend == "embedded":
+        from . import embedded
+
+        problem = embedded.check(spec.name, runtime.data_dir)
+        if problem:
+            return DoctorLine(spec.raw, problem[0], ok=False, level="error", fix=problem[1])
+        ctx = runtime.num_ctx(spec.raw)
+        return DoctorLine(spec.raw, f"embedded engine ready, num_ctx {ctx}")
+    try:
+        info = runtime.model_info(spec.raw)
+    except ModelNotFound:
+        return DoctorLine(
+            spec.raw, "not pulled", ok=False, level="error", fix=f"ollama pull {spec.name}"
+        )
+    except LLMError as exc:
+        return DoctorLine(spec.raw, f"cannot check: {exc}", ok=False, level="error")
+    ctx = runtime.num_ctx(spec.raw)
+    caps = ", ".join(info.capabilities)
+    tools = "native tools" if "tools" in info.capabilities else "no native tools (text only)"
+    return DoctorLine(
+        spec.raw,
+        f"pulled; context length {info.context_length or 'unknown'}, num_ctx used {ctx}; "
+        f"capabilities: {caps}; {tools}",
+    )

@@ -1,0 +1,85 @@
+"""Every error scoutcrew raises on purpose.
+
+Each class is a user-facing failure: the CLI turns it into a clean message and a non-zero
+exit in one place (cli.main). Set SCOUTCREW_DEBUG=1 or pass --debug to see the traceback.
+"""
+
+from __future__ import annotations
+
+
+class ScoutcrewError(Exception):
+    """Something went wrong that the user can fix; the message says how."""
+
+    exit_code = 1
+
+
+class ProjectNotFound(ScoutcrewError):
+    """No scoutcrew project folder (pyproject.toml + agents.yaml) was found."""
+
+
+class ConfigError(ScoutcrewError):
+    """One or more YAML files are invalid; nothing runs on a bad config."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+class MissingInput(ScoutcrewError):
+    """A {placeholder} has no default and was not given with --input."""
+
+
+class UnknownCrew(ScoutcrewError):
+    """The crew named on the command line has no file under crews/."""
+
+
+class LLMError(ScoutcrewError):
+    """A model call failed after retries and every fallback in its chain."""
+
+
+class OllamaUnreachable(LLMError):
+    """Ollama did not answer at the configured host(s)."""
+
+
+class ModelNotFound(LLMError):
+    """The model is not pulled on the Ollama host."""
+
+
+class ContextOverflow(LLMError):
+    """The prompt does not fit the model's context window."""
+
+
+class EmptyResponse(LLMError):
+    """The model answered with no usable text."""
+
+
+class EmbeddedEngineUnavailable(LLMError):
+    """The embedded engine (xllamacpp) or its model file is not installed."""
+
+
+class RunFailed(ScoutcrewError):
+    """The crew run failed; its record says where."""
+
+
+class RunLocked(ScoutcrewError):
+    """Another run of the same crew holds its lock."""
+
+
+class SourceError(ScoutcrewError):
+    """A feed, search or page could not be used; it becomes a note, never stops the run."""
+
+
+class UnsafeSource(SourceError):
+    """A source was refused by the safety rules (address, scheme, size, XML entities)."""
+
+
+class LLMTimeout(LLMError):
+    """The model did not answer within the connect, per-chunk or per-call timeout."""
+
+
+class OutputFormatError(LLMError):
+    """The model's answer did not have the format the task asked for."""
+
+
+class InvalidModelSpec(ScoutcrewError):
+    """A model spec is not ollama/NAME, ollama/NAME@HOST or embedded/..."""

@@ -1,0 +1,667 @@
+"""The LLM layer: model specs and chains, the usage ledger, and the crewai LLM the agents use.
+
+Agents get a crewai BaseLLM built by `LLMRuntime.llm_for`. It speaks Ollama's native /api/chat
+(never the OpenAI-compatible /v1 route, where num_ctx cannot be set and an over-long prompt is
+cut silently), sends one fixed num_ctx per model and `truncate: false` on every request, and
+walks the agent's chain of models when one fails. The embedded engine (embedded.py) serves
+`embedded/...` specs in process behind the same interface. Every HTTP call or engine call is
+recorded in the UsageLedger with the server's own token counts.
+
+crewai is imported only when the first LLM object is built (see `_llm_class`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from .doctor import DoctorLine, format_doctor, run_doctor
+from .errors import (
+    ContextOverflow,
+    EmptyResponse,
+    InvalidModelSpec,
+    LLMError,
+    LLMTimeout,
+    ModelNotFound,
+    OllamaUnreachable,
+)
+from .ollama_api import (
+    Attempt,
+    ChatResult,
+    OllamaAPIError,
+    OllamaClient,
+    OllamaConnectionFailed,
+    OllamaTimedOut,
+    RetryPolicy,
+    Timeouts,
+    normalize_host,
+    parse_hosts,
+    to_ollama_messages,
+)
+from .usage import CallRecord, UsageLedger
+
+__all__ = [
+    "CallRecord",
+    "DoctorLine",
+    "LLMRuntime",
+    "ModelSpec",
+    "UsageLedger",
+    "format_doctor",
+    "parse_spec",
+    "strip_thinking",
+]
+
+log = logging.getLogger(__name__)
+
+BACKENDS = ("auto", "ollama", "embedded")
+EMBEDDED_DEFAULT = "embedded/default"
+_THINK_BLOCK = re.compile(r"<think(?:ing)?>.*?</think(?:ing)?>", re.DOTALL | re.IGNORECASE)
+_THINK_CLOSE = re.compile(r"</think(?:ing)?>", re.IGNORECASE)
+
+
+# -- specs ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A parsed model spec: `ollama/NAME`, `ollama/NAME@HOST`, `embedded/...`."""
+
+    raw: str
+    backend: str
+    name: str
+    host: str | None = None
+
+
+def parse_spec(spec: str) -> ModelSpec:
+    """Parse a model spec string; raise InvalidModelSpec naming the accepted forms."""
+    backend, sep, rest = spec.strip().partition("/")
+    if sep and backend == "ollama" and rest:
+        name, at, host = rest.partition("@")
+        if name:
+            return ModelSpec(spec, "ollama", name, normalize_host(host) if at else None)
+    if sep and backend == "embedded" and rest:
+        return ModelSpec(spec, "embedded", rest)
+    raise InvalidModelSpec(
+        f"unknown model spec {spec!r}: use ollama/NAME (e.g. ollama/qwen3:8b), "
+        "ollama/NAME@http://host:11434, embedded/default, embedded/ollama:NAME "
+        "or embedded/<path to .gguf>"
+    )
+
+
+@dataclass
+class ModelInfo:
+    """What /api/show (or the embedded engine) says about a model."""
+
+    context_length: int | None
+    capabilities: list[str]
+    family: str | None = None
+    host: str | None = None
+
+
+def _option(options: Any, key: str) -> Any:
+    if options is None:
+        return None
+    if isinstance(options, dict):
+        return options.get(key)
+    return getattr(options, key, None)
+
+
+def strip_thinking(text: str) -> str:
+    """Drop <think>...</think> blocks (and a dangling prefix before a lone </think>)."""
+    text = _THINK_BLOCK.sub("", text)
+    closing = list(_THINK_CLOSE.finditer(text))
+    if closing:
+        text = text[closing[-1].end() :]
+    return text.strip()
+
+
+# -- the runtime ---------------------------------------------------------------------------
+
+
+class LLMRuntime:
+    """Everything model-related for one run: hosts, model facts, num_ctx, chains, usage."""
+
+    def __init__(
+        self,
+        *,
+        ledger: UsageLedger | None = None,
+        backend: str = "auto",
+        default_num_ctx: int = 8192,
+        hosts: list[str] | None = None,
+        timeouts: Timeouts | None = None,
+        retry: RetryPolicy | None = None,
+        think: bool | None = False,
+        data_dir: str | os.PathLike[str] | None = None,
+        embedded_num_predict: int = 256,
+        embedded_num_ctx: int = 4096,
+    ):
+        if backend not in BACKENDS:
+            raise InvalidModelSpec(f"unknown backend {backend!r}: use one of {', '.join(BACKENDS)}")
+        self.ledger = ledger if ledger is not None else UsageLedger()
+        self.backend = backend
+        self.default_num_ctx = default_num_ctx
+        self.hosts = [normalize_host(h) for h in hosts] if hosts else parse_hosts(None)
+        self.timeouts = timeouts or Timeouts()
+        self.retry = retry or RetryPolicy()
+        # Thinking models spend most of their tokens thinking; scoutcrew asks them not to,
+        # unless think=True (or None: the model's default).
+        self.think = think
+        self.data_dir = Path(data_dir) if data_dir else _default_data_dir()
+        self.embedded_num_predict = embedded_num_predict
+        self.embedded_num_ctx = embedded_num_ctx
+        self._client: OllamaClient | None = None
+        self._lock = threading.RLock()
+        self._reachable: list[str] | None = None
+        self._versions: dict[str, str] = {}
+        self._info: dict[tuple[str, str], ModelInfo] = {}
+        self._num_ctx: dict[str, int] = {}
+        self._ctx_claims: dict[str, int] = {}
+        self._warned_auto = False
+
+    @property
+    def client(self) -> OllamaClient:
+        with self._lock:
+            if self._client is None:
+                self._client = OllamaClient(self.hosts, timeouts=self.timeouts, retry=self.retry)
+            return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+    # -- reachability and model facts --------------------------------------------------------
+
+    def reachable_hosts(self) -> list[str]:
+        """Hosts that answer /api/version (checked once per run)."""
+        with self._lock:
+            if self._reachable is None:
+                self._reachable = []
+                for host in self.hosts:
+                    try:
+                        self._versions[host] = self.client.version(host, timeout=2.0)
+                    except (OllamaConnectionFailed, OllamaAPIError):
+                        continue
+                    self._reachable.append(host)
+            return list(self._reachable)
+
+    def _hosts_for(self, spec: ModelSpec) -> list[str]:
+        if spec.host:
+            return [spec.host]
+        # With several hosts, reachable ones first (checked once per run) so a dead host does
+        # not cost a connect timeout on every call; the rest stay as a last resort.
+        up = self.reachable_hosts() if len(self.hosts) > 1 else []
+        return up + [h for h in self.hosts if h not in up]
+
+    def _unreachable(self, hosts: list[str]) -> OllamaUnreachable:
+        where = ", ".join(hosts)
+        return OllamaUnreachable(
+            f"Ollama is not reachable at {where}: start it with `ollama serve` or set "
+            "OLLAMA_HOST (a comma-separated list is allowed), or run on the embedded engine "
+            "with --model embedded/default"
+        )
+
+    def model_info(self, spec_text: str) -> ModelInfo:
+        """Return the model's context length and capabilities (cached per run)."""
+        spec = parse_spec(spec_text)
+        if spec.backend == "embedded":
+            from . import embedded
+
+            return ModelInfo(
+                context_length=embedded.context_length(spec.name, self.data_dir),
+                capabilities=["completion"],
+                family="embedded",
+            )
+        hosts = self._hosts_for(spec)
+        key = (hosts[0], spec.name)
+        with self._lock:
+            if key in self._info:
+                return self._info[key]
+        last: Exception | None = None
+        for host in hosts:
+            try:
+                shown = self.client.show(spec.name, host)
+            except OllamaConnectionFailed as exc:
+                last = exc
+                continue
+            except OllamaAPIError as exc:
+                if exc.is_model_missing:
+                    raise ModelNotFound(
+                        f"model {spec.name!r} is not pulled on {host}: "
+                        f"run `ollama pull {spec.name}`"
+                    ) from exc
+                raise LLMError(f"Ollama at {host} could not describe {spec.name}: {exc}") from exc
+            info = _parse_show(shown, host)
+            with self._lock:
+                self._info[key] = info
+            return info
+        raise self._unreachable(hosts) from last
+
+    def supports_tools(self, spec_text: str) -> bool:
+        try:
+            return "tools" in self.model_info(spec_text).capabilities
+        except LLMError:
+            return False
+
+    def num_ctx(self, spec_text: str, options: Any = None) -> int:
+        """The one num_ctx this run uses for the model (fixed at first use)."""
+        spec = parse_spec(spec_text)
+        key = _model_key(spec)
+        with self._lock:
+            if key in self._num_ctx:
+                return self._num_ctx[key]
+            requested = self._ctx_claims.get(key) or _option(options, "num_ctx")
+        if spec.backend == "embedded":
+            value = int(requested or self.embedded_num_ctx)
+            trained = self.model_info(spec_text).context_length
+            value = min(value, trained) if trained else value
+        else:
+            try:
+                trained = self.model_info(spec_text).context_length
+            except LLMError:
+                # Unknown for now (model missing or host down): an estimate, not fixed yet.
+                return int(requested or self.default_num_ctx)
+            value = int(requested) if requested else self.default_num_ctx
+            if trained and value > trained:
+                if requested:
+                    log.warning(
+                        "num_ctx %s for %s is above its trained context %s; using %s",
+                        requested,
+                        spec.name,
+                        trained,
+                        trained,
+                    )
+                value = trained
+        with self._lock:
+            return self._num_ctx.setdefault(key, value)
+
+    def _claim_num_ctx(self, spec_text: str, options: Any) -> None:
+        requested = _option(options, "num_ctx")
+        if not requested:
+            return
+        key = _model_key(parse_spec(spec_text))
+        with self._lock:
+            fixed = self._num_ctx.get(key) or self._ctx_claims.get(key)
+            if fixed is None:
+                self._ctx_claims[key] = int(requested)
+            elif fixed != int(requested):
+                # A second value would make Ollama reload the model between agents.
+                log.warning(
+                    "num_ctx %s for %s ignored: this run already uses %s for that model",
+                    requested,
+                    spec_text,
+                    fixed,
+                )
+
+    # -- chains ------------------------------------------------------------------------------
+
+    def resolve_chain(self, chain: list[str] | str) -> list[str]:
+        """Apply the backend choice to a chain; with `auto` and no Ollama, go embedded."""
+        specs = [chain] if isinstance(chain, str) else list(chain)
+        parsed = [parse_spec(s) for s in specs]
+        go_embedded = self.backend == "embedded" or (
+            self.backend == "auto"
+            and any(p.backend == "ollama" for p in parsed)
+            and not self._any_ollama_up(parsed)
+        )
+        if go_embedded and any(p.backend == "ollama" for p in parsed):
+            self._warn_embedded_once()
+        out: list[str] = []
+        for p in parsed:
+            resolved = EMBEDDED_DEFAULT if (go_embedded and p.backend == "ollama") else p.raw
+            if resolved not in out:
+                out.append(resolved)
+        return out
+
+    def _any_ollama_up(self, parsed: list[ModelSpec]) -> bool:
+        if self.reachable_hosts():
+            return True
+        for spec in parsed:
+            if spec.backend == "ollama" and spec.host:
+                try:
+                    self.client.version(spec.host, timeout=2.0)
+                    return True
+                except (OllamaConnectionFailed, OllamaAPIError):
+                    continue
+        return False
+
+    def _warn_embedded_once(self) -> None:
+        with self._lock:
+            if self._warned_auto:
+                return
+            self._warned_auto = True
+        if self.backend == "auto":
+            log.warning(
+                "Ollama is not reachable at %s: running on the embedded engine (%s), a small "
+                "base model whose reports are rough. Start Ollama (`ollama serve`) or set "
+                "OLLAMA_HOST for real models.",
+                ", ".join(self.hosts),
+                EMBEDDED_DEFAULT,
+            )
+
+    def llm_for(self, chain: list[str] | str, options: Any = None, agent: str | None = None) -> Any:
+        """Build the crewai LLM an agent uses: the resolved chain, its options, its name."""
+        specs = self.resolve_chain(chain)
+        for spec in specs:
+            self._claim_num_ctx(spec, options)
+        cls = _llm_class()
+        llm = cls(model=specs[0], chain=specs, agent_name=agent, options=_options_dict(options))
+        llm._runtime = self
+        return llm
+
+    def model_notes(self) -> list[str]:
+        """Sentences a report puts at the top about the models that wrote it."""
+        from . import embedded
+
+        notes = []
+        # Only models that actually wrote something count, in the order they first did.
+        used = dict.fromkeys(r.spec for r in self.ledger.records if r.ok)
+        for spec in used:
+            parsed = parse_spec(spec)
+            if parsed.backend == "embedded":
+                note = embedded.model_note(parsed.name)
+                if note and note not in notes:
+                    notes.append(note)
+        return notes
+
+    # -- calling -----------------------------------------------------------------------------
+
+    def complete(
+        self,
+        chain: list[str],
+        messages: list[dict],
+        *,
+        options: Any = None,
+        tools: list[dict] | None = None,
+        stop: list[str] | None = None,
+        response_format: dict | None = None,
+        validate: Callable[[str], Any] | None = None,
+        agent: str | None = None,
+        task: str | None = None,
+    ) -> tuple[ChatResult, Any, str]:
+        """Ask the chain's models in order until one answers usefully.
+
+        Returns (result, value, spec): `value` is the cleaned text, or what `validate` made
+        of it. An error after retries, a timeout, an overflow, an empty answer or an answer
+        `validate` rejects moves on to the next model; the last failure is raised.
+        """
+        failures: list[str] = []
+        previous: str | None = None
+        last_error: LLMError | None = None
+        for spec in chain:
+            try:
+                result, record = self._chat(
+                    spec,
+                    messages,
+                    options=options,
+                    tools=tools,
+                    stop=stop,
+                    response_format=response_format,
+                    agent=agent,
+                    task=task,
+                    fallback_from=previous,
+                )
+                value: Any = strip_thinking(result.content)
+                try:
+                    if not value and not result.tool_calls:
+                        raise EmptyResponse(f"{spec} answered with no text (task {task!r})")
+                    if validate is not None and not result.tool_calls:
+                        value = validate(value)
+                except LLMError as exc:
+                    record.ok, record.error = False, str(exc)
+                    raise
+                finally:
+                    self.ledger.add(record)
+                return result, value, spec
+            except LLMError as exc:
+                last_error = exc
+                failures.append(f"{spec}: {exc}")
+                previous = spec
+                if spec != chain[-1]:
+                    log.warning("%s failed (%s); escalating to the next model", spec, exc)
+        assert last_error is not None
+        if len(failures) > 1:
+            summary = "; ".join(failures)
+            raise type(last_error)(f"every model in the chain failed: {summary}") from last_error
+        raise last_error
+
+    def _chat(
+        self,
+        spec_text: str,
+        messages: list[dict],
+        *,
+        options: Any,
+        tools: list[dict] | None,
+        stop: list[str] | None,
+        response_format: dict | None,
+        agent: str | None,
+        task: str | None,
+        fallback_from: str | None,
+    ) -> tuple[ChatResult, CallRecord]:
+        spec = parse_spec(spec_text)
+        num_ctx = self.num_ctx(spec_text, options)
+
+        def record(**fields: Any) -> CallRecord:
+            return CallRecord(
+                spec=spec_text,
+                backend=spec.backend,
+                agent=agent,
+                task=task,
+                fallback_from=fallback_from,
+                num_ctx=num_ctx,
+                **fields,
+            )
+
+        if spec.backend == "embedded":
+            return self._chat_embedded(spec, messages, options, stop, num_ctx, record)
+
+        try:
+            info = self.model_info(spec_text)
+        except LLMError as exc:  # not pulled, or no host up: recorded, so the run shows why
+            self.ledger.add(record(ok=False, error=str(exc)))
+            raise
+        payload = self._payload(spec, info, messages, options, tools, stop, num_ctx)
+        if response_format is not None:
+            payload["format"] = response_format
+
+        succeeded: list[Attempt] = []
+
+        def observe(attempt: Attempt) -> None:
+            if attempt.error is None:
+                succeeded.append(attempt)
+            else:
+                began = datetime.now(UTC) - timedelta(milliseconds=attempt.wall_ms)
+                self.ledger.add(
+                    record(
+                        host=attempt.host,
+                        wall_ms=attempt.wall_ms,
+                        ok=False,
+                        error=str(attempt.error),
+                        started_at=began.isoformat(),
+                    )
+                )
+
+        try:
+            result = self.client.chat(payload, hosts=self._hosts_for(spec), observe=observe)
+        except OllamaConnectionFailed as exc:
+            raise self._unreachable(exc.hosts) from exc
+        except OllamaTimedOut as exc:
+            raise LLMTimeout(f"{exc} (model {spec.name}, task {task!r})") from exc
+        except OllamaAPIError as exc:
+            raise self._api_error(spec, exc, messages, num_ctx, task) from exc
+        return result, record(
+            host=result.host,
+            prompt_tokens=result.prompt_tokens,
+            completion_tokens=result.completion_tokens,
+            total_ms=result.total_ms,
+            load_ms=result.load_ms,
+            prompt_eval_ms=result.prompt_eval_ms,
+            eval_ms=result.eval_ms,
+            wall_ms=succeeded[-1].wall_ms,
+            started_at=(
+                datetime.now(UTC) - timedelta(milliseconds=succeeded[-1].wall_ms)
+            ).isoformat(),
+        )
+
+    def _payload(
+        self,
+        spec: ModelSpec,
+        info: ModelInfo,
+        messages: list[dict],
+        options: Any,
+        tools: list[dict] | None,
+        stop: list[str] | None,
+        num_ctx: int,
+    ) -> dict:
+        model_options: dict[str, Any] = {"num_ctx": num_ctx}
+        for key in ("temperature", "seed", "num_predict"):
+            value = _option(options, key)
+            if value is not None:
+                model_options[key] = value
+        if stop:
+            model_options["stop"] = list(stop)
+        payload: dict[str, Any] = {
+            "model": spec.name,
+            "messages": to_ollama_messages(messages),
+            "options": model_options,
+            "truncate": False,  # an over-long prompt must fail, never be cut silently
+            "stream": True,
+        }
+        keep_alive = _option(options, "keep_alive")
+        if keep_alive is not None:
+            payload["keep_alive"] = keep_alive
+        if tools and "tools" in info.capabilities:
+            payload["tools"] = tools
+        if self.think is not None and "thinking" in info.capabilities:
+            payload["think"] = self.think
+        return payload
+
+    def _api_error(
+        self,
+        spec: ModelSpec,
+        exc: OllamaAPIError,
+        messages: list[dict],
+        num_ctx: int,
+        task: str | None,
+    ) -> LLMError:
+        if exc.is_overflow:
+            chars = sum(len(str(m.get("content") or "")) for m in messages)
+            return ContextOverflow(
+                f"the prompt of task {task!r} (~{chars // 4} tokens, {chars} characters) does "
+                f"not fit {spec.name} with num_ctx {num_ctx}: shorten the evidence (fewer "
+                "items or pages), raise num_ctx for this agent in agents.yaml if the model "
+                "allows it, or add a model with a longer context to its llm chain"
+            )
+        if exc.is_model_missing:
+            return ModelNotFound(
+                f"model {spec.name!r} is not pulled on {exc.host}: run `ollama pull {spec.name}`"
+            )
+        return LLMError(f"{spec.raw} failed: {exc}")
+
+    def _chat_embedded(
+        self,
+        spec: ModelSpec,
+        messages: list[dict],
+        options: Any,
+        stop: list[str] | None,
+        num_ctx: int,
+        record: Callable[..., CallRecord],
+    ) -> tuple[ChatResult, CallRecord]:
+        from . import embedded
+
+        requested = _option(options, "num_predict")
+        if spec.name == "default":  # the small base model: short answers keep a demo quick
+            limit = min(int(requested or self.embedded_num_predict), self.embedded_num_predict)
+        else:
+            limit = int(requested or 1024)
+        started = time.perf_counter()
+        try:
+            result = embedded.chat(
+                spec.name,
+                messages,
+                data_dir=self.data_dir,
+                num_ctx=num_ctx,
+                num_predict=limit,
+                temperature=_option(options, "temperature"),
+                seed=_option(options, "seed"),
+                stop=stop,
+            )
+        except LLMError as exc:
+            self.ledger.add(
+                record(wall_ms=(time.perf_counter() - started) * 1000, ok=False, error=str(exc))
+            )
+            raise
+        return result, record(
+            prompt_tokens=result.prompt_tokens,
+            completion_tokens=result.completion_tokens,
+            total_ms=result.total_ms,
+            load_ms=result.load_ms,
+            prompt_eval_ms=result.prompt_eval_ms,
+            eval_ms=result.eval_ms,
+            wall_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    # -- doctor ------------------------------------------------------------------------------
+
+    def doctor(self, specs: list[str]) -> list[DoctorLine]:
+        """Check Ollama and every model the crews use; say how to fix what is wrong."""
+        return run_doctor(self, specs)
+
+    @property
+    def versions(self) -> dict[str, str]:
+        """Ollama's version per reachable host (after `reachable_hosts`)."""
+        return dict(self._versions)
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def _default_data_dir() -> Path:
+    env = os.environ.get("SCOUTCREW_HOME")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "scoutcrew"
+
+
+def _model_key(spec: ModelSpec) -> str:
+    return f"{spec.backend}/{spec.name}@{spec.host or ''}"
+
+
+def _options_dict(options: Any) -> dict[str, Any]:
+    keys = ("num_ctx", "temperature", "seed", "keep_alive", "num_predict")
+    return {k: v for k in keys if (v := _option(options, k)) is not None}
+
+
+def _parse_show(shown: dict, host: str) -> ModelInfo:
+    model_info = shown.get("model_info") or {}
+    arch = model_info.get("general.architecture")
+    context = model_info.get(f"{arch}.context_length") if arch else None
+    if context is None:  # some conversions only have the key under another prefix
+        context = next((v for k, v in model_info.items() if k.endswith(".context_length")), None)
+    family = (shown.get("details") or {}).get("family") or arch
+    return ModelInfo(
+        context_length=int(context) if context else None,
+        capabilities=list(shown.get("capabilities") or ["completion"]),
+        family=family,
+        host=host,
+    )
+
+
+_LLM_CLASS: type | None = None
+_LLM_CLASS_LOCK = threading.Lock()
+
+
+def _llm_class() -> type:
+    """Build the crewai BaseLLM subclass on first use, so importing this module stays cheap."""
+    global _LLM_CLASS
+    with _LLM_CLASS_LOCK:
+        if _LLM_CLASS is None:
+            from .llm_crewai import build_llm_class
+
+            _LLM_CLASS = build_llm_class()
+        return _LLM_CLASS

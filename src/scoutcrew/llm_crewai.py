@@ -1,0 +1,179 @@
+"""The crewai side of the LLM layer: a BaseLLM subclass that hands every call to LLMRuntime.
+
+Imported only when the first agent LLM is built (crewai takes seconds to import).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from .crew import quiet_telemetry
+from .errors import OutputFormatError
+from .ollama_api import message_text
+
+FINAL_ANSWER = "Final Answer:"
+# crewai's text tool format always spells this out; a prompt without it has no tools.
+_TOOL_FORMAT_MARKER = "Action Input:"
+
+
+def build_llm_class() -> type:
+    """Define ScoutcrewLLM (needs crewai imported); called once per process."""
+    quiet_telemetry()
+    from crewai.llms.base_llm import BaseLLM
+    from pydantic import BaseModel, Field, PrivateAttr
+
+    class ScoutcrewLLM(BaseLLM):
+        """A crewai LLM backed by scoutcrew's runtime: native Ollama or the embedded engine."""
+
+        llm_type: str = "scoutcrew"
+        provider: str = "scoutcrew"
+        chain: list[str] = Field(default_factory=list)
+        agent_name: str | None = None
+        options: dict[str, Any] = Field(default_factory=dict)
+        _runtime: Any = PrivateAttr(default=None)
+
+        def call(
+            self,
+            messages: Any,
+            tools: list[dict] | None = None,
+            callbacks: list[Any] | None = None,
+            available_functions: dict[str, Any] | None = None,
+            from_task: Any = None,
+            from_agent: Any = None,
+            response_model: type[BaseModel] | None = None,
+        ) -> Any:
+            if isinstance(messages, str):
+                messages = [{"role": "user", "content": messages}]
+            messages = [dict(m) for m in messages]
+            task = _task_name(from_task)
+            agent = self.agent_name or getattr(from_agent, "role", None)
+            validate = _validator(response_model) if response_model is not None else None
+            fmt = response_model.model_json_schema() if response_model is not None else None
+            result, value, _spec = self._runtime.complete(
+                self.chain or [self.model],
+                messages,
+                options=self.options,
+                tools=tools or None,
+                stop=list(self.stop_sequences) or None,
+                response_format=fmt,
+                validate=validate,
+                agent=agent,
+                task=task,
+            )
+            self._track_usage(result)
+            if result.tool_calls and tools:
+                calls = _as_crewai_tool_calls(result.tool_calls)
+                if available_functions:
+                    return self._run_first_tool(calls, available_functions, from_task, from_agent)
+                return calls
+            if isinstance(value, str):
+                value = self._apply_stop_words(value)
+                if FINAL_ANSWER not in value and _needs_final_answer_marker(
+                    messages, tools, from_agent
+                ):
+                    value = f"{FINAL_ANSWER} {value}"
+            return value
+
+        async def acall(self, *args: Any, **kwargs: Any) -> Any:
+            return await asyncio.to_thread(self.call, *args, **kwargs)
+
+        def _track_usage(self, result: Any) -> None:
+            # Only the answer that was used: failed attempts carry no server counts.
+            prompt, completion = result.prompt_tokens, result.completion_tokens
+            self._track_token_usage_internal(
+                {
+                    "prompt_tokens": prompt,
+                    "completion_tokens": completion,
+                    "total_tokens": prompt + completion,
+                }
+            )
+
+        def _run_first_tool(
+            self, calls: list[dict], functions: dict[str, Any], from_task: Any, from_agent: Any
+        ) -> Any:
+            function = calls[0]["function"]
+            result = self._handle_tool_execution(
+                function["name"],
+                json.loads(function["arguments"] or "{}"),
+                functions,
+                from_task=from_task,
+                from_agent=from_agent,
+            )
+            return result if result is not None else calls
+
+        def supports_function_calling(self) -> bool:
+            return self._runtime.supports_tools((self.chain or [self.model])[0])
+
+        def supports_stop_words(self) -> bool:
+            return True
+
+        def get_context_window_size(self) -> int:
+            return self._runtime.num_ctx((self.chain or [self.model])[0], self.options)
+
+        def is_context_window_overflowing_threshold(self, *args: Any, **kwargs: Any) -> bool:
+            # Never let crewai summarise (cut) the evidence on its own guess: the server checks
+            # the real prompt (truncate: false) and the chain escalates or the run fails.
+            return False
+
+        def get_input_tokens_count(self, messages: Any, *args: Any, **kwargs: Any) -> int:
+            if isinstance(messages, str):
+                return (len(messages) + 3) // 4
+            return sum(len(str(m.get("content") or "")) for m in messages) // 4
+
+    return ScoutcrewLLM
+
+
+def _as_crewai_tool_calls(calls: list[dict]) -> list[dict]:
+    out = []
+    for index, call in enumerate(calls):
+        function = call.get("function", {})
+        out.append(
+            {
+                "id": call.get("id") or f"call_{index}_{function.get('name', 'tool')}",
+                "type": "function",
+                "function": {
+                    "name": function.get("name", ""),
+                    "arguments": json.dumps(function.get("arguments") or {}),
+                },
+            }
+        )
+    return out
+
+
+def _needs_final_answer_marker(messages: list[dict], tools: Any, from_agent: Any) -> bool:
+    """True when crewai will parse this reply as ReAct text but the agent has no tools.
+
+    Then the whole reply is the answer. Without the marker crewai would re-prompt the model
+    for the format, which small models rarely get right, spending a call each time.
+    """
+    if tools or from_agent is None:
+        return False
+    return not any(_TOOL_FORMAT_MARKER in message_text(m.get("content")) for m in messages)
+
+
+def _task_name(task: Any) -> str | None:
+    if task is None:
+        return None
+    name = getattr(task, "name", None)
+    if name:
+        return str(name)
+    description = str(getattr(task, "description", "") or "")
+    return description[:40] or None
+
+
+def _validator(model: Any) -> Any:
+    def validate(text: str) -> Any:
+        candidate = text.strip()
+        if candidate.startswith("```"):
+            candidate = candidate.strip("`")
+            candidate = candidate.split("\n", 1)[1] if "\n" in candidate else candidate
+        try:
+            return model.model_validate_json(candidate)
+        except ValueError as exc:
+            raise OutputFormatError(
+                f"the answer is not valid {model.__name__} JSON: {str(exc)[:200]}"
+            ) from exc
+
+    return validate

@@ -1,0 +1,12 @@
+"""Entry point for `crewai run` (which calls the `run_crew` script through `uv run`)."""
+
+from __future__ import annotations
+
+import sys
+
+
+def run() -> None:
+    """Run the project's default crew; exit non-zero if it fails."""
+    from .cli import main
+
+    sys.exit(main(["run", *sys.argv[1:]]))

@@ -1,0 +1,352 @@
+"""A small client for Ollama's native API: /api/chat, /api/show, /api/tags, /api/ps.
+
+It talks httpx directly (the official client has no `truncate` parameter), streams every chat
+so a stalled model is caught by the per-chunk timeout, retries what is worth retrying
+(connection errors, 5xx, 503 queue full) with exponential backoff and jitter, and fails over
+between hosts. Every HTTP attempt is reported to an observer so the caller can record it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+DEFAULT_HOST = "http://localhost:11434"
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Seconds to wait: to connect, for each streamed chunk, and for a whole call."""
+
+    connect: float = 5.0
+    chunk: float = 300.0  # the first chunk waits for the model to load and read the prompt
+    call: float = 1800.0
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently to retry a transient failure."""
+
+    attempts: int = 4  # tries in total, per call
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+    jitter: float = 0.25  # +/- fraction of each delay, so parallel agents do not retry in step
+
+    def delay(self, retry_number: int) -> float:
+        raw = min(self.base_delay * (2 ** (retry_number - 1)), self.max_delay)
+        return max(0.0, raw * (1 + random.uniform(-self.jitter, self.jitter)))
+
+
+class OllamaAPIError(Exception):
+    """Ollama answered with an error status and body."""
+
+    def __init__(self, host: str, status: int, message: str):
+        self.host = host
+        self.status_code = status
+        self.message = message
+        super().__init__(f"Ollama at {host} answered {status}: {message}")
+
+    @property
+    def retryable(self) -> bool:
+        return self.status_code >= 500
+
+    @property
+    def is_overflow(self) -> bool:
+        text = self.message.lower()
+        return "exceeds the context length" in text or "longer than the context length" in text
+
+    @property
+    def is_model_missing(self) -> bool:
+        return self.status_code == 404 and "not found" in self.message.lower()
+
+
+class OllamaConnectionFailed(Exception):
+    """No Ollama host accepted the connection."""
+
+    def __init__(self, hosts: list[str], cause: Exception | None = None):
+        self.hosts = hosts
+        detail = f" ({type(cause).__name__}: {cause})" if cause else ""
+        super().__init__(f"Ollama is not reachable at {', '.join(hosts)}{detail}")
+
+
+class OllamaTimedOut(Exception):
+    """Ollama accepted the request but did not answer in time."""
+
+
+@dataclass
+class ChatResult:
+    """One finished chat answer with the server's own counts and durations (ms)."""
+
+    content: str
+    thinking: str = ""
+    tool_calls: list[dict] = field(default_factory=list)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_ms: float = 0.0
+    load_ms: float = 0.0
+    prompt_eval_ms: float = 0.0
+    eval_ms: float = 0.0
+    done_reason: str | None = None
+    host: str | None = None
+
+
+@dataclass
+class Attempt:
+    """What one HTTP attempt did, for the usage ledger."""
+
+    host: str
+    wall_ms: float
+    result: ChatResult | None = None
+    error: Exception | None = None
+
+
+def parse_hosts(value: str | None) -> list[str]:
+    """Turn OLLAMA_HOST (one host or a comma-separated list) into base URLs."""
+    raw = value if value is not None else os.environ.get("OLLAMA_HOST", "")
+    hosts = [normalize_host(part) for part in raw.split(",") if part.strip()]
+    return hosts or [DEFAULT_HOST]
+
+
+def normalize_host(value: str) -> str:
+    """Accept what Ollama accepts in OLLAMA_HOST: 'host', 'host:port', or a full URL."""
+    value = value.strip().rstrip("/")
+    if "://" not in value:
+        value = f"http://{value}"
+    parts = urlsplit(value)
+    host = parts.hostname or "localhost"
+    if host == "0.0.0.0":  # a bind address, not somewhere to connect to
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    port = parts.port or (443 if parts.scheme == "https" else 11434)
+    return f"{parts.scheme}://{host}:{port}{parts.path}"
+
+
+def _ns_to_ms(value: Any) -> float:
+    return float(value or 0) / 1e6
+
+
+def _error_message(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text.strip() or response.reason_phrase
+    if isinstance(body, dict) and "error" in body:
+        return str(body["error"])
+    return response.text.strip()
+
+
+class OllamaClient:
+    """Call Ollama's native API on a list of hosts, with retries and failover."""
+
+    def __init__(
+        self,
+        hosts: list[str] | None = None,
+        *,
+        timeouts: Timeouts | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.hosts = list(hosts) if hosts else parse_hosts(None)
+        self.timeouts = timeouts or Timeouts()
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep
+        timeout = httpx.Timeout(self.timeouts.chunk, connect=self.timeouts.connect)
+        self._http = httpx.Client(timeout=timeout, trust_env=False)
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- small endpoints ---------------------------------------------------------------------
+
+    def version(self, host: str, timeout: float | None = None) -> str:
+        """Return the server's version; raises OllamaConnectionFailed when it is down."""
+        try:
+            response = self._http.get(
+                f"{host}/api/version", timeout=timeout or self.timeouts.connect
+            )
+        except httpx.TransportError as exc:
+            raise OllamaConnectionFailed([host], exc) from exc
+        if response.status_code != 200:
+            raise OllamaAPIError(host, response.status_code, _error_message(response))
+        return str(response.json().get("version", "unknown"))
+
+    def show(self, model: str, host: str) -> dict:
+        return self._json("POST", host, "/api/show", {"model": model})
+
+    def tags(self, host: str) -> list[dict]:
+        return list(self._json("GET", host, "/api/tags").get("models", []))
+
+    def ps(self, host: str) -> list[dict]:
+        return list(self._json("GET", host, "/api/ps").get("models", []))
+
+    def _json(self, method: str, host: str, path: str, body: dict | None = None) -> dict:
+        """Call a small endpoint; retry 5xx, but let the caller fail over when a host is down."""
+        last: OllamaAPIError | None = None
+        for attempt in range(1, self.retry.attempts + 1):
+            try:
+                response = self._http.request(method, f"{host}{path}", json=body)
+            except httpx.TransportError as exc:
+                raise OllamaConnectionFailed([host], exc) from exc
+            if response.status_code == 200:
+                return dict(response.json())
+            last = OllamaAPIError(host, response.status_code, _error_message(response))
+            if not last.retryable:
+                raise last
+            if attempt < self.retry.attempts:
+                self._sleep(self.retry.delay(attempt))
+        assert last is not None
+        raise last
+
+    # -- chat --------------------------------------------------------------------------------
+
+    def chat(
+        self,
+        payload: dict,
+        *,
+        hosts: list[str] | None = None,
+        observe: Callable[[Attempt], None] | None = None,
+    ) -> ChatResult:
+        """POST /api/chat (streamed) with retries and host failover; return the answer.
+
+        `observe` sees every HTTP attempt, failed ones included, so usage and failures
+        can be recorded per attempt.
+        """
+        order = list(hosts or self.hosts)
+        down: set[str] = set()
+        last: Exception | None = None
+        for attempt in range(1, self.retry.attempts + 1):
+            candidates = [h for h in order if h not in down] or order
+            host = candidates[0]
+            started = time.perf_counter()
+            try:
+                result = self._chat_once(host, payload)
+            except (OllamaConnectionFailed, OllamaAPIError, OllamaTimedOut) as exc:
+                wall = (time.perf_counter() - started) * 1000
+                if observe:
+                    observe(Attempt(host=host, wall_ms=wall, error=exc))
+                last = exc
+                if isinstance(exc, OllamaConnectionFailed):
+                    down.add(host)
+                    if len(down) < len(order):
+                        continue  # another host may be up: fail over at once
+                    down.clear()
+                elif isinstance(exc, OllamaAPIError) and exc.retryable:
+                    # The queue is full or the host is sick: try the next host first.
+                    order = order[1:] + order[:1] if len(order) > 1 else order
+                else:
+                    raise
+                if attempt < self.retry.attempts:
+                    self._sleep(self.retry.delay(attempt))
+                continue
+            if observe:
+                wall = (time.perf_counter() - started) * 1000
+                observe(Attempt(host=host, wall_ms=wall, result=result))
+            return result
+        assert last is not None
+        if isinstance(last, OllamaConnectionFailed):
+            cause = last.__cause__ if isinstance(last.__cause__, Exception) else None
+            raise OllamaConnectionFailed(order, cause) from last
+        raise last
+
+    def _chat_once(self, host: str, payload: dict) -> ChatResult:
+        body = {**payload, "stream": True}
+        deadline = time.monotonic() + self.timeouts.call
+        content: list[str] = []
+        thinking: list[str] = []
+        tool_calls: list[dict] = []
+        try:
+            with self._http.stream("POST", f"{host}/api/chat", json=body) as response:
+                if response.status_code != 200:
+                    response.read()
+                    raise OllamaAPIError(host, response.status_code, _error_message(response))
+                for line in response.iter_lines():
+                    if time.monotonic() > deadline:
+                        raise OllamaTimedOut(
+                            f"Ollama at {host} did not finish within {self.timeouts.call:.0f}s"
+                        )
+                    if not line.strip():
+                        continue
+                    chunk = json.loads(line)
+                    if "error" in chunk:  # an error after streaming began
+                        raise OllamaAPIError(host, 500, str(chunk["error"]))
+                    message = chunk.get("message") or {}
+                    content.append(message.get("content") or "")
+                    thinking.append(message.get("thinking") or "")
+                    tool_calls.extend(message.get("tool_calls") or [])
+                    if chunk.get("done"):
+                        return ChatResult(
+                            content="".join(content),
+                            thinking="".join(thinking),
+                            tool_calls=tool_calls,
+                            prompt_tokens=int(chunk.get("prompt_eval_count") or 0),
+                            completion_tokens=int(chunk.get("eval_count") or 0),
+                            total_ms=_ns_to_ms(chunk.get("total_duration")),
+                            load_ms=_ns_to_ms(chunk.get("load_duration")),
+                            prompt_eval_ms=_ns_to_ms(chunk.get("prompt_eval_duration")),
+                            eval_ms=_ns_to_ms(chunk.get("eval_duration")),
+                            done_reason=chunk.get("done_reason"),
+                            host=host,
+                        )
+        except httpx.ConnectError as exc:
+            raise OllamaConnectionFailed([host], exc) from exc
+        except httpx.TimeoutException as exc:
+            if isinstance(exc, httpx.ConnectTimeout):
+                raise OllamaConnectionFailed([host], exc) from exc
+            raise OllamaTimedOut(
+                f"Ollama at {host} sent nothing for {self.timeouts.chunk:.0f}s"
+            ) from exc
+        except httpx.TransportError as exc:  # dropped mid-stream: worth another try
+            raise OllamaConnectionFailed([host], exc) from exc
+        except ValueError as exc:
+            raise OllamaAPIError(host, 502, f"unreadable stream from Ollama: {exc}") from exc
+        raise OllamaAPIError(host, 502, "the stream ended before Ollama said it was done")
+
+
+def message_text(content: Any) -> str:
+    """Return the text of a message's content (a string, or a list of content blocks)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):  # content blocks: keep the text parts
+        return "".join(
+            block.get("text", "") if isinstance(block, dict) else str(block) for block in content
+        )
+    return "" if content is None else str(content)
+
+
+def to_ollama_messages(messages: list[dict]) -> list[dict]:
+    """Convert crewai's OpenAI-style messages to Ollama's chat messages."""
+    out: list[dict] = []
+    tool_names: dict[str, str] = {}
+    for message in messages:
+        role = message.get("role", "user")
+        converted: dict[str, Any] = {"role": role, "content": message_text(message.get("content"))}
+        if message.get("tool_calls"):
+            calls = []
+            for call in message["tool_calls"]:
+                function = call.get("function", {}) if isinstance(call, dict) else {}
+                arguments = function.get("arguments", {})
+                if isinstance(arguments, str):
+                    try:
+                        arguments = json.loads(arguments or "{}")
+                    except ValueError:
+                        arguments = {"input": arguments}
+                name = function.get("name", "")
+                if isinstance(call, dict) and call.get("id"):
+                    tool_names[call["id"]] = name
+                calls.append({"function": {"name": name, "arguments": arguments}})
+            converted["tool_calls"] = calls
+        if role == "tool":
+            name = message.get("name") or tool_names.get(message.get("tool_call_id", ""))
+            if name:
+                converted["tool_name"] = name
+        out.append(converted)
+    return out

@@ -1,0 +1,461 @@
+"""One crew run, end to end: gather, select, crew, verify, publish.
+
+This is the library API behind `scoutcrew run`; tests and users call `run_crew` directly.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .config import Plan, build_plan, load_config, placeholders
+from .errors import RunFailed, ScoutcrewError
+from .project import Project
+
+log = logging.getLogger("scoutcrew")
+
+# crewai wraps each task prompt in its own scaffolding (role, format rules): about this many
+# tokens, measured on crewai 1.15 with an agent that has no tools.
+CREWAI_SCAFFOLD_TOKENS = 400
+ANSWER_RESERVE_TOKENS = 1024
+MIN_EVIDENCE_TOKENS = 256
+
+
+@dataclass
+class RunResult:
+    """What a run produced."""
+
+    crew: str
+    status: str  # "ok" | "nothing-new" | "failed"
+    report: Path | None = None
+    paths: Any = None
+    run_id: str | None = None
+    usage: list[Any] = field(default_factory=list)
+    summary: str = ""
+    message: str = ""
+
+
+@dataclass
+class RunOptions:
+    inputs: dict[str, str] = field(default_factory=dict)
+    model: list[str] | None = None
+    output_dir: Path | None = None
+    backend: str | None = None
+    all_items: bool = False
+
+
+def load_plan(project: Project, crew: str, options: RunOptions) -> Plan:
+    """Validate the shared YAML and this crew's file, then resolve the plan."""
+    config = load_config(project, only_crew=crew)
+    return build_plan(config, crew, options.inputs, options.model)
+
+
+def evidence_budget(plan: Plan, runtime: Any) -> int:
+    """Tokens the evidence may take: the reading model's num_ctx minus the prompt's fixed parts."""
+    from .evidence import estimate_tokens
+
+    readers = plan.evidence_readers() or list(plan.agents.values())[:1]
+    budgets = []
+    for agent in readers:
+        num_ctx = runtime.num_ctx(runtime.resolve_chain(agent.llm)[0], agent.options)
+        task_text = " ".join(
+            t.description.replace("{evidence}", "") + t.expected_output
+            for t in plan.tasks
+            if t.agent == agent.name
+        )
+        fixed = estimate_tokens(" ".join([agent.role, agent.goal, agent.backstory, task_text]))
+        reserve = agent.options.num_predict or ANSWER_RESERVE_TOKENS
+        budgets.append(num_ctx - fixed - CREWAI_SCAFFOLD_TOKENS - reserve)
+    return max(MIN_EVIDENCE_TOKENS, min(budgets))
+
+
+def ranking_query(plan: Plan) -> str:
+    """What the evidence is ranked against: the crew's topic, keywords and description."""
+    parts = [plan.inputs.get("topic", ""), *plan.sources.keywords, plan.config.description]
+    return " ".join(p for p in parts if p)
+
+
+def gather_evidence(
+    plan: Plan, store: Any, runtime: Any, all_items: bool, search_backend: Any = None
+) -> tuple[Any, Any]:
+    """Fetch the crew's sources and pack what is new into the reading model's budget."""
+    from .evidence import select
+    from .sources import gather
+
+    uses_evidence = any("evidence" in placeholders(t.description) for t in plan.tasks)
+    gathered = gather(
+        plan.sources,
+        store=store,
+        project_root=plan.project.root,
+        search_backend=search_backend,
+    )
+    budget = evidence_budget(plan, runtime) if uses_evidence else MIN_EVIDENCE_TOKENS
+    pack = select(
+        gathered,
+        crew=plan.crew,
+        query=ranking_query(plan),
+        budget_tokens=budget,
+        store=store,
+        new_only=not all_items,
+        max_items=plan.sources.max_items,
+    )
+    return gathered, pack
+
+
+def run_crew(
+    project: Project,
+    crew: str,
+    options: RunOptions | None = None,
+    *,
+    progress: Callable[[str], None] | None = None,
+    search_backend: Any = None,
+) -> RunResult:
+    """Run one crew and write its report. Raises ScoutcrewError subclasses on failure."""
+    options = options or RunOptions()
+    plan = load_plan(project, crew, options)  # a bad config stops here, before any heavy import
+    return _execute(plan, options, progress=progress, search_backend=search_backend)
+
+
+def resume_run(
+    project: Project, run_id: str, *, progress: Callable[[str], None] | None = None
+) -> RunResult:
+    """Continue a failed or interrupted run from its first unfinished task."""
+    from .runs import get_run
+    from .store import Store
+
+    with Store.open(project.data_dir / STORE_FILE) as store:
+        run = get_run(store, run_id)
+    if run["status"] in {"ok", "nothing-new"}:
+        raise RunFailed(f"run {run['id']} finished ({run['status']}); there is nothing to resume")
+    if not run.get("evidence"):
+        raise RunFailed(
+            f"run {run['id']} stopped before its evidence was packed; start a new run with "
+            f"`scoutcrew run {run['crew']}`"
+        )
+    saved = run["options"] or {}
+    options = RunOptions(
+        inputs=run["inputs"] or {},
+        model=saved.get("model"),
+        output_dir=Path(saved["output_dir"]) if saved.get("output_dir") else None,
+        backend=saved.get("backend"),
+        all_items=bool(saved.get("all_items")),
+    )
+    plan = load_plan(project, run["crew"], options)
+    done = {t["task"]: t["output"] for t in run["tasks"]}
+    return _execute(
+        plan, options, progress=progress, resume=(run["id"], pack_from_dict(run["evidence"]), done)
+    )
+
+
+STORE_FILE = "scoutcrew.sqlite"
+
+
+def _execute(
+    plan: Plan,
+    options: RunOptions,
+    *,
+    progress: Callable[[str], None] | None = None,
+    search_backend: Any = None,
+    resume: tuple[str, Any, dict[str, str]] | None = None,
+) -> RunResult:
+    from .llm import UsageLedger
+    from .locks import crew_lock
+    from .runs import RunRecorder, config_hash
+    from .store import Store
+
+    say = progress or log.info
+    project = plan.project
+    started = time.monotonic()
+    ledger = UsageLedger()
+    runtime = make_runtime(project, options.backend, ledger)
+    project.data_dir.mkdir(parents=True, exist_ok=True)
+    with crew_lock(project, plan.crew), Store.open(project.data_dir / STORE_FILE) as store:
+        if resume is None:
+            recorder = RunRecorder.start(
+                store,
+                plan.crew,
+                cfg_hash=config_hash(*_config_texts(plan)),
+                inputs={k: v for k, v in plan.inputs.items() if k not in {"today", "crew"}},
+                options=_options_record(options),
+            )
+        else:
+            recorder = RunRecorder(store, resume[0])
+            recorder.finish("running")
+        ledger.subscribe(recorder.call)
+        if hasattr(progress, "on_call"):
+            ledger.subscribe(progress.on_call)
+        say(f"run {recorder.run_id}: crew {plan.crew}")
+        try:
+            result = _stages(plan, options, store, runtime, recorder, say, search_backend, resume)
+        except KeyboardInterrupt:
+            recorder.finish("interrupted", error="interrupted; resume with scoutcrew resume")
+            raise
+        except ScoutcrewError as exc:
+            recorder.finish("failed", error=str(exc))
+            _deliver(plan, "failure", None, str(exc), recorder.run_id)
+            raise
+        except Exception as exc:  # crewai wraps our errors; keep the cause visible
+            cause = _scoutcrew_cause(exc)
+            error = cause or RunFailed(f"crew '{plan.crew}' failed: {type(exc).__name__}: {exc}")
+            recorder.finish("failed", error=str(error))
+            _deliver(plan, "failure", None, str(error), recorder.run_id)
+            raise error from exc
+    result.run_id = recorder.run_id
+    result.usage = ledger.records
+    if result.status == "ok":
+        from .report import summary_table
+
+        elapsed = time.monotonic() - started
+        result.summary = summary_table(ledger.records) + f"\nwall time: {elapsed:.1f} s"
+        _deliver(plan, "success", result.report, result.summary, recorder.run_id)
+    return result
+
+
+def _stages(
+    plan: Plan,
+    options: RunOptions,
+    store: Any,
+    runtime: Any,
+    recorder: Any,
+    say: Callable[[str], None],
+    search_backend: Any,
+    resume: tuple[str, Any, dict[str, str]] | None,
+) -> RunResult:
+    """Gather, select, run the crew, publish; the run record follows each step."""
+    from .crew import build_crew
+
+    if resume is None:
+        say("gathering sources")
+        gathered, pack = gather_evidence(plan, store, runtime, options.all_items, search_backend)
+        recorder.save_evidence(
+            pack_to_dict(pack, gathered), [str(n) for n in pack.notes], list(pack.degraded)
+        )
+        done: dict[str, str] = {}
+    else:
+        _, pack, done = resume
+        gathered = None
+        say(f"resuming after {', '.join(done) or 'no finished task'}")
+    say(
+        f"evidence: {len(pack.sources)} sources, ~{pack.used_tokens} tokens "
+        f"(budget {pack.budget_tokens})"
+    )
+    if not pack.sources and not options.all_items and _needs_evidence(plan):
+        message = f"nothing new for {plan.crew} since its last successful run; no model was called"
+        say(message)
+        recorder.finish("nothing-new")
+        return RunResult(crew=plan.crew, status="nothing-new", message=message)
+
+    outputs = dict(done)
+    positions = {t.name: i for i, t in enumerate(plan.tasks)}
+
+    def task_done(result: Any) -> None:
+        outputs[result.name] = result.output
+        recorder.task_done(positions[result.name], result.name, result.agent, result.output)
+        say(f"task {result.name} done ({result.agent})")
+
+    crew_obj = build_crew(plan, runtime, pack.render(), on_task_done=task_done, done=done)
+    say(f"running {len(plan.tasks) - len(done)} tasks ({plan.config.process})")
+    crew_output = crew_obj.kickoff()
+    pending = [t for t in plan.tasks if t.name not in done]
+    for task, output in zip(pending, crew_output.tasks_output, strict=False):
+        if task.name not in outputs:
+            task_done(_Finished(task.name, task.agent, str(output.raw)))
+    paths = publish(plan, pack, gathered, outputs, runtime.ledger.records, runtime, options)
+    store.mark_delivered(plan.crew, [url for s in pack.sources for url in [s.url, *s.links]])
+    recorder.finish("ok", report=str(paths.md))
+    return RunResult(crew=plan.crew, status="ok", report=paths.md, paths=paths)
+
+
+@dataclass
+class _Finished:
+    name: str
+    agent: str
+    output: str
+
+
+def _config_texts(plan: Plan) -> list[str]:
+    project = plan.project
+    files = [project.agents_file, project.tasks_file, project.crew_file(plan.crew)]
+    return [f.read_text(encoding="utf-8") for f in files if f.is_file()]
+
+
+def _options_record(options: RunOptions) -> dict[str, Any]:
+    return {
+        "model": options.model,
+        "backend": options.backend,
+        "all_items": options.all_items,
+        "output_dir": str(options.output_dir) if options.output_dir else None,
+    }
+
+
+def _deliver(plan: Plan, status: str, report: Path | None, summary: str, run_id: str) -> None:
+    """Tell the crew's webhook or command how the run ended; never fails the run."""
+    delivery = plan.config.delivery
+    if delivery is None:
+        return
+    from .delivery import deliver
+
+    payload = {
+        "crew": plan.crew,
+        "status": status,
+        "report": str(report) if report else None,
+        "summary": summary if status == "success" else "",
+        "error": summary if status == "failure" else None,
+        "run_id": run_id,
+    }
+    deliver(plan.crew, delivery, payload)
+
+
+def pack_to_dict(pack: Any, gathered: Any) -> dict[str, Any]:
+    """Serialise the evidence pack so a resumed run cites exactly the same sources."""
+    from dataclasses import asdict
+
+    data = asdict(pack)
+    for source in data["sources"]:
+        if source.get("published") is not None:
+            source["published"] = source["published"].isoformat()
+    data["gathered_items"] = len(gathered.items) if gathered is not None else None
+    return data
+
+
+def pack_from_dict(data: dict[str, Any]) -> Any:
+    from datetime import datetime
+
+    from .evidence import EvidencePack, Source
+    from .sources import Note
+
+    sources = []
+    for raw in data["sources"]:
+        raw = dict(raw)
+        if raw.get("published"):
+            raw["published"] = datetime.fromisoformat(raw["published"])
+        sources.append(Source(**raw))
+    return EvidencePack(
+        sources=sources,
+        notes=[Note(**n) for n in data.get("notes", [])],
+        dropped=[tuple(d) for d in data.get("dropped", [])],
+        budget_tokens=data.get("budget_tokens", 0),
+        used_tokens=data.get("used_tokens", 0),
+        degraded=list(data.get("degraded", [])),
+    )
+
+
+def publish(
+    plan: Plan,
+    pack: Any,
+    gathered: Any,
+    outputs: dict[str, str],
+    usage: list[Any],
+    runtime: Any,
+    options: RunOptions,
+) -> Any:
+    """Verify the citations of the report's sections and write the report files."""
+    from .report import write_report
+    from .verify import verify
+
+    sections = [(t.heading, outputs.get(t.name, "")) for t in plan.tasks if t.in_report]
+    body = "\n\n".join(f"## {heading}\n\n{text}" for heading, text in sections)
+    verification = verify(body, pack)
+    out_dir = options.output_dir or _output_dir(plan)
+    notes = list(runtime.model_notes())
+    return write_report(
+        out_dir,
+        plan.crew,
+        title=plan.title,
+        body_sections=sections,
+        pack=pack,
+        verification=verification,
+        usage=usage,
+        notes=notes,
+        meta={
+            "crew": plan.crew,
+            "inputs": {k: v for k, v in plan.inputs.items() if k != "evidence"},
+            "process": plan.config.process,
+            "gathered_items": len(gathered.items) if gathered is not None else None,
+        },
+    )
+
+
+def _output_dir(plan: Plan) -> Path:
+    configured = plan.config.output.dir
+    if configured:
+        return (plan.project.root / configured).resolve()
+    return plan.project.reports_dir
+
+
+def _needs_evidence(plan: Plan) -> bool:
+    return any("evidence" in placeholders(t.description) for t in plan.tasks)
+
+
+def _backend(project: Project) -> str:
+    import os
+
+    return os.environ.get("SCOUTCREW_BACKEND") or str(project.settings.get("backend", "auto"))
+
+
+def make_runtime(project: Project, backend: str | None, ledger: Any) -> Any:
+    """The LLM runtime for one run: backend choice, num_ctx cap and data dir from the project."""
+    from .llm import LLMRuntime
+
+    return LLMRuntime(
+        ledger=ledger,
+        backend=backend or _backend(project),
+        default_num_ctx=int(project.settings.get("default_num_ctx", 8192)),
+        data_dir=project.data_dir,
+    )
+
+
+def _scoutcrew_cause(exc: BaseException) -> ScoutcrewError | None:
+    seen = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ScoutcrewError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+# Tokens a task's answer is assumed to take when another task receives it as context.
+CONTEXT_ANSWER_ESTIMATE = 500
+
+
+def plan_crew(project: Project, crew: str, options: RunOptions | None = None) -> str:
+    """Gather and pack the evidence, then describe it and estimate each task's prompt."""
+    from .evidence import estimate_tokens, format_plan_summary
+    from .llm import UsageLedger
+    from .store import Store
+
+    options = options or RunOptions()
+    plan = load_plan(project, crew, options)
+    runtime = make_runtime(project, options.backend, UsageLedger())
+    project.data_dir.mkdir(parents=True, exist_ok=True)
+    with Store.open(project.data_dir / STORE_FILE) as store:
+        gathered, pack = gather_evidence(plan, store, runtime, options.all_items)
+    evidence = pack.render()
+    lines = [format_plan_summary(pack, gathered), "", "token estimate per task (no model called):"]
+    total = 0
+    for task in plan.tasks:
+        agent = plan.agents.get(task.agent) or plan.manager
+        assert agent is not None
+        spec = runtime.resolve_chain(agent.llm)[0]
+        text = " ".join(
+            [agent.role, agent.goal, agent.backstory, task.expected_output,
+             task.description.replace("{evidence}", evidence)]
+        )
+        prompt = (
+            estimate_tokens(text)
+            + CREWAI_SCAFFOLD_TOKENS
+            + CONTEXT_ANSWER_ESTIMATE * len(task.context)
+        )
+        total += prompt
+        num_ctx = runtime.num_ctx(spec, agent.options)
+        lines.append(
+            f"  {task.name:<16} {agent.name:<12} {spec:<24} prompt ~{prompt:>6} / num_ctx {num_ctx}"
+        )
+    lines.append(f"  total prompt tokens ~{total} across {len(plan.tasks)} tasks")
+    return "\n".join(lines)

@@ -1,0 +1,80 @@
+"""Progress of a run: a live status line on a terminal, plain log lines otherwise."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from typing import Any, TextIO
+
+
+class Progress:
+    """Show the stage, the task, tokens so far and elapsed time while a crew runs.
+
+    Call it with a message for each stage; `on_call` receives every model call's record.
+    """
+
+    def __init__(self, stream: TextIO | None = None, live: bool | None = None):
+        self.stream = stream or sys.stderr
+        self.live = self.stream.isatty() if live is None else live
+        self.started = time.monotonic()
+        self.stage = "starting"
+        self.prompt_tokens = 0
+        self.completion_tokens = 0
+        self.calls = 0
+        self._lock = threading.Lock()
+        self._status: Any = None
+
+    def __call__(self, message: str) -> None:
+        with self._lock:
+            self.stage = message
+        if self.live:
+            self._ensure_live()
+            self._status.console.log(message)
+            self._refresh()
+        else:
+            print(f"[scoutcrew {self._elapsed()}] {message}", file=self.stream, flush=True)
+
+    def on_call(self, record: Any) -> None:
+        with self._lock:
+            self.calls += 1
+            self.prompt_tokens += int(getattr(record, "prompt_tokens", 0) or 0)
+            self.completion_tokens += int(getattr(record, "completion_tokens", 0) or 0)
+        if self.live:
+            self._refresh()
+        else:
+            state = "ok" if getattr(record, "ok", True) else f"failed ({record.error})"
+            print(
+                f"[scoutcrew {self._elapsed()}]   call {self.calls}: {record.agent or '-'}/"
+                f"{record.task or '-'} on {record.spec}: {record.prompt_tokens} prompt + "
+                f"{record.completion_tokens} output tokens, {state}",
+                file=self.stream,
+                flush=True,
+            )
+
+    def close(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+
+    def _elapsed(self) -> str:
+        seconds = int(time.monotonic() - self.started)
+        return f"{seconds // 60:02d}:{seconds % 60:02d}"
+
+    def _line(self) -> str:
+        return (
+            f"{self.stage}  |  {self.calls} calls, {self.prompt_tokens} prompt + "
+            f"{self.completion_tokens} output tokens  |  {self._elapsed()}"
+        )
+
+    def _ensure_live(self) -> None:
+        if self._status is None:
+            from rich.console import Console
+
+            console = Console(file=self.stream)
+            self._status = console.status(self._line())
+            self._status.start()
+
+    def _refresh(self) -> None:
+        if self._status is not None:
+            self._status.update(self._line())

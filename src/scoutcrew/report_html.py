@@ -1,0 +1,210 @@
+"""Render a report as one self-contained HTML page.
+
+Nothing in the page runs or loads: no script, no external asset, a Content-Security-Policy
+that forbids both, links only to evidence URLs, every piece of model or feed text escaped, and
+small inline SVG charts (tokens per agent, evidence items per source).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from .links import IMAGE_MARKER, LINK_MARKER, is_evidence_link
+from .report import Report, _agent, _day, _linkable, _sources, _title, _uncited_line
+
+_CSS = """
+body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;
+color:#1d1d1f}
+h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2rem}
+.note{background:#fff6d6;border-left:4px solid #e0b000;padding:.4rem .8rem;margin:.5rem 0}
+.cite{font-size:.85em;vertical-align:super}.cite a{text-decoration:none}
+.removed{color:#a00;font-size:.85em}.flag{color:#a00}
+.refs li{margin:.25rem 0;word-break:break-word}
+.trust{margin-top:2rem;padding-top:.6rem;border-top:1px solid #ccc;font-weight:600}
+pre{background:#f4f4f4;padding:.6rem;overflow:auto}
+table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2rem .4rem}
+svg text{font:12px system-ui,sans-serif}
+"""
+_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
+    "form-action 'none'"
+)
+
+
+def render_html(report: Report) -> str:
+    """Return a self-contained HTML page: no script, no external asset, model text escaped."""
+    e = _h
+    parts = [
+        "<!doctype html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',
+        '<meta name="referrer" content="no-referrer">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{e(report.title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{e(report.title)}</h1>",
+    ]
+    parts += [f'<p class="note"><strong>Note:</strong> {e(n)}</p>' for n in report.model_notes]
+    known = {s.id for s in _sources(report.pack)}
+    for heading, body in report.sections:
+        if heading:
+            parts.append(f"<h2>{e(heading)}</h2>")
+        parts.append(markdown_to_html(body, report.allowed, known))
+
+    parts.append("<h2>References</h2>")
+    cited = report.cited
+    if cited:
+        parts.append('<ul class="refs">')
+        for s in cited:
+            url = str(getattr(s, "url", "") or "")
+            link = (
+                f'<a href="{e(url)}" rel="noopener noreferrer nofollow">{e(url)}</a>'
+                if _linkable(url)
+                else f"<code>{e(url)}</code>"
+            )
+            suffix = ", ".join(b for b in (str(getattr(s, "feed_title", "") or ""), _day(s)) if b)
+            parts.append(
+                f'<li id="src-{e(s.id)}">[{e(s.id)}] {e(_title(s))} - {link}'
+                + (f" ({e(suffix)})" if suffix else "")
+                + "</li>"
+            )
+        parts.append("</ul>")
+    else:
+        parts.append("<p>No source was cited.</p>")
+    if report.uncited_count:
+        parts.append(f"<p>{_uncited_line(report.uncited_count)}</p>")
+
+    parts.append("<h2>Sources &amp; notes</h2><ul>")
+    for line in [report.info_line, *report.evidence_notes]:
+        parts.append(f"<li>{e(_unmd(line))}</li>")
+    parts.append("</ul>")
+    parts.append(_charts_html(report))
+
+    if report.flags:
+        parts.append("<h2>Flags</h2><ul>")
+        for f in report.flags:
+            where = f" - in: \u201c{e(_plain_sentence(f.sentence))}\u201d" if f.sentence else ""
+            parts.append(f'<li><span class="flag">{e(f.kind)}</span>: {e(f.detail)}{where}</li>')
+        parts.append("</ul>")
+    parts.append(f'<p class="trust">{e(report.verification.trust_line())}</p>')
+    parts.append("</body></html>\n")
+    return "\n".join(parts)
+
+
+def markdown_to_html(text: str, allowed: set[str], known_ids: set[str]) -> str:
+    """Render a safe Markdown subset: no raw HTML, no images, links only to evidence URLs."""
+    from markdown_it import MarkdownIt
+    from markdown_it.renderer import RendererHTML
+
+    class SafeRenderer(RendererHTML):
+        def link_open(self, tokens, idx, options, env):  # type: ignore[no-untyped-def]
+            href = tokens[idx].attrGet("href") or ""
+            ok = is_evidence_link(str(href), allowed)
+            env.setdefault("links", []).append(ok)
+            if not ok:
+                return ""
+            return f'<a href="{_h(str(href))}" rel="noopener noreferrer nofollow">'
+
+        def link_close(self, tokens, idx, options, env):  # type: ignore[no-untyped-def]
+            ok = env.get("links", [True]).pop() if env.get("links") else True
+            return "</a>" if ok else f' <span class="removed">{_h(LINK_MARKER)}</span>'
+
+        def image(self, tokens, idx, options, env):  # type: ignore[no-untyped-def]
+            alt = self.renderInlineAsText(tokens[idx].children or [], options, env)
+            return f'{_h(alt)} <span class="removed">{_h(IMAGE_MARKER)}</span>'
+
+        def text(self, tokens, idx, options, env):  # type: ignore[no-untyped-def]
+            return _link_citations(_h(tokens[idx].content), known_ids)
+
+        def html_block(self, tokens, idx, options, env):  # type: ignore[no-untyped-def]
+            return f"<p>{_h(tokens[idx].content)}</p>"
+
+        def html_inline(self, tokens, idx, options, env):  # type: ignore[no-untyped-def]
+            return _h(tokens[idx].content)
+
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False}, renderer_cls=SafeRenderer)
+    md.enable("table")
+    md.validateLink = lambda url: True  # type: ignore[method-assign]  # SafeRenderer decides
+    return md.render(text, {})
+
+
+def _link_citations(escaped: str, known: set[str]) -> str:
+    def group(m: re.Match[str]) -> str:
+        ids = [f"S{int(n)}" for n in re.findall(r"\d+", m.group(0))]
+        if not ids or any(i not in known for i in ids):
+            return m.group(0)
+        links = ", ".join(f'<a href="#src-{i}">{i}</a>' for i in ids)
+        return f'<span class="cite">[{links}]</span>'
+
+    return re.sub(r"\[S\d+(?:, S\d+)*\]", group, escaped)
+
+
+def _charts_html(report: Report) -> str:
+    agents: dict[str, list[int]] = {}
+    for rec in report.usage:
+        row = agents.setdefault(_agent(rec), [0, 0])
+        row[0] += int(getattr(rec, "prompt_tokens", 0) or 0)
+        row[1] += int(getattr(rec, "completion_tokens", 0) or 0)
+    feeds: dict[str, int] = {}
+    for s in _sources(report.pack):
+        name = str(getattr(s, "feed_title", "") or "") or _host(str(getattr(s, "url", "")))
+        feeds[name] = feeds.get(name, 0) + 1
+    charts = []
+    if agents:
+        ranked = sorted(agents.items(), key=lambda kv: -sum(kv[1]))
+        rows = [(name, [prompt, completion]) for name, (prompt, completion) in ranked]
+        charts.append(bar_chart("Tokens per agent (prompt, completion)", rows))
+    if feeds:
+        rows = [(name, [n]) for name, n in sorted(feeds.items(), key=lambda kv: -kv[1])]
+        charts.append(bar_chart("Evidence items per source", rows))
+    return "\n".join(f"<figure>{c}</figure>" for c in charts)
+
+
+def bar_chart(title: str, rows: list[tuple[str, list[int]]], width: int = 560) -> str:
+    """Return an inline SVG horizontal (stacked) bar chart; labels are escaped."""
+    colors = ("#3b6fb6", "#e3963e")
+    label_w, row_h, top = 170, 22, 24
+    rows = rows[:15]
+    peak = max((sum(v) for _, v in rows), default=0) or 1
+    bar_space = width - label_w - 70
+    height = top + row_h * len(rows) + 6
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="{_h(title)}">',
+        f"<title>{_h(title)}</title>",
+        f'<text x="0" y="14" font-weight="bold">{_h(title)}</text>',
+    ]
+    for n, (label, values) in enumerate(rows):
+        y = top + n * row_h
+        short = label if len(label) <= 24 else label[:23] + "\u2026"
+        out.append(f'<text x="0" y="{y + 14}">{_h(short)}</text>')
+        x = float(label_w)
+        for k, value in enumerate(values):
+            w = bar_space * value / peak
+            out.append(
+                f'<rect x="{x:.1f}" y="{y + 3}" width="{w:.1f}" height="{row_h - 8}" '
+                f'fill="{colors[k % len(colors)]}"/>'
+            )
+            x += w
+        out.append(f'<text x="{x + 6:.1f}" y="{y + 14}">{sum(values):,}</text>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _h(text: str) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _host(url: str) -> str:
+    m = re.match(r"^[a-z]+://([^/?#]+)", url, re.IGNORECASE)
+    return m.group(1).lower() if m else "unknown"
+
+
+def _plain_sentence(sentence: str) -> str:
+    # The sentence is cleaned Markdown: show its "&lt;" as "<" (the page escapes it again).
+    return re.sub(r"\s+", " ", sentence).replace("&lt;", "<").strip()
+
+
+def _unmd(text: str) -> str:
+    """Undo _md_text's escapes and code marks for the HTML (which escapes on its own)."""
+    return re.sub(r"\\([\\`*_\[\]<>|~])", r"\1", text).replace("`", "")

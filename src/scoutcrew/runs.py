@@ -1,0 +1,203 @@
+"""Run history: every run, each task's output as it completes, each model call's real usage.
+
+This is the project's own accounting. crewai's crew.usage_metrics over-counts (agents sharing
+an LLM object, runs accumulating in one process), so it is never read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from .errors import ScoutcrewError
+
+# The schema lives in store.migrations (migration 2: run history).
+
+CALL_FIELDS = (
+    "spec backend host agent task prompt_tokens completion_tokens total_ms load_ms "
+    "prompt_eval_ms eval_ms wall_ms ok error fallback_from started_at"
+).split()
+
+
+class RunNotFound(ScoutcrewError):
+    """No run with that id (or id prefix) is in the store."""
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def config_hash(*texts: str) -> str:
+    """Hash the YAML a run was planned from, so `show` can tell when it changed since."""
+    digest = hashlib.sha256()
+    for text in texts:
+        digest.update(text.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+@dataclass
+class RunRow:
+    id: str
+    crew: str
+    status: str
+    started_at: str
+    ended_at: str | None
+    report: str | None
+    error: str | None
+    prompt_tokens: int
+    completion_tokens: int
+    calls: int
+
+
+class RunRecorder:
+    """Write one run's record as it happens, so a crash or Ctrl-C loses nothing."""
+
+    def __init__(self, store: Any, run_id: str):
+        self.store = store
+        self.run_id = run_id
+
+    @classmethod
+    def start(
+        cls, store: Any, crew: str, *, cfg_hash: str, inputs: dict, options: dict
+    ) -> RunRecorder:
+        run_id = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+        with store.transaction() as conn:
+            conn.execute(
+                "INSERT INTO runs (id, crew, config_hash, inputs, options, status, started_at)"
+                " VALUES (?, ?, ?, ?, ?, 'running', ?)",
+                (run_id, crew, cfg_hash, json.dumps(inputs), json.dumps(options), now()),
+            )
+        return cls(store, run_id)
+
+    def save_evidence(self, evidence: dict, notes: list[str], degraded: list[str]) -> None:
+        with self.store.transaction() as conn:
+            conn.execute(
+                "UPDATE runs SET evidence = ?, notes = ?, degraded = ? WHERE id = ?",
+                (json.dumps(evidence), json.dumps(notes), json.dumps(degraded), self.run_id),
+            )
+
+    def task_done(self, position: int, task: str, agent: str | None, output: str) -> None:
+        with self.store.transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO run_tasks (run_id, position, task, agent, output,"
+                " finished_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (self.run_id, position, task, agent, output, now()),
+            )
+
+    def call(self, record: Any) -> None:
+        """Store one model call (an llm.CallRecord) with the server's token counts."""
+        data = asdict(record) if hasattr(record, "__dataclass_fields__") else dict(record)
+        values = [data.get(name) for name in CALL_FIELDS]
+        values[CALL_FIELDS.index("ok")] = int(bool(data.get("ok", True)))
+        with self.store.transaction() as conn:
+            conn.execute(
+                f"INSERT INTO llm_calls (run_id, {', '.join(CALL_FIELDS)}) "
+                f"VALUES (?, {', '.join('?' * len(CALL_FIELDS))})",
+                (self.run_id, *values),
+            )
+
+    def finish(self, status: str, *, report: str | None = None, error: str | None = None) -> None:
+        with self.store.transaction() as conn:
+            conn.execute(
+                "UPDATE runs SET status = ?, ended_at = ?, report = COALESCE(?, report),"
+                " error = ? WHERE id = ?",
+                (status, now(), report, error, self.run_id),
+            )
+
+
+def list_runs(store: Any, crew: str | None = None, limit: int = 20) -> list[RunRow]:
+    """The latest runs, newest first, with their token totals."""
+    where, params = ("WHERE r.crew = ?", [crew]) if crew else ("", [])
+    rows = store.execute(
+        "SELECT r.id, r.crew, r.status, r.started_at, r.ended_at, r.report, r.error,"
+        " COALESCE(SUM(c.prompt_tokens), 0) AS p, COALESCE(SUM(c.completion_tokens), 0) AS c,"
+        f" COUNT(c.id) AS n FROM runs r LEFT JOIN llm_calls c ON c.run_id = r.id {where}"
+        " GROUP BY r.id ORDER BY r.started_at DESC, r.id DESC LIMIT ?",
+        [*params, limit],
+    )
+    return [RunRow(*row) for row in rows]
+
+
+def get_run(store: Any, run_id: str) -> dict[str, Any]:
+    """One run with its tasks and calls; `run_id` may be a unique prefix."""
+    rows = store.execute("SELECT * FROM runs WHERE id LIKE ? ORDER BY id", [run_id + "%"])
+    if not rows:
+        raise RunNotFound(f"no run '{run_id}': `scoutcrew runs` lists them")
+    if len(rows) > 1:
+        ids = ", ".join(r["id"] for r in rows[:5])
+        raise RunNotFound(f"'{run_id}' matches several runs ({ids}): give more of the id")
+    run = dict(rows[0])
+    for key in ("inputs", "options", "evidence", "notes", "degraded"):
+        run[key] = json.loads(run[key]) if run.get(key) else None
+    run["tasks"] = [
+        dict(r)
+        for r in store.execute(
+            "SELECT position, task, agent, output, finished_at FROM run_tasks"
+            " WHERE run_id = ? ORDER BY position",
+            [run["id"]],
+        )
+    ]
+    run["calls"] = [
+        dict(r)
+        for r in store.execute("SELECT * FROM llm_calls WHERE run_id = ? ORDER BY id", [run["id"]])
+    ]
+    return run
+
+
+def last_run(store: Any, crew: str) -> RunRow | None:
+    runs = list_runs(store, crew, limit=1)
+    return runs[0] if runs else None
+
+
+def format_runs(rows: list[RunRow]) -> str:
+    if not rows:
+        return "no runs yet"
+    lines = [f"{'RUN':<23} {'CREW':<16} {'STATUS':<12} {'STARTED':<20} {'CALLS':>5} "
+             f"{'PROMPT':>8} {'OUTPUT':>7}"]
+    for r in rows:
+        lines.append(
+            f"{r.id:<23} {r.crew:<16} {r.status:<12} {r.started_at:<20} {r.calls:>5} "
+            f"{r.prompt_tokens:>8} {r.completion_tokens:>7}"
+        )
+    return "\n".join(lines)
+
+
+def format_run(run: dict[str, Any]) -> str:
+    """The detail of one run, for `scoutcrew show`."""
+    lines = [
+        f"run {run['id']}  crew {run['crew']}  status {run['status']}",
+        f"started {run['started_at']}  ended {run.get('ended_at') or '-'}",
+        f"inputs {json.dumps(run.get('inputs') or {})}",
+        f"report {run.get('report') or '-'}",
+    ]
+    if run.get("error"):
+        lines.append(f"error {run['error']}")
+    for note in (run.get("degraded") or []) + (run.get("notes") or []):
+        lines.append(f"note {note}")
+    lines.append("")
+    lines.append(f"tasks ({len(run['tasks'])} finished):")
+    for task in run["tasks"]:
+        first = " ".join(task["output"].split())[:90]
+        lines.append(f"  {task['position'] + 1}. {task['task']} ({task['agent']}): {first}")
+    lines.append("")
+    lines.append(f"model calls ({len(run['calls'])}):")
+    lines.append(
+        f"  {'AGENT':<12} {'TASK':<16} {'MODEL':<26} {'PROMPT':>7} {'OUTPUT':>7} {'MS':>8}  NOTE"
+    )
+    for c in run["calls"]:
+        note = "ok" if c["ok"] else f"failed: {c['error']}"
+        if c.get("fallback_from"):
+            note += f" (fallback from {c['fallback_from']})"
+        lines.append(
+            f"  {str(c['agent'] or '-'):<12} {str(c['task'] or '-'):<16} {c['spec']:<26} "
+            f"{c['prompt_tokens']:>7} {c['completion_tokens']:>7} {c['wall_ms'] or 0:>8.0f}  {note}"
+        )
+    total_p = sum(c["prompt_tokens"] for c in run["calls"])
+    total_c = sum(c["completion_tokens"] for c in run["calls"])
+    lines.append(f"  total: {total_p} prompt + {total_c} output tokens")
+    return "\n".join(lines)

@@ -1,0 +1,512 @@
+"""Check a model-written report against its evidence pack, without another model call.
+
+Three things a reader cannot see for themselves are made visible here:
+
+- citations: every [S#] must name a source of the pack; unknown ids are removed and flagged;
+- support: each cited sentence is scored against the text of the sources it cites (a weighted
+  content-word overlap, IDF over the pack, with light stemming); low scores are flagged;
+- links: any URL that is not one of the evidence sources' own URLs (a prompt-injected link,
+  say) is removed from the text, replaced by a visible marker and flagged (see links.py).
+
+The module reads the pack through its documented attributes only (pack.sources, pack.get(sid),
+source.url/links/title/excerpt/text), so it has no import-time dependency on the evidence code.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from bisect import bisect_left
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .links import allowed_urls, link_labels, neutralise_bare_urls, neutralise_links, strip_markers
+
+SUPPORT_THRESHOLD = 0.5
+"""A cited sentence is supported when its support score reaches this value (0..1)."""
+
+# Headings (or lone bold/colon lines) that start a model-written reference list; the report
+# writes its own from the pack, so such a section is dropped and a note says so.
+REFERENCE_HEADINGS = re.compile(
+    r"^(references?|sources?|sources cited|citations?|bibliography|works cited|"
+    r"further reading|links|reference list)\s*:?$",
+    re.IGNORECASE,
+)
+
+_SENTINEL = "\x00"
+_SENTINEL_RE = re.compile(r"\x00(\d+)\x00")
+_FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_HEADING_RE = re.compile(r"^ {0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
+_CITE_GROUP_RE = re.compile(r"\[\s*[Ss]\s?\d+(?:\s*[,;]\s*(?:[Ss]\s?)?\d+)*\s*\]")
+_CITE_ID_RE = re.compile(r"(\d+)")
+
+
+@dataclass
+class Flag:
+    """One thing the reader should know about: what kind, the detail, where."""
+
+    kind: str  # "unknown-citation" | "unsupported" | "foreign-url" | "uncited-claim"
+    detail: str
+    sentence: str = ""
+    url: str | None = None  # the raw URL for "foreign-url" (kept out of the report's text)
+
+
+@dataclass
+class CitedSentence:
+    """A sentence that cites sources, with its support score against them."""
+
+    sentence: str
+    ids: list[str]
+    score: float
+    supported: bool
+    scores: dict[str, float] = field(default_factory=dict)  # per cited source
+    missing_terms: list[str] = field(default_factory=list)  # heaviest words not in the sources
+
+
+@dataclass
+class Verification:
+    """The cleaned text and what the checks found."""
+
+    text: str
+    sentences_cited: int = 0
+    supported: int = 0
+    flagged: int = 0
+    flags: list[Flag] = field(default_factory=list)
+    cited_ids: list[str] = field(default_factory=list)
+    citations: list[CitedSentence] = field(default_factory=list)
+    sentences_total: int = 0
+    threshold: float = SUPPORT_THRESHOLD
+    notes: list[str] = field(default_factory=list)
+
+    def trust_line(self) -> str:
+        """Return the one-line summary that ends every report."""
+        return (
+            f"Trust: {self.sentences_cited} sentences cited, {self.supported} supported, "
+            f"{self.flagged} flagged"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# --------------------------------------------------------------------------------------------
+# Public entry points
+
+
+def verify(
+    text: str,
+    pack: Any,
+    *,
+    threshold: float = SUPPORT_THRESHOLD,
+    flag_uncited: bool = False,
+) -> Verification:
+    """Clean `text` against `pack` and score every cited sentence.
+
+    flag_uncited: also flag sentences that state a figure (a digit) without any citation.
+    """
+    cleaned, flags, notes = sanitize_markdown(text, pack)
+    sentences = list(iter_sentences(cleaned))
+    index = SupportIndex.from_pack(pack)
+    known = {s.id for s in _sources(pack)}
+
+    citations: list[CitedSentence] = []
+    cited_ids: list[str] = []
+    for sentence in sentences:
+        ids = [i for i in citation_ids(sentence) if i in known]
+        if not ids:
+            if flag_uncited and re.search(r"\d", _strip_citations(sentence)):
+                flags.append(Flag("uncited-claim", "states a figure without a citation", sentence))
+            continue
+        for sid in ids:
+            if sid not in cited_ids:
+                cited_ids.append(sid)
+        claim = _claim_text(sentence)
+        score, per_source, missing = index.score(claim, ids)
+        ok = score >= threshold
+        citations.append(CitedSentence(sentence, ids, round(score, 3), ok, per_source, missing))
+        if not ok:
+            detail = f"support {score:.2f} < {threshold:.2f} against {', '.join(ids)}"
+            if missing:
+                detail += f" (not in the sources: {', '.join(missing)})"
+            flags.append(Flag("unsupported", detail, sentence))
+
+    flagged_sentences = {f.sentence or f"#{n}" for n, f in enumerate(flags)}
+    return Verification(
+        text=cleaned,
+        sentences_cited=len(citations),
+        supported=sum(c.supported for c in citations),
+        flagged=len(flagged_sentences),
+        flags=flags,
+        cited_ids=cited_ids,
+        citations=citations,
+        sentences_total=len(sentences),
+        threshold=threshold,
+        notes=notes,
+    )
+
+
+def sanitize_markdown(text: str, pack: Any) -> tuple[str, list[Flag], list[str]]:
+    """Drop model-written reference lists, unknown citations, foreign links and raw HTML.
+
+    Return (clean text, flags, notes). Idempotent: cleaning clean text changes nothing.
+    """
+    allowed = allowed_urls(pack)
+    known = {s.id for s in _sources(pack)}
+    pending: list[Flag] = []
+    text = text.replace(_SENTINEL, "").replace("\r\n", "\n").replace("\r", "\n")
+    text, notes = strip_model_references(text)
+
+    def mark(detail: str, url: str) -> str:
+        return _flag(pending, "foreign-url", detail, url)
+
+    parts = []
+    for is_code, segment in _split_code(text):
+        if is_code:
+            parts.append(neutralise_bare_urls(segment, allowed, mark))
+        else:
+            segment = neutralise_links(segment, allowed, mark)
+            parts.append(_clean_citations(segment, known, pending))
+    text = "".join(parts)
+    return _resolve_sentinels(text, pending), pending, notes
+
+
+def citation_ids(text: str) -> list[str]:
+    """Return the source ids cited in `text`, in order, without repeats ("S3", ...)."""
+    ids: list[str] = []
+    for group in _CITE_GROUP_RE.finditer(text):
+        for number in _CITE_ID_RE.findall(group.group(0)):
+            sid = f"S{int(number)}"
+            if sid not in ids:
+                ids.append(sid)
+    return ids
+
+
+def strip_model_references(text: str) -> tuple[str, list[str]]:
+    """Remove reference-list sections the model wrote; return (text, notes saying so).
+
+    A "## References" heading drops everything up to the next heading of the same or a higher
+    level; a lone "Sources:" line drops only the block right below it, so a stray label cannot
+    swallow the rest of the report.
+    """
+    kept: list[str] = []
+    notes: list[str] = []
+    level: int | None = None  # the heading level that ends the section being dropped
+    body_seen = False  # a label's block ends at its first blank line after some content
+    in_fence = False
+    for line in text.split("\n"):
+        if _FENCE_RE.match(line):
+            in_fence = not in_fence
+        heading = None if in_fence else _heading_of(line)
+        if level is not None and (
+            (heading is not None and heading[0] <= level)
+            or (level == 7 and body_seen and not line.strip())
+        ):
+            level = None
+        if heading is not None and REFERENCE_HEADINGS.match(heading[1]):
+            level, body_seen = heading[0], False
+            notes.append(
+                f'Dropped a model-written "{heading[1].rstrip(":")}" section: '
+                "the references are generated from the evidence."
+            )
+            continue
+        if level is None:
+            kept.append(line)
+        else:
+            body_seen = body_seen or bool(line.strip())
+    while kept and not kept[-1].strip():
+        kept.pop()
+    return "\n".join(kept) + ("\n" if text.endswith("\n") and kept else ""), notes
+
+
+def iter_sentences(markdown: str) -> Iterable[str]:
+    """Yield the prose sentences of `markdown`: no headings, code, rules or table borders."""
+    for block in _prose_blocks(markdown):
+        yield from split_sentences(block)
+
+
+def split_sentences(block: str) -> list[str]:
+    """Split one paragraph into sentences; citations after a full stop stay with its sentence."""
+    pieces: list[str] = []
+    start = 0
+    for m in re.finditer(r"[.!?]+[\"')\]]*\s+", block):
+        word = re.search(r"(\S*)$", block[max(start, m.start() - 40) : m.start()])
+        last_word = word.group(1).lower() if word else ""
+        if last_word.rstrip(".") in _ABBREVIATIONS or re.fullmatch(r"[a-z]", last_word):
+            continue
+        if not re.match(r"[\[\"'(*_A-Z0-9\u00c0-\u024f]", block[m.end() : m.end() + 1] or "A"):
+            continue
+        pieces.append(block[start : m.end()].strip())
+        start = m.end()
+    pieces.append(block[start:].strip())
+
+    sentences: list[str] = []
+    for piece in pieces:
+        lead = re.match(rf"^((?:{_CITE_GROUP_RE.pattern}\s*[.,;]?\s*)+)", piece)
+        if lead and sentences:
+            sentences[-1] = f"{sentences[-1]} {lead.group(1).strip()}"
+            piece = piece[lead.end() :].strip()
+        if piece:
+            sentences.append(piece)
+    return sentences
+
+
+# --------------------------------------------------------------------------------------------
+# Support scoring
+
+
+class SupportIndex:
+    """Content words of each source, with IDF weights over the pack."""
+
+    def __init__(self, docs: dict[str, set[str]]):
+        self.docs = docs
+        n = len(docs)
+        df: dict[str, int] = {}
+        for terms in docs.values():
+            for term in terms:
+                df[term] = df.get(term, 0) + 1
+        self._df = df
+        self._n = n
+
+    @classmethod
+    def from_pack(cls, pack: Any) -> SupportIndex:
+        docs = {}
+        for s in _sources(pack):
+            body = " ".join(
+                str(getattr(s, attr, "") or "") for attr in ("title", "excerpt", "text")
+            )
+            docs[s.id] = set(terms(body))
+        return cls(docs)
+
+    def idf(self, term: str) -> float:
+        df = self._df.get(term, 0)
+        return math.log(1 + (self._n - df + 0.5) / (df + 0.5))
+
+    def score(self, claim: str, ids: list[str]) -> tuple[float, dict[str, float], list[str]]:
+        """Return (score against the union of `ids`, score per id, missing heavy words)."""
+        claim_terms = set(terms(claim))
+        if not claim_terms:
+            return 0.0, dict.fromkeys(ids, 0.0), []
+        weights = {t: self.idf(t) for t in claim_terms}
+        total = sum(weights.values())
+        union: set[str] = set()
+        per_source = {}
+        for sid in ids:
+            doc = self.docs.get(sid, set())
+            union |= doc
+            per_source[sid] = round(sum(w for t, w in weights.items() if t in doc) / total, 3)
+        score = sum(w for t, w in weights.items() if t in union) / total
+        missing = sorted((t for t in claim_terms if t not in union), key=lambda t: -weights[t])
+        return score, per_source, missing[:5]
+
+
+def terms(text: str) -> list[str]:
+    """Return the stemmed content words and numbers of `text`."""
+    text = _CITE_GROUP_RE.sub(" ", text.lower().replace("\u2019", "'"))
+    out = []
+    for raw in re.findall(r"\d+(?:[.,]\d+)*%?|[a-z\u00c0-\u024f][a-z\u00c0-\u024f'-]*", text):
+        if raw[0].isdigit():
+            out.append(raw.rstrip("%").replace(",", ""))
+            continue
+        for word in raw.split("-"):
+            word = word.strip("'")
+            if word.endswith("'s"):
+                word = word[:-2]
+            if len(word) < 2 or word in _STOPWORDS:
+                continue
+            out.append(stem(word))
+    return out
+
+
+def stem(word: str) -> str:
+    """Strip common English suffixes so "released", "releases", "release" meet."""
+    word = re.sub(r"is(e|es|ed|ing|ation|ations)$", r"iz\1", word)  # British -ise spelling
+    for suffix, repl, min_len in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= min_len:
+            word = word[: len(word) - len(suffix)] + repl
+            break
+    if word.endswith("e") and len(word) > 4:
+        word = word[:-1]
+    if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "aeiouls":
+        word = word[:-1]
+    return word
+
+
+# fmt: off
+_SUFFIXES = [  # (suffix, replacement, minimum stem length); first match wins
+    ("ational", "ate", 3), ("ization", "ize", 3), ("fulness", "ful", 3), ("iveness", "ive", 3),
+    ("ations", "ate", 3), ("ation", "ate", 3), ("ments", "", 4), ("ment", "", 4),
+    ("ities", "", 3), ("ity", "", 3), ("ingly", "", 3), ("edly", "", 3), ("ness", "", 3),
+    ("ies", "y", 2), ("ied", "y", 2), ("sses", "ss", 2), ("ing", "", 3), ("ers", "", 3),
+    ("er", "", 3), ("ed", "", 3), ("ly", "", 3), ("es", "", 3), ("s", "", 3),
+]
+# fmt: on
+
+_STOPWORDS = frozenset(
+    """a about above after again against all also am an and any are as at be because been
+    before being below between both but by can could did do does doing down during each few for
+    from further had has have having he her here hers herself him himself his how i if in into
+    is it its itself just me more most my myself no nor not now of off on once only or other our
+    ours ourselves out over own same she should so some such than that the their theirs them
+    themselves then there these they this those through to too under until up very was we were
+    what when where which while who whom why will with would you your yours yourself yourselves
+    may might must shall us via per within without among across upon onto whether yet ever
+    according said says say reported reports report noted notes stated states article source
+    sources post blog new one two many much several however meanwhile overall including
+    roughly approximately around nearly almost about some least reportedly
+    """.split()
+)
+
+_ABBREVIATIONS = frozenset(
+    "e.g i.e etc vs mr mrs ms dr prof inc ltd co corp jr sr st no fig approx al u.s u.k "
+    "jan feb mar apr jun jul aug sep sept oct nov dec".split()
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Cleaning helpers
+
+
+def _sources(pack: Any) -> list[Any]:
+    return list(getattr(pack, "sources", None) or [])
+
+
+def _heading_of(line: str) -> tuple[int, str] | None:
+    """Return (level, text) for an ATX heading or a lone bold/colon label line."""
+    m = _HEADING_RE.match(line)
+    if m:
+        return len(m.group(1)), re.sub(r"[*_`]", "", m.group(2)).strip()
+    stripped = line.strip()
+    label = re.fullmatch(r"(\*\*|__)([^*_]+?)(\*\*|__)\s*:?|([A-Za-z][A-Za-z ]{2,30}):", stripped)
+    if label:
+        name = (label.group(2) or label.group(4) or "").strip().rstrip(":")
+        if REFERENCE_HEADINGS.match(name):
+            return 7, name  # below any ATX level: the next heading of any level ends it
+    return None
+
+
+def _split_code(text: str) -> list[tuple[bool, str]]:
+    """Split text into (is_code, segment) around fenced code blocks and inline code spans."""
+    segments: list[tuple[bool, str]] = []
+    buf: list[str] = []
+    fence: str | None = None
+    for line in text.split("\n"):
+        m = _FENCE_RE.match(line)
+        if fence is None and m:
+            segments.append((False, "\n".join(buf) + "\n") if buf else (False, ""))
+            buf, fence = [line], m.group(1)[0] * len(m.group(1))
+        elif fence is not None and m and m.group(1).startswith(fence):
+            buf.append(line)
+            segments.append((True, "\n".join(buf) + "\n"))
+            buf, fence = [], None
+        else:
+            buf.append(line)
+    segments.append((fence is not None, "\n".join(buf)))
+    out: list[tuple[bool, str]] = []
+    for is_code, seg in segments:
+        if is_code or not seg:
+            out.append((is_code, seg))
+            continue
+        pos = 0
+        for m in re.finditer(r"(`+)[^`]*?\1", seg):
+            out.append((False, seg[pos : m.start()]))
+            out.append((True, m.group(0)))
+            pos = m.end()
+        out.append((False, seg[pos:]))
+    return [(c, s) for c, s in out if s]
+
+
+def _flag(pending: list[Flag], kind: str, detail: str, url: str | None = None) -> str:
+    pending.append(Flag(kind, detail, "", url))
+    return f"{_SENTINEL}{len(pending) - 1}{_SENTINEL}"
+
+
+def _clean_citations(text: str, known: set[str], pending: list[Flag]) -> str:
+    def group(m: re.Match[str]) -> str:
+        ids = [f"S{int(n)}" for n in _CITE_ID_RE.findall(m.group(0))]
+        good = [i for i in dict.fromkeys(ids) if i in known]
+        bad = [i for i in dict.fromkeys(ids) if i not in known]
+        marks = "".join(
+            _flag(pending, "unknown-citation", f"[{i}] is not a source of the evidence")
+            for i in bad
+        )
+        if not good:
+            return marks
+        return f"[{', '.join(good)}]" + marks
+
+    text = _CITE_GROUP_RE.sub(group, text)
+    # A removed citation leaves "claim ." behind: pull the punctuation back to the word.
+    return re.sub(r"[ \t]+((?:\x00\d+\x00)+)(?=[ \t]*[.,;:!?]|[ \t]*$)", r"\1", text, flags=re.M)
+
+
+def _resolve_sentinels(text: str, pending: list[Flag]) -> str:
+    """Give each pending flag the sentence it sits in, then drop the sentinels."""
+    for line in text.split("\n"):
+        if _SENTINEL not in line:
+            continue
+        spans = _pieces_with_spans(line)
+        ends = [end for _, end, _ in spans]
+        plain = [_SENTINEL_RE.sub("", piece).strip() for _, _, piece in spans]
+        for m in _SENTINEL_RE.finditer(line):
+            k = min(bisect_left(ends, m.start()), len(spans) - 1)
+            pending[int(m.group(1))].sentence = plain[k]
+    return _SENTINEL_RE.sub("", text)
+
+
+def _pieces_with_spans(line: str) -> list[tuple[int, int, str]]:
+    spans = []
+    start = 0
+    for m in re.finditer(r"[.!?]+[\"')\]]*\s+(?=[A-Z\[\"'(])", line):
+        spans.append((start, m.end(), line[start : m.end()]))
+        start = m.end()
+    spans.append((start, len(line), line[start:]))
+    return [(s, e, _strip_md_prefix(p)) for s, e, p in spans]
+
+
+def _strip_md_prefix(line: str) -> str:
+    return re.sub(r"^\s*(?:>\s*)*(?:[-*+]\s+|\d+[.)]\s+|#{1,6}\s+)?", "", line)
+
+
+def _strip_citations(sentence: str) -> str:
+    return _CITE_GROUP_RE.sub("", sentence)
+
+
+def _claim_text(sentence: str) -> str:
+    """Return the words a sentence claims: no citations, markers, link targets or URLs."""
+    return link_labels(strip_markers(_strip_citations(sentence))).replace("&lt;", "<")
+
+
+def _prose_blocks(markdown: str) -> Iterable[str]:
+    """Yield paragraphs and list items as single-line strings, Markdown prefixes removed."""
+    block: list[str] = []
+    in_fence = False
+    for raw in markdown.split("\n"):
+        if _FENCE_RE.match(raw):
+            in_fence = not in_fence
+            if block:
+                yield " ".join(block)
+                block = []
+            continue
+        if in_fence:
+            continue
+        line = raw.rstrip()
+        stripped = re.sub(r"^\s*(?:>\s?)*", "", line)
+        is_item = re.match(r"^\s*(?:[-*+]|\d+[.)])\s+", stripped)
+        if (
+            not stripped.strip()
+            or _HEADING_RE.match(stripped)
+            or re.fullmatch(r"\s*(?:[-*_]\s*){3,}", stripped)
+            or re.fullmatch(r"\s*\|?[\s:|-]+\|[\s:|-]*", stripped)
+            or is_item
+        ):
+            if block:
+                yield " ".join(block)
+                block = []
+            if not stripped.strip() or not is_item:
+                continue
+        text = _strip_md_prefix(stripped)
+        if "|" in text and text.strip().startswith("|"):
+            text = " ".join(c.strip() for c in text.strip().strip("|").split("|"))
+        block.append(text.strip())
+    if block:
+        yield " ".join(block)

@@ -1,0 +1,36 @@
+"""Shared fixtures: every test gets its own data directory and a private copy of the project."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PROJECT_FILES = ["pyproject.toml", "agents.yaml", "tasks.yaml", "crews", "examples"]
+
+
+@pytest.fixture(autouse=True)
+def data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point SCOUTCREW_HOME at a temporary folder and keep the environment predictable."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("SCOUTCREW_HOME", str(home))
+    monkeypatch.delenv("SCOUTCREW_BACKEND", raising=False)
+    monkeypatch.delenv("SCOUTCREW_DEBUG", raising=False)
+    monkeypatch.setenv("OLLAMA_HOST", "http://127.0.0.1:9")  # nothing listens there
+    return home
+
+
+@pytest.fixture
+def project_dir(tmp_path: Path) -> Path:
+    """A copy of the shipped project (YAML, crews, sample feeds) in a temporary folder."""
+    dest = tmp_path / "project"
+    dest.mkdir()
+    for name in PROJECT_FILES:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name)
+        elif src.exists():
+            shutil.copy2(src, dest / name)
+    return dest

@@ -1,0 +1,165 @@
+"""Real crewai Crews built from YAML, run against the fake Ollama server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from scoutcrew.cli import main
+from scoutcrew.pipeline import RunOptions, run_crew
+from scoutcrew.project import find_project
+from scoutcrew.testing import FakeOllama
+
+COLLECT = "- Local inference got faster this month [S1]\n- A new open-weights model shipped [S2]"
+ANALYSE = "Theme: open weights are catching up, and local inference is cheaper [S1] [S2]."
+DIGEST = (
+    "Local inference on laptops got noticeably faster this month [S1]. "
+    "A new open-weights model was released [S2]."
+)
+CRITIQUE = "The digest is fair but thin on numbers [S1]."
+
+
+def prompt_text(request: dict) -> str:
+    """All message text of a chat request (a recorded request or a bare request body)."""
+    body = request.get("json", request)
+    return "\n".join(str(m.get("content") or "") for m in body["messages"])
+
+
+def by_task(request: dict) -> str:
+    """Answer like a model would, depending on which task's prompt this is."""
+    text = prompt_text(request)
+    if "Review the digest" in text:
+        return "Final Answer: " + CRITIQUE
+    if "Write the digest" in text:
+        return "Thought: I can write it now.\nFinal Answer: " + DIGEST
+    if "name the 2 to 4 themes" in text:
+        return "Final Answer: " + ANALYSE
+    return COLLECT  # no "Final Answer:" marker: small models often leave it out
+
+
+@pytest.fixture
+def ollama(monkeypatch: pytest.MonkeyPatch):
+    with FakeOllama(default_reply=by_task) as server:
+        monkeypatch.setenv("OLLAMA_HOST", server.url)
+        yield server
+
+
+def task_requests(server: FakeOllama) -> dict[str, list[str]]:
+    """Group the prompts the server saw by the task they belong to."""
+    groups: dict[str, list[str]] = {}
+    for request in server.chat_requests:
+        text = prompt_text(request)
+        if "Review the digest" in text:
+            key = "critique"
+        elif "Write the digest" in text:
+            key = "write_digest"
+        elif "name the 2 to 4 themes" in text:
+            key = "analyse"
+        else:
+            key = "collect"
+        groups.setdefault(key, []).append(text)
+    return groups
+
+
+def test_demo_crew_runs_sequentially_with_declared_context_only(
+    project_dir: Path, ollama: FakeOllama, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    result = run_crew(
+        find_project(project_dir),
+        "demo",
+        RunOptions(backend="ollama", output_dir=out, model=["ollama/qwen3:8b"]),
+    )
+    assert result.status == "ok"
+    assert result.report is not None and result.report.parent == out / "demo"
+    report = result.report.read_text()
+    assert "Local inference on laptops got noticeably faster" in report
+
+    prompts = task_requests(ollama)
+    assert [len(prompts[k]) for k in ("collect", "analyse", "write_digest")] == [1, 1, 1]
+    sources = json.loads(result.paths.json.read_text())["sources"]
+    first_title = sources[0]["title"]
+    # The evidence reaches the researcher only; later tasks get exactly their context.
+    assert first_title in prompts["collect"][0]
+    assert first_title not in prompts["analyse"][0]
+    assert first_title not in prompts["write_digest"][0]
+    assert COLLECT in prompts["analyse"][0]
+    assert COLLECT in prompts["write_digest"][0] and ANALYSE in prompts["write_digest"][0]
+    assert DIGEST not in prompts["analyse"][0]
+
+    # Native API only, with a fixed context and no silent truncation.
+    assert not [r for r in ollama.requests if r["path"].startswith("/v1")]
+    for request in ollama.chat_requests:
+        assert request["json"]["truncate"] is False
+        assert request["json"]["options"]["num_ctx"] > 0
+    assert len({r["json"]["options"]["num_ctx"] for r in ollama.chat_requests}) == 1
+
+
+def test_hierarchical_crew_delegates_through_the_manager(
+    project_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (project_dir / "crews" / "demo-led.yaml").write_text(
+        (project_dir / "crews" / "demo.yaml")
+        .read_text()
+        .replace("process: sequential", "process: hierarchical\nmanager: manager")
+        .replace("tasks: [collect, analyse, write_digest]", "tasks: [collect]")
+    )
+
+    def script(request: dict) -> str:
+        messages = request["messages"]
+        if "Research lead" in str(messages[0].get("content")):
+            if len(messages) > 2:  # the delegation's result came back
+                return "Thought: The analyst answered.\nFinal Answer: " + COLLECT
+            return (
+                "Thought: The researcher should do this.\n"
+                "Action: delegate_work_to_coworker\n"
+                'Action Input: {"task": "List the key facts with ids", '
+                '"context": "Use the evidence given.", "coworker": "Research analyst"}'
+            )
+        return "Final Answer: " + COLLECT
+
+    models = {"qwen3:8b": {"context_length": 32768, "capabilities": ["completion"]}}
+    with FakeOllama(models=models, default_reply=script) as server:
+        monkeypatch.setenv("OLLAMA_HOST", server.url)
+        result = run_crew(
+            find_project(project_dir),
+            "demo-led",
+            RunOptions(backend="ollama", output_dir=tmp_path / "out"),
+        )
+        requests = list(server.chat_requests)
+    systems = [str(r["json"]["messages"][0].get("content")) for r in requests]
+    assert result.status == "ok"
+    assert len(requests) == 3  # manager delegates, researcher answers, manager concludes
+    assert "You are Research lead" in systems[0] and "You are Research analyst" in systems[1]
+    assert "List the key facts with ids" in prompt_text(requests[1])
+    assert "Observation: " + COLLECT in prompt_text(requests[2])
+    assert "Local inference got faster this month" in result.report.read_text()
+
+
+def test_adding_an_agent_is_a_yaml_edit(project_dir: Path, ollama: FakeOllama) -> None:
+    with (project_dir / "agents.yaml").open("a") as fh:
+        fh.write(
+            "\ncritic:\n  role: Critic\n  goal: >-\n    Point out what the digest gets wrong.\n"
+            "  backstory: >-\n    You are a careful, fair editor.\n  llm: ollama/qwen3:8b\n"
+        )
+    with (project_dir / "tasks.yaml").open("a") as fh:
+        fh.write(
+            "\ncritique:\n  description: >-\n    Review the digest below for {topic}.\n"
+            "  expected_output: >-\n    Three bullet points.\n  agent: critic\n"
+            "  context: [write_digest]\n  output:\n    in_report: true\n    heading: Critique\n"
+        )
+    (project_dir / "crews" / "reviewed.yaml").write_text(
+        (project_dir / "crews" / "demo.yaml")
+        .read_text()
+        .replace("[researcher, analyst, writer]", "[researcher, analyst, writer, critic]")
+        .replace("[collect, analyse, write_digest]", "[collect, analyse, write_digest, critique]")
+    )
+    assert main(["--project", str(project_dir), "validate"]) == 0
+    out = project_dir / "reports"
+    assert main(["--project", str(project_dir), "run", "reviewed", "--backend", "ollama"]) == 0
+    report = (out / "reviewed" / "latest.md").read_text()
+    assert CRITIQUE.split(" [S1]")[0] in report and DIGEST.split(" [S1]")[0] in report
+    critique_prompt = task_requests(ollama)["critique"][0]
+    assert DIGEST in critique_prompt and COLLECT not in critique_prompt
