@@ -7,7 +7,7 @@ DELAY seconds, like a real model would, so the runs are bound by waiting on the 
 ratio of the wall times should come close to the number of host slots (2 x SLOTS). Worker
 start-up (each worker process imports crewai once, several seconds) is part of both timings.
 
-    python benchmarks/bench_batch.py [--crews 8] [--delay 1.5] [--slots 1]
+    python benchmarks/bench_batch.py [--crews 8] [--delay 3.0] [--slots 1]
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def fresh_home(where: Path, label: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--crews", type=int, default=8)
-    parser.add_argument("--delay", type=float, default=1.5, help="seconds per model reply")
+    parser.add_argument("--delay", type=float, default=3.0, help="seconds per model reply")
     parser.add_argument("--slots", type=int, default=1, help="ollama slots per host")
     args = parser.parse_args()
 
@@ -71,6 +71,7 @@ def main() -> None:
     project = find_project(root)
     a = FakeOllama(delay=args.delay, default_reply=reply).start()
     b = FakeOllama(delay=args.delay, default_reply=reply).start()
+    urls = (a.url, b.url)
     try:
         fresh_home(where, "local")
         os.environ["OLLAMA_HOST"] = a.url
@@ -117,9 +118,7 @@ def main() -> None:
         shutil.rmtree(where, ignore_errors=True)
 
     slots = 2 * args.slots
-    per_host = {
-        url: sum(1 for o in ray_result.outcomes if url in o.hosts) for url in (a.url, b.url)
-    }
+    per_host = {url: sum(1 for o in ray_result.outcomes if url in o.hosts) for url in urls}
     print(f"{args.crews} crews x {calls // args.crews} model calls, {args.delay:.1f} s per reply")
     print(f"local executor, --jobs 1 (sequential): {local_s:7.1f} s")
     print(

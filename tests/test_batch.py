@@ -13,6 +13,7 @@ from scoutcrew.batch import CrewOutcome, _collect, run_batch
 from scoutcrew.cli import main
 from scoutcrew.pipeline import RunOptions
 from scoutcrew.project import find_project
+from scoutcrew.runs import RunRecorder, get_run
 from scoutcrew.store import Store
 from scoutcrew.testing import FakeOllama
 
@@ -32,9 +33,9 @@ def reply(request: dict) -> str:
 
 
 def crew_of(request: dict, crews: list[str]) -> str | None:
-    """Which crew a chat request belongs to: the researcher's goal names the crew."""
+    """Which crew a chat request belongs to: each crew's topic ends with its name."""
     text = "\n".join(str(m.get("content") or "") for m in request["json"]["messages"])
-    found = [c for c in crews if f"for {c} " in text or f"for {c}." in text]
+    found = [c for c in crews if f"({c})" in text]
     return found[0] if len(found) == 1 else None
 
 
@@ -45,8 +46,10 @@ def make_crews(project: Path, count: int, broken: bool = False) -> list[str]:
     for path in crews_dir.glob("*.yaml"):
         path.unlink()
     names = [f"crew-{i}" for i in range(count)]
+    topic = "topic: local and open AI models"
+    assert topic in demo
     for name in names:
-        (crews_dir / f"{name}.yaml").write_text(demo)
+        (crews_dir / f"{name}.yaml").write_text(demo.replace(topic, f"{topic} ({name})"))
     if broken:  # a crew whose model is missing on every host: it fails twice, then is reported
         with (project / "agents.yaml").open("a") as fh:
             fh.write(GHOST_AGENT)
@@ -153,11 +156,19 @@ def test_local_batch_runs_every_crew_and_fails_the_exit_status(
 
 
 def test_a_run_from_another_machine_lands_in_the_driver_store(
-    project_dir: Path, data_home: Path
+    project_dir: Path, data_home: Path, tmp_path: Path
 ) -> None:
     make_crews(project_dir, 1)
     project = find_project(project_dir)
     Store.open(data_home / "scoutcrew.sqlite").close()
+    # The record the other node's store holds for its run.
+    with Store.open(tmp_path / "node" / "scoutcrew.sqlite") as node_store:
+        recorder = RunRecorder.start(
+            node_store, "crew-0", cfg_hash="abc", inputs={"topic": "x"}, options={}
+        )
+        recorder.task_done(0, "collect", "researcher", "- a fact [S1]")
+        recorder.finish("ok", report="/tmp/elsewhere/crew-0/20260101-070000.md")
+        node_run = get_run(node_store, recorder.run_id)
     sources = [
         {"id": "S1", "url": "https://example.org/a"},
         {"id": "S2", "url": "https://example.org/b"},
@@ -167,6 +178,8 @@ def test_a_run_from_another_machine_lands_in_the_driver_store(
         "status": "ok",
         "same_store": False,
         "hosts": ["http://10.0.0.7:11434"],
+        "run_id": recorder.run_id,
+        "run": node_run,
         "files": {
             "crew-0/20260101-070000.json": json.dumps({"sources": sources}),
             "crew-0/20260101-070000.md": "# Report\n",
@@ -175,10 +188,14 @@ def test_a_run_from_another_machine_lands_in_the_driver_store(
     }
     outcome = _collect(project, RunOptions(), data, attempts=1)
     assert isinstance(outcome, CrewOutcome) and outcome.ok
-    assert outcome.report == project_dir / "reports" / "crew-0" / "20260101-070000.md"
+    report = project_dir / "reports" / "crew-0" / "20260101-070000.md"
+    assert outcome.report == report and outcome.run_id == recorder.run_id
     assert (project_dir / "reports" / "crew-0" / "latest.md").read_text() == "# Report\n"
     with Store.open(data_home / "scoutcrew.sqlite") as store:
         assert store.delivered("crew-0") == {s["url"] for s in sources}
+        run = get_run(store, recorder.run_id)
+    assert run["status"] == "ok" and run["report"] == str(report)
+    assert [t["output"] for t in run["tasks"]] == ["- a fact [S1]"]
 
 
 def test_importing_batch_does_not_import_ray() -> None:

@@ -51,16 +51,25 @@ def test_task_referencing_missing_agent_and_context(project_dir: Path) -> None:
         .replace("context: [collect]", "context: [colect]")
     )
     found = "\n".join(problems(project_dir))
-    assert f"tasks.yaml:{line_of(tasks, 'agent: analist')}: analyse.agent: no agent 'analist'" in found
+    assert (
+        f"tasks.yaml:{line_of(tasks, 'agent: analist')}: analyse.agent: no agent 'analist'" in found
+    )
     assert "(did you mean 'analyst'?)" in found
     assert "no task 'colect' in tasks.yaml (did you mean 'collect'?)" in found
 
 
 def test_context_must_come_earlier_in_the_crew(project_dir: Path) -> None:
     crew = project_dir / "crews" / "demo.yaml"
-    crew.write_text(crew.read_text().replace("[collect, analyse, write_digest]", "[analyse, collect, write_digest]"))
+    crew.write_text(
+        crew.read_text().replace(
+            "[collect, analyse, write_digest]", "[analyse, collect, write_digest]"
+        )
+    )
     found = "\n".join(problems(project_dir))
-    assert "crews/demo.yaml:3: tasks: task 'analyse' takes context from 'collect', which must come earlier" in found
+    assert (
+        "crews/demo.yaml:3: tasks: task 'analyse' takes context from 'collect', "
+        "which must come earlier" in found
+    )
 
 
 def test_hierarchical_checks(project_dir: Path) -> None:

@@ -6,6 +6,7 @@ import json
 import socket
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -173,3 +174,30 @@ def test_both_channels_and_a_broken_config_never_raise(hook_factory, tmp_path: P
     outcomes = deliver("demo", object(), payload())
     assert outcomes and not outcomes[0].ok
     assert deliver("demo", None, payload()) == []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status  # a zombie is dead, only not yet reaped
+
+
+def test_a_timed_out_command_leaves_no_process_behind(tmp_path: Path) -> None:
+    pid_file = tmp_path / "pid"
+    # The shell forks the sleeper (it is not the last command), so killing only the shell
+    # would leave it running, holding the output pipe open.
+    command = (
+        f'{sys.executable} -c "import os, time; '
+        f"open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(30)\"; true"
+    )
+    outcomes = deliver(
+        "demo", DeliveryConfig(command=command, retries=0), payload(), command_timeout=1.0
+    )
+    assert not outcomes[0].ok and "timed out" in outcomes[0].error
+    pid = int(pid_file.read_text())
+    deadline = time.monotonic() + 10  # SIGKILL is sent; the kernel may take a moment
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(pid)

@@ -425,3 +425,10 @@ def test_doctor_warns_about_a_dead_failover_host(fake):
     assert up.ok and up.level == "ok"
     assert down.ok and down.level == "warn" and "not reachable" in down.message
     assert model.ok
+
+
+def test_a_busy_api_show_is_retried_too(fake):
+    rt = runtime(fake)
+    fake.fail_next(503, times=1, path="/api/show")
+    assert rt.num_ctx("ollama/small:1b") == 2048
+    assert [p for p in fake.paths() if p == "/api/show"] == ["/api/show", "/api/show"]

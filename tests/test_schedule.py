@@ -182,6 +182,13 @@ def wait_reaped(daemon: Daemon, timeout: float = 20) -> None:
     assert not daemon.running
 
 
+def wait_for(path: Path, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.05)
+
+
 def test_daemon_ticks_fire_one_run(demo_only: Path) -> None:
     spawn = Spawner()
     daemon = Daemon(find_project(demo_only), spawn=spawn, tick=2)
@@ -268,11 +275,12 @@ def test_valid_edit_reschedules_and_invalid_edit_keeps_last_good(
 
 
 def test_shutdown_interrupts_a_report_that_does_not_finish(demo_only: Path, tmp_path: Path) -> None:
-    marker = tmp_path / "interrupted"
+    marker, ready = tmp_path / "interrupted", tmp_path / "ready"
     script = textwrap.dedent(
         f"""
         import pathlib, sys, time
         try:
+            pathlib.Path({str(ready)!r}).write_text("ready")
             time.sleep(60)
         except KeyboardInterrupt:
             pathlib.Path({str(marker)!r}).write_text("marked interrupted")
@@ -284,12 +292,44 @@ def test_shutdown_interrupts_a_report_that_does_not_finish(demo_only: Path, tmp_
     daemon.start(at("2026-11-24 06:59:50"))
     daemon.tick(at("2026-11-24 07:00:01"))
     child = daemon.running["demo"].process
-    time.sleep(0.5)  # let the child's interpreter install its KeyboardInterrupt handler
+    wait_for(ready)  # the child's interpreter now turns SIGINT into KeyboardInterrupt
     daemon.shutdown(at("2026-11-24 07:00:02"), finish_timeout=0.3, interrupt_timeout=10)
     assert not daemon.running
     assert child.returncode == 130
     assert marker.read_text() == "marked interrupted"
     assert daemon.tick(at("2026-11-24 07:01:01")) == []  # a stopped daemon starts nothing
+
+
+def test_a_killed_report_is_recorded_as_interrupted(demo_only: Path) -> None:
+    from scoutcrew.runs import RunRecorder, last_run
+    from scoutcrew.schedule import mark_interrupted
+    from scoutcrew.store import Store
+
+    project = find_project(demo_only)
+    project.data_dir.mkdir(parents=True, exist_ok=True)
+    db = project.data_dir / "scoutcrew.sqlite"
+    with Store.open(db) as store:
+        RunRecorder.start(store, "demo", cfg_hash="x", inputs={}, options={})
+    # While another process could own the record (the crew's lock is held), it is left alone.
+    with crew_lock(project, "demo"):
+        assert mark_interrupted(project, "demo") == 0
+
+    # A report that ignores SIGINT is terminated; its record no longer claims to be running.
+    ready = demo_only / "ready"
+    stubborn = (
+        "import pathlib, signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+        f"pathlib.Path({str(ready)!r}).write_text('ready'); time.sleep(60)"
+    )
+    write_crew(demo_only, 'schedule: {cron: "* * * * *", timezone: UTC}')
+    daemon = Daemon(project, spawn=Spawner(stubborn), tick=2)
+    daemon.start(at("2026-11-24 06:59:50"))
+    daemon.tick(at("2026-11-24 07:00:01"))
+    wait_for(ready)
+    daemon.shutdown(at("2026-11-24 07:00:02"), finish_timeout=0, interrupt_timeout=0.5)
+    assert not daemon.running
+    with Store.open(db) as store:
+        row = last_run(store, "demo")
+    assert row is not None and row.status == "interrupted" and "resume" in (row.error or "")
 
 
 # --------------------------------------------------------------------------- list, locks
@@ -302,6 +342,22 @@ def test_schedule_list_shows_next_run(demo_only: Path, capsys: pytest.CaptureFix
     entry = scheduled_crews(find_project(demo_only))[0]
     assert "0 7 * * *" in row and "UTC" in row and "never run" in row
     assert f"{entry.next_run:%Y-%m-%d} 07:00 UTC" in row
+
+
+def test_schedule_list_shows_the_last_run_status(
+    demo_only: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from scoutcrew.runs import RunRecorder
+    from scoutcrew.store import Store
+
+    project = find_project(demo_only)
+    project.data_dir.mkdir(parents=True, exist_ok=True)
+    with Store.open(project.data_dir / "scoutcrew.sqlite") as store:
+        recorder = RunRecorder.start(store, "demo", cfg_hash="x", inputs={}, options={})
+        recorder.finish("failed", error="Ollama is not reachable")
+    assert main(["--project", str(demo_only), "schedule", "list"]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("demo"))
+    assert row.split()[-2] == "failed"
 
 
 def test_schedule_list_reports_invalid_crews(

@@ -8,9 +8,10 @@ import pytest
 from feedserver import FeedServer, RateLimitingSearch
 
 from scoutcrew.config import SourcesConfig
+from scoutcrew.errors import SourceError
 from scoutcrew.safety import FetchLimits, check_xml, html_to_text
 from scoutcrew.search import Searcher
-from scoutcrew.sources import MAX_TEXT_CHARS, gather, parse_date
+from scoutcrew.sources import MAX_TEXT_CHARS, gather, parse_date, parse_feed
 from scoutcrew.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -330,3 +331,62 @@ def test_html_to_text_and_dates_and_xml_checks():
     assert parse_date("yesterday") is None
     assert check_xml(b"<rss><channel/></rss>") is True
     assert check_xml(b"<rss><channel></rss>") is False
+
+
+RDF = b"""<?xml version="1.0"?>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+ xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/">
+<channel rdf:about="https://r.example/"><title>RDF feed</title></channel>
+<item rdf:about="https://r.example/1"><title>One</title><link>https://r.example/1</link>
+<description>D &lt;b&gt;bold&lt;/b&gt;</description><dc:date>2026-11-20T10:00:00Z</dc:date></item>
+</rdf:RDF>"""
+
+RSS091 = b"""<?xml version="1.0"?><rss version="0.91"><channel><title>Old</title>
+<item><title>A</title><link>https://o.example/a</link><description>d</description></item>
+</channel></rss>"""
+
+
+def test_rss_1_0_and_0_91_parse():
+    rdf = parse_feed(RDF, "https://r.example/feed")
+    assert rdf.title == "RDF feed"
+    assert rdf.entries[0]["link"] == "https://r.example/1"
+    assert rdf.entries[0]["summary"] == "D <b>bold</b>"
+    assert rdf.entries[0]["published"].isoformat() == "2026-11-20T10:00:00+00:00"
+    old = parse_feed(RSS091, "https://o.example/rss")
+    assert (old.title, old.entries[0]["title"]) == ("Old", "A")
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b'{"items": []}', "not a JSON Feed"),
+        (b"{not json", "invalid JSON feed"),
+        (b'{"a":' * 100_000, "invalid JSON feed"),
+        (b"   ", "empty response"),
+        (b"<html><body>hi</body></html>", "HTML page"),
+        (b"<?xml version='1.0'?><catalog><book/></catalog>", "not a feed"),
+    ],
+)
+def test_documents_that_are_not_feeds_are_named(body, message):
+    with pytest.raises(SourceError, match=message):
+        parse_feed(body, "https://x.example/feed")
+
+
+def test_progress_is_reported_per_feed_and_gather_works_inside_an_event_loop(server, store):
+    import asyncio
+
+    seen: list[tuple] = []
+    config = SourcesConfig(
+        feeds=[f"{server.url}/good.xml", f"{server.url}/500"], allow_private_hosts=True
+    )
+
+    async def caller():
+        # An async caller (a notebook, say) already runs a loop: gather must still work.
+        return gather(config, store=store, project_root=ROOT, progress=lambda *a: seen.append(a))
+
+    g = asyncio.run(caller())
+    assert len(g.items) == 2
+    assert sorted((kind, done, total) for kind, _src, done, total in seen) == [
+        ("feed", 1, 2),
+        ("feed", 2, 2),
+    ]

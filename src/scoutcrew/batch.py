@@ -18,10 +18,10 @@ Ray is an optional extra (`pip install 'scoutcrew[ray]'`) and is imported only o
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import socket
+import sqlite3
 import sys
 import tempfile
 import time
@@ -47,7 +47,6 @@ NODE_HOST_ENV = "SCOUTCREW_NODE_OLLAMA_HOST"
 NODE_HOME_ENV = "SCOUTCREW_NODE_HOME"
 RESOURCE = "ollama"
 RUNS_PER_PROCESS = 8
-DEFAULT_RUNNER = "scoutcrew.pipeline:run_crew"
 # Failures a second attempt cannot fix: the same config gives the same error, before any model
 # is called. Everything else (a host down, a timeout, a crashed worker) is retried once.
 PERMANENT_ERRORS = (ConfigError, MissingInput, UnknownCrew, ProjectNotFound, InvalidModelSpec)
@@ -69,6 +68,7 @@ class CrewOutcome:
     attempts: int = 0
     error: str | None = None
     run_id: str | None = None
+    message: str = ""  # e.g. why nothing was new
     seconds: float = 0.0
     calls: int = 0
     prompt_tokens: int = 0
@@ -103,7 +103,7 @@ class BatchResult:
         ]
         for o in self.outcomes:
             host = ",".join(_short_host(h) for h in o.hosts) or "-"
-            detail = str(o.report) if o.report else (o.error or "-")
+            detail = str(o.report) if o.report else (o.error or o.message or "-")
             lines.append(
                 f"{o.crew:<20} {o.status:<12} {host:<28} {o.attempts:>5} {o.calls:>5} "
                 f"{o.prompt_tokens + o.completion_tokens:>8} {o.seconds:>6.1f}  {detail}"
@@ -129,7 +129,6 @@ def run_batch(
     hosts: Mapping[str, str] | None = None,
     options: Any = None,
     progress: Callable[[str], None] | None = None,
-    runner: str = DEFAULT_RUNNER,
 ) -> BatchResult:
     """Run `crews` (default: every crew of the project) and return each one's outcome.
 
@@ -138,8 +137,6 @@ def run_batch(
     resource; `address` joins an existing cluster ("auto" or host:port), without it a local
     Ray instance with `jobs` ollama slots is started. `hosts` maps a Ray node (its IP address
     or node id) to the Ollama URL its tasks use, overriding the node's own environment.
-    `runner` is the import path of the function that runs one crew (pipeline.run_crew's
-    signature).
     """
     from .config import load_config
     from .pipeline import RunOptions
@@ -171,9 +168,9 @@ def run_batch(
             raise BatchError(
                 "--host maps Ray nodes to Ollama hosts; with the local executor set OLLAMA_HOST"
             )
-        outcomes = _run_local(project, names, options, jobs or _default_jobs(), say, runner)
+        outcomes = _run_local(project, names, options, jobs or _default_jobs(), say)
     elif executor == "ray":
-        outcomes = _run_ray(project, names, options, address, jobs, hosts or {}, say, runner)
+        outcomes = _run_ray(project, names, options, address, jobs, hosts or {}, say)
     else:
         raise BatchError(f"unknown executor '{executor}': use 'local' or 'ray'")
     order = {name: i for i, name in enumerate(names)}
@@ -207,9 +204,11 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
     A ScoutcrewError becomes a "failed" result with its message; anything else propagates,
     so the executor sees it as a crash and retries it.
     """
+    from .pipeline import run_crew
     from .project import find_project
 
     started = time.monotonic()
+    since = _utc_now()
     saved = {key: os.environ.get(key) for key in ("OLLAMA_HOST", HOME_ENV)}
     try:
         if job.get("ollama_host"):
@@ -217,17 +216,18 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
         if job.get("data_dir"):
             os.environ[HOME_ENV] = job["data_dir"]
         project = find_project(job["root"])
-        module, _, name = job["runner"].partition(":")
-        runner = getattr(importlib.import_module(module), name)
         base = {"crew": job["crew"], "node": job.get("node") or socket.gethostname()}
         try:
-            result = runner(project, job["crew"], job["options"], progress=_quiet)
+            result = run_crew(project, job["crew"], job["options"], progress=_quiet)
         except ScoutcrewError as exc:
+            failed_run = _failed_run(project, job["crew"], since) if job.get("return_run") else None
             return {
                 **base,
                 "status": "failed",
                 "error": f"{type(exc).__name__}: {exc}",
                 "permanent": isinstance(exc, PERMANENT_ERRORS),
+                "run_id": failed_run["id"] if failed_run else None,
+                "run": failed_run,
                 "seconds": time.monotonic() - started,
             }
         usage = list(result.usage or [])
@@ -235,6 +235,7 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
         return {
             **base,
             "status": result.status,
+            "message": getattr(result, "message", "") or "",
             "report": str(result.report) if result.report else None,
             "files": _report_files(result, job) if job.get("return_files") else {},
             "run_id": result.run_id,
@@ -278,8 +279,29 @@ def _run_record(project: Project, run_id: str | None) -> dict[str, Any] | None:
     try:
         with Store.open(project.data_dir / "scoutcrew.sqlite") as store:
             return get_run(store, run_id)
-    except Exception:  # a store without run records yet: the report still comes back
+    except (OSError, sqlite3.Error, ScoutcrewError):  # the report still comes back
         return None
+
+
+def _utc_now() -> str:
+    from .runs import now
+
+    return now()
+
+
+def _failed_run(project: Project, crew: str, since: str) -> dict[str, Any] | None:
+    """The record of this crew's run that just failed on this node, if it got that far."""
+    from .runs import last_run
+    from .store import Store
+
+    try:
+        with Store.open(project.data_dir / "scoutcrew.sqlite") as store:
+            row = last_run(store, crew)
+    except (OSError, sqlite3.Error):
+        return None
+    if row is None or row.started_at < since:
+        return None
+    return _run_record(project, row.id)
 
 
 def _outcome(data: dict[str, Any], attempts: int, report: Path | None = None) -> CrewOutcome:
@@ -294,6 +316,7 @@ def _outcome(data: dict[str, Any], attempts: int, report: Path | None = None) ->
         attempts=attempts,
         error=data.get("error"),
         run_id=data.get("run_id"),
+        message=data.get("message") or "",
         seconds=float(data.get("seconds") or 0.0),
         calls=int(data.get("calls") or 0),
         prompt_tokens=int(data.get("prompt_tokens") or 0),
@@ -301,14 +324,8 @@ def _outcome(data: dict[str, Any], attempts: int, report: Path | None = None) ->
     )
 
 
-def _crashed(crew: str, exc: BaseException, attempts: int) -> CrewOutcome:
+def _crashed(crew: str, exc: BaseException | None, attempts: int) -> CrewOutcome:
     return CrewOutcome(crew, "failed", attempts=attempts, error=f"{type(exc).__name__}: {exc}")
-
-
-def _should_retry(data: dict[str, Any] | None, attempts: int) -> bool:
-    if attempts >= 2:
-        return False
-    return data is None or (data["status"] == "failed" and not data.get("permanent"))
 
 
 def _describe(outcome: CrewOutcome) -> str:
@@ -318,72 +335,89 @@ def _describe(outcome: CrewOutcome) -> str:
     return f"{outcome.crew}: failed after {outcome.attempts} attempt(s): {outcome.error}"
 
 
+def _should_retry(data: dict[str, Any] | None, attempts: int) -> bool:
+    if attempts >= 2:
+        return False
+    return data is None or (data["status"] == "failed" and not data.get("permanent"))
+
+
+def _drive(
+    names: list[str],
+    submit: Callable[[str], Any],
+    wait_one: Callable[[list[Any]], tuple[Any, dict[str, Any] | None, BaseException | None]],
+    finish: Callable[[dict[str, Any], int], CrewOutcome],
+    say: Callable[[str], None],
+    limit: int,
+) -> list[CrewOutcome]:
+    """Keep up to `limit` runs submitted, retry each failed run once, collect the outcomes."""
+    queue = [(crew, 1) for crew in names]
+    pending: dict[Any, tuple[str, int]] = {}
+    outcomes: list[CrewOutcome] = []
+    while queue or pending:
+        while queue and len(pending) < limit:
+            crew, attempt = queue.pop(0)
+            pending[submit(crew)] = (crew, attempt)
+        handle, data, error = wait_one(list(pending))
+        crew, attempt = pending.pop(handle)
+        if _should_retry(data, attempt):
+            reason = data.get("error") if data else error
+            say(f"{crew}: attempt {attempt} failed ({reason}), retrying")
+            queue.insert(0, (crew, attempt + 1))
+            continue
+        try:
+            outcome = finish(data, attempt) if data else _crashed(crew, error, attempt)
+        except OSError as exc:  # the run succeeded but its report cannot be kept here
+            outcome = _crashed(crew, exc, attempt)
+        say(_describe(outcome))
+        outcomes.append(outcome)
+    return outcomes
+
+
 # -- local executor ----------------------------------------------------------------------------
 
 
 def _run_local(
-    project: Project,
-    names: list[str],
-    options: Any,
-    jobs: int,
-    say: Callable[[str], None],
-    runner: str,
+    project: Project, names: list[str], options: Any, jobs: int, say: Callable[[str], None]
 ) -> list[CrewOutcome]:
     """Run the crews in a pool of `jobs` worker processes on this machine."""
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
-    # spawn, not fork: the caller may hold threads (servers, crewai) that fork would copy.
-    context = multiprocessing.get_context("spawn")
-
     def new_pool() -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
             max_workers=min(jobs, len(names)),
-            mp_context=context,
+            # spawn, not fork: the caller may hold threads (servers, crewai) fork would copy.
+            mp_context=multiprocessing.get_context("spawn"),
             max_tasks_per_child=RUNS_PER_PROCESS,
         )
 
-    template = {
-        "root": str(project.root),
-        "options": options,
-        "data_dir": str(project.data_dir),
-        "runner": runner,
-    }
-    queue = [(crew, 1) for crew in names]
-    pending: dict[Future, tuple[str, int]] = {}
-    outcomes: list[CrewOutcome] = []
-    pool = new_pool()
+    template = {"root": str(project.root), "options": options, "data_dir": str(project.data_dir)}
+    pools = [new_pool()]
+    born: dict[Future, int] = {}  # which pool (by index) ran each run
+
+    def submit(crew: str) -> Future:
+        future = pools[-1].submit(run_one, {**template, "crew": crew})
+        born[future] = len(pools) - 1
+        return future
+
+    def wait_one(futures: list[Future]) -> tuple[Future, dict[str, Any] | None, Exception | None]:
+        done, _ = wait(futures, return_when=FIRST_COMPLETED)
+        future = next(iter(done))
+        try:
+            return future, future.result(), None
+        except Exception as exc:  # a worker died, or the run raised something unexpected
+            # A dead worker breaks its whole pool, so every run still in it fails too and is
+            # retried in a new pool (each counts an attempt: the pool cannot say whose died).
+            if isinstance(exc, BrokenProcessPool) and born[future] == len(pools) - 1:
+                pools[-1].shutdown(wait=False, cancel_futures=True)
+                pools.append(new_pool())
+            return future, None, exc
+
     try:
-        while queue or pending:
-            while queue:
-                crew, attempt = queue.pop(0)
-                pending[pool.submit(run_one, {**template, "crew": crew})] = (crew, attempt)
-            done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
-            broken = False
-            for future in done:
-                crew, attempt = pending.pop(future)
-                data: dict[str, Any] | None = None
-                try:
-                    data = future.result()
-                except Exception as exc:  # the runner raised, or a worker died
-                    error: BaseException = exc
-                    # A dead worker breaks the whole pool and every run still in it; those
-                    # runs count an attempt too, as the pool cannot tell whose process died.
-                    broken = broken or isinstance(exc, BrokenProcessPool)
-                if _should_retry(data, attempt):
-                    say(f"{crew}: attempt {attempt} failed, retrying once")
-                    queue.append((crew, attempt + 1))
-                    continue
-                outcome = _outcome(data, attempt) if data else _crashed(crew, error, attempt)
-                say(_describe(outcome))
-                outcomes.append(outcome)
-            if broken:
-                pool.shutdown(wait=False, cancel_futures=True)
-                pool = new_pool()
+        return _drive(names, submit, wait_one, lambda d, n: _outcome(d, n), say, len(names))
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-    return outcomes
+        pools[-1].shutdown(wait=True, cancel_futures=True)
 
 
 # -- Ray executor ------------------------------------------------------------------------------
@@ -451,7 +485,6 @@ def _run_ray(
     jobs: int | None,
     hosts: Mapping[str, str],
     say: Callable[[str], None],
-    runner: str,
 ) -> list[CrewOutcome]:
     """Submit one Ray task per crew; Ray places each where an "ollama" slot is free."""
     ray = _import_ray()
@@ -475,40 +508,26 @@ def _run_ray(
         template = {
             "root": str(project.root),
             "options": options,
-            "runner": runner,
             "hosts": dict(hosts),
             "driver_machine": socket.gethostname(),
             "driver_data_dir": str(project.data_dir),
         }
-        limit = jobs if (jobs and address) else len(names)
-        queue = [(crew, 1) for crew in names]
-        pending: dict[Any, tuple[str, int]] = {}
-        outcomes: list[CrewOutcome] = []
-        while queue or pending:
-            while queue and len(pending) < limit:
-                crew, attempt = queue.pop(0)
-                pending[task.remote({**template, "crew": crew})] = (crew, attempt)
-            ready, _ = ray.wait(list(pending), num_returns=1)
-            crew, attempt = pending.pop(ready[0])
+
+        def wait_one(refs: list[Any]) -> tuple[Any, dict[str, Any] | None, Exception | None]:
+            ready, _ = ray.wait(refs, num_returns=1)
             try:
-                data: dict[str, Any] | None = ray.get(ready[0])
+                return ready[0], ray.get(ready[0]), None
             except Exception as exc:  # RayTaskError, WorkerCrashedError, NodeDiedError...
-                data, error = None, exc
-            if _should_retry(data, attempt):
-                say(f"{crew}: attempt {attempt} failed, retrying once")
-                queue.insert(0, (crew, attempt + 1))
-                continue
-            try:
-                outcome = (
-                    _collect(project, options, data, attempt)
-                    if data
-                    else _crashed(crew, error, attempt)
-                )
-            except OSError as exc:  # the run succeeded but its report cannot be kept here
-                outcome = _crashed(crew, exc, attempt)
-            say(_describe(outcome))
-            outcomes.append(outcome)
-        return outcomes
+                return ready[0], None, exc
+
+        return _drive(
+            names,
+            lambda crew: task.remote({**template, "crew": crew}),
+            wait_one,
+            lambda data, attempts: _collect(project, options, data, attempts),
+            say,
+            jobs if (jobs and address) else len(names),
+        )
     finally:
         if started_here:
             ray.shutdown()
@@ -543,16 +562,16 @@ def _collect(project: Project, options: Any, data: dict[str, Any], attempts: int
             target = out_dir / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(target, text)
-        report_name = next((name for name in files if not name.endswith("latest.md")), None)
         md = [name for name in files if name.endswith(".md") and not name.endswith("latest.md")]
-        report_name = md[0] if md else report_name
-        report = out_dir / report_name if report_name else None
-    if not data.get("same_store") and data["status"] == "ok":
-        _import_into_driver_store(project, data, files)
+        report = out_dir / md[0] if md else None
+    if not data.get("same_store"):
+        _import_into_driver_store(project, data, files, report)
     return _outcome(data, attempts, report)
 
 
-def _import_into_driver_store(project: Project, data: dict[str, Any], files: dict) -> None:
+def _import_into_driver_store(
+    project: Project, data: dict[str, Any], files: dict[str, str], report: Path | None
+) -> None:
     """Keep the driver's store the one truth: what was delivered, and the run's record."""
     from .store import Store
 
@@ -561,10 +580,13 @@ def _import_into_driver_store(project: Project, data: dict[str, Any], files: dic
         if name.endswith(".json"):
             urls = [s["url"] for s in json.loads(text).get("sources", []) if s.get("url")]
     with Store.open(project.data_dir / "scoutcrew.sqlite") as store:
-        if urls:
+        if urls and data["status"] == "ok":
             store.mark_delivered(data["crew"], urls)
         if data.get("run"):
-            _import_run(store, data["run"])
+            run = dict(data["run"])
+            if report is not None:  # the node wrote it to a temporary folder
+                run["report"] = str(report)
+            _import_run(store, run)
 
 
 def _import_run(store: Any, run: dict[str, Any]) -> None:
@@ -574,7 +596,7 @@ def _import_run(store: Any, run: dict[str, Any]) -> None:
         return
     row = {k: v for k, v in run.items() if k not in ("tasks", "calls")}
     for key in ("inputs", "options", "evidence", "notes", "degraded"):
-        if key in row and not isinstance(row[key], str) and row[key] is not None:
+        if key in row and row[key] is not None and not isinstance(row[key], str):
             row[key] = json.dumps(row[key])
     with store.transaction() as conn:
         _insert(conn, "runs", row)

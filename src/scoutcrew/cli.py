@@ -21,13 +21,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     debug = args.debug or os.environ.get(DEBUG_ENV, "") not in {"", "0"}
+    # Our own messages at INFO; libraries (crewai, httpx...) only when something is wrong.
     logging.basicConfig(
-        level=logging.DEBUG if debug else logging.INFO,
+        level=logging.DEBUG if debug else logging.WARNING,
         format="%(message)s" if not debug else "%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    for noisy in ("httpx", "httpcore", "LiteLLM", "crewai", "opentelemetry"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger("scoutcrew").setLevel(logging.DEBUG if debug else logging.INFO)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
@@ -93,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("doctor", help="check Ollama and the models the crews use")
     p.add_argument("--model", metavar="SPEC[,SPEC...]", help="check these models instead")
     p.set_defaults(func=cmd_doctor)
+
+    from .batch import add_batch_command
+    from .schedule import add_schedule_commands
+
+    add_schedule_commands(sub)
+    add_batch_command(sub)
     return parser
 
 

@@ -158,9 +158,7 @@ class DeliveryConfig(Strict):
 
     webhook: str | None = None
     command: str | None = None
-    on: list[Literal["success", "failure"]] = Field(
-        default_factory=lambda: ["success", "failure"]
-    )
+    on: list[Literal["success", "failure"]] = Field(default_factory=lambda: ["success", "failure"])
     retries: int = Field(default=3, ge=0)
 
     @field_validator("webhook")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +63,10 @@ def build_crew(
     """
     crewai = import_crewai()
     from crewai.tasks.task_output import TaskOutput
+
+    # Our task callbacks are closures; crewai warns that they block its checkpointing, which
+    # scoutcrew does not use (it saves each task's output itself, for `scoutcrew resume`).
+    warnings.filterwarnings("ignore", message="function callbacks cannot be serialized")
 
     done = done or {}
     values = {"evidence": evidence}

@@ -54,8 +54,12 @@ def parse_cron(expr: str) -> CronSpec:
     weekdays = tuple(sorted({d % 7 for d in values[4]}))
     # Vixie cron: when both day fields are restricted (do not start with '*'), a day
     # matching either one fires; otherwise both must match.
+    minutes, hours, days, months, _ = values
     return CronSpec(
-        *values[:4],
+        minutes,
+        hours,
+        days,
+        months,
         weekdays,
         day_restricted=not parts[2].startswith(("*", "?")),
         weekday_restricted=not parts[4].startswith(("*", "?")),
@@ -73,9 +77,9 @@ def _expand(text: str, low: int, high: int, names: list[str] | None) -> tuple[in
             start, end = low, high
         elif "-" in body:
             a, b = body.split("-", 1)
-            start, end = _number(a, names, low), _number(b, names, low)
+            start, end = _number(a, names), _number(b, names)
         else:
-            start = _number(body, names, low)
+            start = _number(body, names)
             end = high if step_text else start  # "5/10" means from 5 to the end, every 10
         if not (low <= start <= high and low <= end <= high) or start > end:
             raise ValueError(f"'{item}' is outside {low}-{high}")
@@ -83,7 +87,7 @@ def _expand(text: str, low: int, high: int, names: list[str] | None) -> tuple[in
     return tuple(sorted(out))
 
 
-def _number(text: str, names: list[str] | None, base: int = 0) -> int:
+def _number(text: str, names: list[str] | None) -> int:
     if names and text[:3] in names and len(text) >= 3 and text.isalpha():
         return names.index(text[:3]) + (1 if names is MONTHS else 0)
     if not text.isdigit():

@@ -83,3 +83,9 @@ class OutputFormatError(LLMError):
 
 class InvalidModelSpec(ScoutcrewError):
     """A model spec is not ollama/NAME, ollama/NAME@HOST or embedded/..."""
+
+
+class RunInterrupted(ScoutcrewError):
+    """The run was stopped (Ctrl-C or SIGTERM); `scoutcrew resume RUN` continues it."""
+
+    exit_code = 130

@@ -264,8 +264,10 @@ class Source:
     text: str
 
     def render(self) -> str:
+        # The feed's name is left to the references: it costs tokens in every prompt and the
+        # models only need the id, the date and the quoted text.
         date = self.published.date().isoformat() if self.published else "undated"
-        lines = [f"[{self.id}] {_one_line(self.feed_title)} | {date}", f"> {_one_line(self.title)}"]
+        lines = [f"[{self.id}] {date}", f"> {_one_line(self.title)}"]
         lines += [f"> {line}" if line else ">" for line in self.excerpt.split("\n")]
         return "\n".join(lines)
 
@@ -412,6 +414,12 @@ def format_plan_summary(pack: EvidencePack, gathered: Gathered) -> str:
             else ""
         ),
     ]
+    pages = st.get("pages")
+    if isinstance(pages, dict):
+        lines.append(
+            f"Pages: {pages.get('pages', 0)} extracted, {pages.get('pages_cached', 0)} "
+            f"unchanged, {pages.get('pages_failed', 0)} failed"
+        )
     if gathered.degraded:
         lines.append("Degraded:")
         lines += [f"  ! {d}" for d in gathered.degraded]

@@ -32,6 +32,7 @@ from .errors import (
     LLMTimeout,
     ModelNotFound,
     OllamaUnreachable,
+    RunInterrupted,
 )
 from .ollama_api import (
     Attempt,
@@ -165,6 +166,7 @@ class LLMRuntime:
         self._num_ctx: dict[str, int] = {}
         self._ctx_claims: dict[str, int] = {}
         self._warned_auto = False
+        self._aborted = False
 
     @property
     def client(self) -> OllamaClient:
@@ -176,6 +178,12 @@ class LLMRuntime:
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
+
+    def abort(self) -> None:
+        """Interrupt the run: the call in flight fails at once and no other call starts."""
+        self._aborted = True
+        if self._client is not None:
+            self._client.abort()
 
     # -- reachability and model facts --------------------------------------------------------
 
@@ -396,6 +404,8 @@ class LLMRuntime:
         previous: str | None = None
         last_error: LLMError | None = None
         for spec in chain:
+            if self._aborted:
+                raise RunInterrupted("the run was interrupted before this model call")
             try:
                 result, record = self._chat(
                     spec,
@@ -498,12 +508,7 @@ class LLMRuntime:
             raise self._api_error(spec, exc, messages, num_ctx, task) from exc
         return result, record(
             host=result.host,
-            prompt_tokens=result.prompt_tokens,
-            completion_tokens=result.completion_tokens,
-            total_ms=result.total_ms,
-            load_ms=result.load_ms,
-            prompt_eval_ms=result.prompt_eval_ms,
-            eval_ms=result.eval_ms,
+            **_server_counts(result),
             wall_ms=succeeded[-1].wall_ms,
             started_at=(
                 datetime.now(UTC) - timedelta(milliseconds=succeeded[-1].wall_ms)
@@ -599,13 +604,7 @@ class LLMRuntime:
             )
             raise
         return result, record(
-            prompt_tokens=result.prompt_tokens,
-            completion_tokens=result.completion_tokens,
-            total_ms=result.total_ms,
-            load_ms=result.load_ms,
-            prompt_eval_ms=result.prompt_eval_ms,
-            eval_ms=result.eval_ms,
-            wall_ms=(time.perf_counter() - started) * 1000,
+            **_server_counts(result), wall_ms=(time.perf_counter() - started) * 1000
         )
 
     # -- doctor ------------------------------------------------------------------------------
@@ -621,6 +620,18 @@ class LLMRuntime:
 
 
 # -- helpers -------------------------------------------------------------------------------
+
+
+def _server_counts(result: Any) -> dict[str, Any]:
+    """The token counts and durations an engine reported for one call."""
+    return {
+        "prompt_tokens": result.prompt_tokens,
+        "completion_tokens": result.completion_tokens,
+        "total_ms": result.total_ms,
+        "load_ms": result.load_ms,
+        "prompt_eval_ms": result.prompt_eval_ms,
+        "eval_ms": result.eval_ms,
+    }
 
 
 def _default_data_dir() -> Path:

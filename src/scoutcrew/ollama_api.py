@@ -11,13 +11,17 @@ from __future__ import annotations
 import json
 import os
 import random
+import socket
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+
+from .errors import RunInterrupted
 
 DEFAULT_HOST = "http://localhost:11434"
 
@@ -161,8 +165,25 @@ class OllamaClient:
         self._sleep = sleep
         timeout = httpx.Timeout(self.timeouts.chunk, connect=self.timeouts.connect)
         self._http = httpx.Client(timeout=timeout, trust_env=False)
+        self.aborted = False
 
     def close(self) -> None:
+        self._http.close()
+
+    def abort(self) -> None:
+        """Stop at once: the answer in flight fails now, and nothing is retried."""
+        self.aborted = True
+        # Closing a socket does not wake a thread blocked reading it; shutting it down does.
+        # httpcore keeps its sockets private (httpx is pinned <0.29 for this), so look them up
+        # defensively: without them the call still ends, just at its next chunk or timeout.
+        pool = getattr(getattr(self._http, "_transport", None), "_pool", None)
+        for connection in list(getattr(pool, "connections", None) or []):
+            inner = getattr(connection, "_connection", None)
+            stream = getattr(inner, "_network_stream", None)
+            sock = getattr(stream, "_sock", None)
+            if isinstance(sock, socket.socket):
+                with suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
         self._http.close()
 
     # -- small endpoints ---------------------------------------------------------------------
@@ -227,9 +248,15 @@ class OllamaClient:
             candidates = [h for h in order if h not in down] or order
             host = candidates[0]
             started = time.perf_counter()
+            if self.aborted:
+                raise RunInterrupted("the run was interrupted before this model call")
             try:
                 result = self._chat_once(host, payload)
-            except (OllamaConnectionFailed, OllamaAPIError, OllamaTimedOut) as exc:
+            except Exception as exc:
+                if self.aborted:  # our own abort closed the connection under the call
+                    raise RunInterrupted("the run was interrupted during a model call") from exc
+                if not isinstance(exc, OllamaConnectionFailed | OllamaAPIError | OllamaTimedOut):
+                    raise
                 wall = (time.perf_counter() - started) * 1000
                 if observe:
                     observe(Attempt(host=host, wall_ms=wall, error=exc))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from .errors import SourceError
 from .safety import Fetcher, neutralize, tidy
 
 MAX_PAGE_CHARS = 20_000
@@ -32,7 +31,7 @@ async def enrich_with_pages(
 ) -> dict[str, int]:
     """Fetch the top `k` items' pages and use their main text when it says more."""
     from .evidence import rank
-    from .sources import Note, content_hash
+    from .sources import Note, _failure, content_hash
 
     top = (
         rank(items, " ".join(keywords))[:k]
@@ -44,18 +43,20 @@ async def enrich_with_pages(
     stats = {"pages": 0, "pages_cached": 0, "pages_failed": 0}
 
     async def one(item: Any) -> None:
-        cached = await asyncio.to_thread(store.cached_page, item.url)
         try:
-            fetched = await fetcher.get(
-                item.url,
-                etag=cached.etag if cached else None,
-                last_modified=cached.last_modified if cached else None,
-                accept="text/html,application/xhtml+xml;q=0.9,*/*;q=0.5",
-            )
-        except SourceError as exc:
+            await fetch_one(item)
+        except Exception as exc:  # a page is a bonus: its failure never stops the run
             stats["pages_failed"] += 1
-            notes.append(Note("page", item.url, str(exc), "warning"))
-            return
+            notes.append(Note("page", item.url, _failure(exc), "warning"))
+
+    async def fetch_one(item: Any) -> None:
+        cached = await asyncio.to_thread(store.cached_page, item.url)
+        fetched = await fetcher.get(
+            item.url,
+            etag=cached.etag if cached else None,
+            last_modified=cached.last_modified if cached else None,
+            accept="text/html,application/xhtml+xml;q=0.9,*/*;q=0.5",
+        )
         if fetched.not_modified and cached is not None:
             text = cached.text
             stats["pages_cached"] += 1

@@ -6,14 +6,17 @@ This is the library API behind `scoutcrew run`; tests and users call `run_crew` 
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .config import Plan, build_plan, load_config, placeholders
-from .errors import RunFailed, ScoutcrewError
+from .errors import RunFailed, RunInterrupted, ScoutcrewError
 from .project import Project
 
 log = logging.getLogger("scoutcrew")
@@ -74,9 +77,9 @@ def evidence_budget(plan: Plan, runtime: Any) -> int:
 
 
 def ranking_query(plan: Plan) -> str:
-    """What the evidence is ranked against: the crew's topic, keywords and description."""
-    parts = [plan.inputs.get("topic", ""), *plan.sources.keywords, plan.config.description]
-    return " ".join(p for p in parts if p)
+    """What the evidence is ranked against: the crew's topic and keywords (else its description)."""
+    parts = [plan.inputs.get("topic", ""), *plan.sources.keywords]
+    return " ".join(p for p in parts if p) or plan.config.description
 
 
 def gather_evidence(
@@ -86,14 +89,20 @@ def gather_evidence(
     from .evidence import select
     from .sources import gather
 
-    uses_evidence = any("evidence" in placeholders(t.description) for t in plan.tasks)
     gathered = gather(
         plan.sources,
         store=store,
         project_root=plan.project.root,
         search_backend=search_backend,
     )
-    budget = evidence_budget(plan, runtime) if uses_evidence else MIN_EVIDENCE_TOKENS
+    # Size the pack for its reader only when there is something to pack: a run with nothing
+    # new must not even ask Ollama about its models.
+    seen = store.delivered(plan.crew) if not all_items else set()
+    fresh = any(not ({item.url, *item.links} & seen) for item in gathered.items)
+    if _needs_evidence(plan) and fresh:
+        budget = evidence_budget(plan, runtime)
+    else:
+        budget = MIN_EVIDENCE_TOKENS
     pack = select(
         gathered,
         crew=plan.crew,
@@ -164,7 +173,7 @@ def _execute(
 ) -> RunResult:
     from .llm import UsageLedger
     from .locks import crew_lock
-    from .runs import RunRecorder, config_hash
+    from .runs import RunRecorder, config_hash, mark_stale
     from .store import Store
 
     say = progress or log.info
@@ -174,6 +183,7 @@ def _execute(
     runtime = make_runtime(project, options.backend, ledger)
     project.data_dir.mkdir(parents=True, exist_ok=True)
     with crew_lock(project, plan.crew), Store.open(project.data_dir / STORE_FILE) as store:
+        mark_stale(store, plan.crew)  # we hold the lock: a "running" record is a dead run
         if resume is None:
             recorder = RunRecorder.start(
                 store,
@@ -190,9 +200,13 @@ def _execute(
             ledger.subscribe(progress.on_call)
         say(f"run {recorder.run_id}: crew {plan.crew}")
         try:
-            result = _stages(plan, options, store, runtime, recorder, say, search_backend, resume)
-        except KeyboardInterrupt:
-            recorder.finish("interrupted", error="interrupted; resume with scoutcrew resume")
+            with _interruptible(runtime):
+                result = _stages(
+                    plan, options, store, runtime, recorder, say, search_backend, resume
+                )
+        except (KeyboardInterrupt, RunInterrupted):
+            hint = f"interrupted; `scoutcrew resume {recorder.run_id}` continues it"
+            recorder.finish("interrupted", error=hint)
             raise
         except ScoutcrewError as exc:
             recorder.finish("failed", error=str(exc))
@@ -204,6 +218,8 @@ def _execute(
             recorder.finish("failed", error=str(error))
             _deliver(plan, "failure", None, str(error), recorder.run_id)
             raise error from exc
+        finally:
+            runtime.close()
     result.run_id = recorder.run_id
     result.usage = ledger.records
     if result.status == "ok":
@@ -213,6 +229,30 @@ def _execute(
         result.summary = summary_table(ledger.records) + f"\nwall time: {elapsed:.1f} s"
         _deliver(plan, "success", result.report, result.summary, recorder.run_id)
     return result
+
+
+@contextmanager
+def _interruptible(runtime: Any) -> Iterator[None]:
+    """Make Ctrl-C and SIGTERM stop a run at once, even in the middle of a model call.
+
+    crewai waits for the call in flight before a KeyboardInterrupt gets through; aborting the
+    runtime first makes that call fail straight away. Outside the main thread (a library user's
+    worker) signals cannot be handled, and nothing changes.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        runtime.abort()
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _stages(
@@ -228,6 +268,7 @@ def _stages(
     """Gather, select, run the crew, publish; the run record follows each step."""
     from .crew import build_crew
 
+    pack_seen: list[str] = []
     if resume is None:
         say("gathering sources")
         gathered, pack = gather_evidence(plan, store, runtime, options.all_items, search_backend)
@@ -238,6 +279,7 @@ def _stages(
     else:
         _, pack, done = resume
         gathered = None
+        pack_seen = list(getattr(pack, "seen_urls", []))
         say(f"resuming after {', '.join(done) or 'no finished task'}")
     say(
         f"evidence: {len(pack.sources)} sources, ~{pack.used_tokens} tokens "
@@ -265,7 +307,9 @@ def _stages(
         if task.name not in outputs:
             task_done(_Finished(task.name, task.agent, str(output.raw)))
     paths = publish(plan, pack, gathered, outputs, runtime.ledger.records, runtime, options)
-    store.mark_delivered(plan.crew, [url for s in pack.sources for url in [s.url, *s.links]])
+    # Everything this run saw is no longer new for the crew, used in the pack or not.
+    seen = gathered_urls(gathered) if gathered is not None else pack_seen
+    store.mark_delivered(plan.crew, seen)
     recorder.finish("ok", report=str(paths.md))
     return RunResult(crew=plan.crew, status="ok", report=paths.md, paths=paths)
 
@@ -307,7 +351,7 @@ def _deliver(plan: Plan, status: str, report: Path | None, summary: str, run_id:
         "error": summary if status == "failure" else None,
         "run_id": run_id,
     }
-    deliver(plan.crew, delivery, payload)
+    deliver(plan.crew, delivery, payload, cwd=plan.project.root)
 
 
 def pack_to_dict(pack: Any, gathered: Any) -> dict[str, Any]:
@@ -319,7 +363,12 @@ def pack_to_dict(pack: Any, gathered: Any) -> dict[str, Any]:
         if source.get("published") is not None:
             source["published"] = source["published"].isoformat()
     data["gathered_items"] = len(gathered.items) if gathered is not None else None
+    data["seen_urls"] = gathered_urls(gathered) if gathered is not None else []
     return data
+
+
+def gathered_urls(gathered: Any) -> list[str]:
+    return sorted({url for item in gathered.items for url in [item.url, *item.links]})
 
 
 def pack_from_dict(data: dict[str, Any]) -> Any:
@@ -334,7 +383,7 @@ def pack_from_dict(data: dict[str, Any]) -> Any:
         if raw.get("published"):
             raw["published"] = datetime.fromisoformat(raw["published"])
         sources.append(Source(**raw))
-    return EvidencePack(
+    pack = EvidencePack(
         sources=sources,
         notes=[Note(**n) for n in data.get("notes", [])],
         dropped=[tuple(d) for d in data.get("dropped", [])],
@@ -342,6 +391,8 @@ def pack_from_dict(data: dict[str, Any]) -> Any:
         used_tokens=data.get("used_tokens", 0),
         degraded=list(data.get("degraded", [])),
     )
+    pack.seen_urls = list(data.get("seen_urls", []))  # type: ignore[attr-defined]
+    return pack
 
 
 def publish(
@@ -444,8 +495,13 @@ def plan_crew(project: Project, crew: str, options: RunOptions | None = None) ->
         assert agent is not None
         spec = runtime.resolve_chain(agent.llm)[0]
         text = " ".join(
-            [agent.role, agent.goal, agent.backstory, task.expected_output,
-             task.description.replace("{evidence}", evidence)]
+            [
+                agent.role,
+                agent.goal,
+                agent.backstory,
+                task.expected_output,
+                task.description.replace("{evidence}", evidence),
+            ]
         )
         prompt = (
             estimate_tokens(text)

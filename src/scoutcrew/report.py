@@ -227,8 +227,8 @@ def _evidence_notes(pack: Any) -> list[str]:
 def render_markdown(report: Report) -> str:
     """Return the report as Markdown: title, model notes, body, references, notes, trust."""
     out = [f"# {_md_text(report.title)}", ""]
-    for note in report.model_notes:
-        out += [f"> **Note:** {_md_text(note)}", ""]
+    for note in report.model_notes:  # scoutcrew's own text, not the model's: kept as written
+        out += [f"> **Note:** {note}", ""]
     for heading, body in report.sections:
         if heading:
             out += [f"## {_md_text(heading)}", ""]

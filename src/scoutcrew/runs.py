@@ -110,6 +110,18 @@ class RunRecorder:
             )
 
 
+def mark_stale(store: Any, crew: str) -> int:
+    """Mark runs of `crew` still recorded as running as interrupted; call with its lock held."""
+    with store.transaction() as conn:
+        cursor = conn.execute(
+            "UPDATE runs SET status = 'interrupted', ended_at = COALESCE(ended_at, ?),"
+            " error = COALESCE(error, 'the process ended before the run finished')"
+            " WHERE crew = ? AND status = 'running'",
+            (now(), crew),
+        )
+    return cursor.rowcount
+
+
 def list_runs(store: Any, crew: str | None = None, limit: int = 20) -> list[RunRow]:
     """The latest runs, newest first, with their token totals."""
     where, params = ("WHERE r.crew = ?", [crew]) if crew else ("", [])
@@ -117,7 +129,7 @@ def list_runs(store: Any, crew: str | None = None, limit: int = 20) -> list[RunR
         "SELECT r.id, r.crew, r.status, r.started_at, r.ended_at, r.report, r.error,"
         " COALESCE(SUM(c.prompt_tokens), 0) AS p, COALESCE(SUM(c.completion_tokens), 0) AS c,"
         f" COUNT(c.id) AS n FROM runs r LEFT JOIN llm_calls c ON c.run_id = r.id {where}"
-        " GROUP BY r.id ORDER BY r.started_at DESC, r.id DESC LIMIT ?",
+        " GROUP BY r.id ORDER BY r.started_at DESC, r.rowid DESC LIMIT ?",
         [*params, limit],
     )
     return [RunRow(*row) for row in rows]
@@ -157,8 +169,10 @@ def last_run(store: Any, crew: str) -> RunRow | None:
 def format_runs(rows: list[RunRow]) -> str:
     if not rows:
         return "no runs yet"
-    lines = [f"{'RUN':<23} {'CREW':<16} {'STATUS':<12} {'STARTED':<20} {'CALLS':>5} "
-             f"{'PROMPT':>8} {'OUTPUT':>7}"]
+    lines = [
+        f"{'RUN':<23} {'CREW':<16} {'STATUS':<12} {'STARTED':<20} {'CALLS':>5} "
+        f"{'PROMPT':>8} {'OUTPUT':>7}"
+    ]
     for r in rows:
         lines.append(
             f"{r.id:<23} {r.crew:<16} {r.status:<12} {r.started_at:<20} {r.calls:>5} "

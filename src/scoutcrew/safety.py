@@ -427,7 +427,12 @@ class Fetcher:
         """Fetch `url` (conditional when validators are given); raise SourceError on failure."""
         if is_local_path(url):
             return await self._read_file(url)
-        async with self._all:
+        # Waiting for a slot does not count against the total timeout. The per-host slot is
+        # taken for the URL's own host; redirect hops to other hosts do not take theirs, so two
+        # hosts redirecting to each other can never deadlock.
+        host = urlsplit(url).hostname or ""
+        sem = self._hosts.setdefault(host, asyncio.Semaphore(self.limits.per_host))
+        async with sem, self._all:
             try:
                 async with asyncio.timeout(self.limits.total_timeout):
                     return await self._get_following(url, etag, last_modified, accept)
@@ -448,10 +453,9 @@ class Fetcher:
             if parsed.scheme not in ("http", "https") or not parsed.hostname:
                 raise UnsafeSource(f"only http(s) URLs are fetched, not {url[:80]!r}")
             seen.add(url)
-            sem = self._hosts.setdefault(parsed.hostname, asyncio.Semaphore(self.limits.per_host))
             try:
                 client = self._client_for(f"{parsed.scheme}://{parsed.netloc}")
-                async with sem, client.stream("GET", url, headers=headers) as resp:
+                async with client.stream("GET", url, headers=headers) as resp:
                     if resp.status_code in REDIRECT_STATUSES or resp.status_code == 304:
                         # Bodies of these are tiny or empty; reading them to the end lets the
                         # connection go back to the pool instead of being closed.
@@ -516,7 +520,8 @@ class Fetcher:
         try:
             data = await asyncio.to_thread(read)
         except OSError as exc:
-            raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from exc
+            hint = "" if urlsplit(url).scheme else " (for a web feed, start the URL with https://)"
+            raise SourceError(f"cannot read {path}: {exc.strerror or exc}{hint}") from exc
         return Fetched(path.as_uri(), 200, data, {})
 
 

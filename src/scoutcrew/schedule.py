@@ -35,9 +35,13 @@ log = logging.getLogger("scoutcrew.schedule")
 
 TICK = 2.0  # seconds between two looks at the clock and the YAML files
 STATE_SAVE_EVERY = timedelta(seconds=60)
-FINISH_TIMEOUT = 30.0  # seconds a running report gets to finish when the daemon stops
-INTERRUPT_TIMEOUT = 20.0  # seconds after SIGINT before SIGTERM, then SIGKILL
+FINISH_TIMEOUT = 20.0  # seconds a running report gets to finish when the daemon stops
+# Seconds after SIGINT before SIGTERM, then SIGKILL. SIGINT takes effect once the model
+# call in flight returns (crewai runs it in an executor thread that asyncio waits for), so
+# this is generous; all phases together stay under systemd's default 90 s stop timeout.
+INTERRUPT_TIMEOUT = 45.0
 KILL_TIMEOUT = 5.0
+LOG_ROTATE_BYTES = 5_000_000
 
 
 # --------------------------------------------------------------------------- loading
@@ -96,7 +100,8 @@ def entries_for(
     last = _last_runs(project, list(schedules))
     out = []
     for name, sched in sorted(schedules.items()):
-        status, started = last.get(name, (None, None))
+        row = last.get(name)
+        status, started = (row.status, row.started_at) if row else (None, None)
         out.append(
             ScheduleEntry(
                 name,
@@ -111,8 +116,8 @@ def entries_for(
     return out
 
 
-def _last_runs(project: Project, crews: list[str]) -> dict[str, tuple[str, str]]:
-    """Last status per crew from the run history; nothing if there is no history yet."""
+def _last_runs(project: Project, crews: list[str]) -> dict[str, Any]:
+    """Last run (runs.RunRow) per crew from the run history; nothing if there is none yet."""
     path = project.data_dir / "scoutcrew.sqlite"
     if not crews or not path.is_file():
         return {}
@@ -125,7 +130,7 @@ def _last_runs(project: Project, crews: list[str]) -> dict[str, tuple[str, str]]
     except Exception as exc:  # a history problem must not hide the schedule
         log.debug("no run history: %s", exc)
         return {}
-    return {crew: (row.status, row.started_at) for crew, row in rows.items() if row}
+    return {crew: row for crew, row in rows.items() if row}
 
 
 def format_schedule_list(entries: list[ScheduleEntry], now: datetime | None = None) -> str:
@@ -177,6 +182,9 @@ def spawn_report(project: Project, crew: str, fire_time: datetime) -> Child:
     log_dir = project.data_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{crew}.log"
+    # The daemon runs for months: keep one previous log, not an ever-growing file.
+    if log_path.exists() and log_path.stat().st_size > LOG_ROTATE_BYTES:
+        os.replace(log_path, log_path.with_name(f"{crew}.log.1"))
     with open(log_path, "ab") as out:
         out.write(f"\n=== scheduled run for {fire_time.isoformat()} ===\n".encode())
         out.flush()
@@ -373,8 +381,12 @@ class Daemon:
             done.append((crew, code))
             took = time.monotonic() - child.started
             if code == 0:
-                log.info("finished %s in %.0f s", crew, took)
+                row = _last_runs(self.project, [crew]).get(crew)
+                detail = f": {row.status}, report {row.report or '-'}" if row else ""
+                log.info("finished %s in %.0f s%s", crew, took, detail)
             else:
+                if code < 0:  # killed by a signal before it could record how it ended
+                    mark_interrupted(self.project, crew)
                 tail = _tail(child.log_path)
                 log.error(
                     "run of %s failed (exit %d after %.0f s)%s%s",
@@ -452,6 +464,33 @@ class Daemon:
                 self.reap()
 
 
+def mark_interrupted(project: Project, crew: str) -> int:
+    """Mark the crew's runs left 'running' by a killed process as interrupted (resumable).
+
+    Only while holding the crew's lock: then no live process can own a 'running' record.
+    """
+    from .errors import RunLocked
+    from .locks import crew_lock
+
+    path = project.data_dir / "scoutcrew.sqlite"
+    if not path.is_file():
+        return 0
+    try:
+        from .runs import mark_stale
+        from .store import Store
+
+        with crew_lock(project, crew), Store.open(path) as store:
+            count = mark_stale(store, crew)
+    except RunLocked:
+        return 0  # another run of this crew is live: its record is not stale
+    except Exception as exc:  # the history is a nicety here; never stop the daemon for it
+        log.warning("could not mark the run of %s as interrupted: %s", crew, exc)
+        return 0
+    if count:
+        log.info("marked %d run(s) of %s as interrupted", count, crew)
+    return count
+
+
 def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
     try:
         os.killpg(process.pid, sig)  # the child leads its own session (start_new_session)
@@ -513,7 +552,10 @@ def run_daemon(
                 os.getpid(),
             )
             while not signals.count:
-                daemon.tick(clock())
+                try:
+                    daemon.tick(clock())
+                except Exception:  # one bad tick must not end a daemon left running for months
+                    log.exception("schedule tick failed; trying again in %g s", tick)
                 deadline = time.monotonic() + tick
                 while not signals.count and time.monotonic() < deadline:
                     time.sleep(min(0.2, tick))

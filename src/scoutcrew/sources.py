@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import io
 import json
+import logging
 import re
 import threading
 from collections.abc import Callable
@@ -32,6 +33,8 @@ from .safety import (
     tidy,
 )
 from .store import FeedState, Store
+
+log = logging.getLogger(__name__)
 
 MAX_TITLE_CHARS = 300
 MAX_TEXT_CHARS = 20_000  # per item: a feed cannot push a book into a prompt
@@ -179,11 +182,12 @@ async def _gather(sources, store, project_root, search_backend, progress, limits
             nonlocal done
             try:
                 items, status = await fetch_feed(url, fetcher, store, notes, states.get(url))
-            except SourceError as exc:
+            except Exception as exc:  # one bad feed never stops a run
+                message = _failure(exc)
                 stats["feeds_failed"] += 1
-                notes.append(Note("feed", url, str(exc), "error"))
+                notes.append(Note("feed", url, message, "error"))
                 await asyncio.to_thread(
-                    store.record_feed_fetch, url, status=None, error=str(exc), keep_validators=True
+                    store.record_feed_fetch, url, status=None, error=message, keep_validators=True
                 )
                 items = []
             else:
@@ -197,9 +201,15 @@ async def _gather(sources, store, project_root, search_backend, progress, limits
         items = [item for batch in per_feed for item in batch]
         stats["feed_items"] = len(items)
         if search_task is not None:
-            search_items, search_stats = await search_task
-            items.extend(search_items)
-            stats.update(search_stats)
+            try:
+                search_items, search_stats = await search_task
+            except Exception as exc:  # search is degraded, the run goes on
+                message = _failure(exc)
+                notes.append(Note("search", ", ".join(queries), message, "error"))
+                degraded.append(f"search failed, the report lacks its results ({message})")
+            else:
+                items.extend(search_items)
+                stats.update(search_stats)
         pages = int(getattr(sources, "pages", 0) or 0)
         if pages > 0 and items:
             from .pages import enrich_with_pages
@@ -207,9 +217,20 @@ async def _gather(sources, store, project_root, search_backend, progress, limits
             stats["pages"] = await enrich_with_pages(
                 items, pages, getattr(sources, "keywords", []) or [], fetcher, store, notes
             )
+    # Fetches finish in any order; notes follow the crew file's order so reports are stable.
+    position = {url: i for i, url in enumerate(feeds)}
+    notes.sort(key=lambda n: (n.kind != "feed", position.get(n.source, len(position))))
     stats["items"] = len(items)
     stats["seconds"] = round(loop.time() - started, 3)
     return Gathered(items=items, notes=notes, stats=stats, degraded=degraded)
+
+
+def _failure(exc: Exception) -> str:
+    """Word a failure for the report; unexpected ones are logged with their traceback."""
+    if isinstance(exc, SourceError):
+        return str(exc)
+    log.warning("unexpected error while gathering", exc_info=exc)
+    return f"unexpected {type(exc).__name__}: {str(exc)[:160]}"
 
 
 # -- one feed ---------------------------------------------------------------------------------
@@ -550,8 +571,8 @@ def _parse_json_feed(data: bytes, url: str) -> ParsedFeed:
     """Parse JSON Feed 1.0/1.1."""
     try:
         doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise SourceError(f"invalid JSON feed: {exc}") from exc
+    except (ValueError, RecursionError) as exc:  # RecursionError: a nesting bomb
+        raise SourceError(f"invalid JSON feed: {str(exc)[:120]}") from exc
     if not isinstance(doc, dict) or "jsonfeed.org" not in str(doc.get("version", "")):
         raise SourceError("JSON without a jsonfeed.org version: not a JSON Feed")
     entries = []
