@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from scoutcrew.config import build_plan, fill, load_config, parse_inputs, placeholders
+from scoutcrew.config import fill, load_config, placeholders
 from scoutcrew.errors import ConfigError, MissingInput, UnknownCrew
+from scoutcrew.plan import build_plan, parse_inputs
 from scoutcrew.project import find_project
 
 

@@ -661,8 +661,9 @@ def add_batch_command(subparsers: Any) -> argparse.ArgumentParser:
 
 def cmd_batch(args: argparse.Namespace) -> int:
     """Run the batch the arguments describe; exit 1 if any crew failed."""
-    from .config import parse_inputs, parse_model_override
+    from .config import parse_model_override
     from .pipeline import RunOptions
+    from .plan import parse_inputs
     from .project import find_project
 
     if args.all == bool(args.crews):

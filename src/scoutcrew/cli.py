@@ -160,8 +160,9 @@ def _one_line(text: str, width: int = 80) -> str:
 
 
 def _options(args: argparse.Namespace):  # -> RunOptions
-    from .config import parse_inputs, parse_model_override
+    from .config import parse_model_override
     from .pipeline import RunOptions
+    from .plan import parse_inputs
 
     return RunOptions(
         inputs=parse_inputs(args.input),

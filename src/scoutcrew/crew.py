@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import Plan, PlannedAgent, fill
+from .config import fill
+from .plan import Plan, PlannedAgent
 
 if TYPE_CHECKING:
     from .llm import LLMRuntime

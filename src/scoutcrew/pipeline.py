@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import Plan, build_plan, load_config, placeholders
+from .config import load_config, placeholders
 from .errors import RunFailed, RunInterrupted, ScoutcrewError
+from .plan import Plan, build_plan
 from .project import Project
 
 log = logging.getLogger("scoutcrew")
@@ -196,8 +197,9 @@ def _execute(
             recorder = RunRecorder(store, resume[0])
             recorder.finish("running")
         ledger.subscribe(recorder.call)
-        if hasattr(progress, "on_call"):
-            ledger.subscribe(progress.on_call)
+        on_call = getattr(progress, "on_call", None)
+        if on_call is not None:
+            ledger.subscribe(on_call)
         say(f"run {recorder.run_id}: crew {plan.crew}")
         try:
             with _interruptible(runtime):

@@ -115,7 +115,8 @@ def mark_stale(store: Any, crew: str) -> int:
     with store.transaction() as conn:
         cursor = conn.execute(
             "UPDATE runs SET status = 'interrupted', ended_at = COALESCE(ended_at, ?),"
-            " error = COALESCE(error, 'the process ended before the run finished')"
+            " error = COALESCE(error, 'the process ended before the run finished;"
+            " `scoutcrew resume` continues it')"
             " WHERE crew = ? AND status = 'running'",
             (now(), crew),
         )
