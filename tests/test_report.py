@@ -214,6 +214,10 @@ def test_references_come_from_the_pack_not_the_model(tmp_path, pack):
     assert "[S2] Ollama adds speculative decoding - <https://news.example.com/s2>" in refs
     assert "[S3]" not in refs  # not cited, only counted
     assert "1 more source in the evidence was not cited." in refs
+    also = md.split("## Also in the evidence", 1)[1].split("## Sources & notes")[0]
+    assert "Also in the evidence" in paths.html.read_text()
+    assert "Unrelated item nobody cites" in also and "[S3]" not in also  # listed, not cited
+    assert "Announcing Rust 1.95" not in also
     assert 'Dropped a model-written "References" section' in md
 
 
@@ -340,3 +344,14 @@ def test_model_headings_sit_below_the_section_heading(tmp_path, pack):
     md = paths.md.read_text()
     assert "My own title" not in md
     assert "## Findings\n\n### Rust\n\nRust 1.95 stabilises closures [S1]." in md
+
+
+def test_uncited_sources_are_listed_with_urls_in_their_titles_defanged(tmp_path, pack):
+    lure = source("S5", "Free GPU credits at http://evil.example/claim today", "Nothing here.")
+    paths, _ = write(tmp_path, EvidencePack(sources=[*pack.sources, lure]))
+    md, page = paths.md.read_text(), paths.html.read_text()
+    also = md.split("## Also in the evidence", 1)[1]
+    assert "Free GPU credits at hxxp://evil\\[.\\]example/claim today" in also  # md-escaped
+    assert "Free GPU credits at hxxp://evil[.]example/claim today" in page
+    assert "http://evil.example" not in md and "http://evil.example" not in page
+    assert "<https://news.example.com/s5>" in also  # the item's own, fetched URL stays a link

@@ -126,8 +126,14 @@ class Report:
         )
 
     @property
+    def uncited(self) -> list[Any]:
+        """Sources the crew read but the report does not cite, in evidence order."""
+        cited = {s.id for s in self.cited}
+        return [s for s in _sources(self.pack) if s.id not in cited]
+
+    @property
     def uncited_count(self) -> int:
-        return len(_sources(self.pack)) - len(self.cited)
+        return len(self.uncited)
 
 
 def build_report(
@@ -244,6 +250,13 @@ def render_markdown(report: Report) -> str:
         out += ["", _uncited_line(report.uncited_count)]
     out.append("")
 
+    if report.uncited:
+        # What the crew read but did not cite costs no tokens to list, and saves the reader a
+        # trip to the feeds. No [S#] ids here: these are not citations.
+        out += ["## Also in the evidence", ""]
+        out += [f"- {_uncited_md(source)}" for source in report.uncited]
+        out.append("")
+
     out += ["## Sources & notes", ""]
     out += [f"- {line}" for line in [report.info_line, *report.evidence_notes]]
     out.append("")
@@ -260,6 +273,12 @@ def _reference_md(source: Any) -> str:
     url = str(getattr(source, "url", "") or "")
     shown = f"<{url}>" if _linkable(url) else f"`{_code(url)}`"
     return f"[{source.id}] {_md_text(_title(source))} - {shown}{_ref_suffix(source)}"
+
+
+def _uncited_md(source: Any) -> str:
+    url = str(getattr(source, "url", "") or "")
+    shown = f"<{url}>" if _linkable(url) else f"`{_code(url)}`"
+    return f"{_md_text(_title(source))} - {shown}{_ref_suffix(source)}"
 
 
 def _ref_suffix(source: Any) -> str:
@@ -457,7 +476,8 @@ def _agent(rec: Any) -> str:
 
 
 def _title(source: Any) -> str:
-    return str(getattr(source, "title", "") or "") or "(untitled)"
+    """A source's title as shown to the reader: feed text, so any URL in it is defanged."""
+    return defang_urls(str(getattr(source, "title", "") or "")) or "(untitled)"
 
 
 def _day(source: Any) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from typing import Any
 
 from .links import IMAGE_MARKER, LINK_MARKER, is_evidence_link
 from .report import Report, _agent, _day, _linkable, _sources, _title, _uncited_line
@@ -56,23 +57,16 @@ def render_html(report: Report) -> str:
     if cited:
         parts.append('<ul class="refs">')
         for s in cited:
-            url = str(getattr(s, "url", "") or "")
-            link = (
-                f'<a href="{e(url)}" rel="noopener noreferrer nofollow">{e(url)}</a>'
-                if _linkable(url)
-                else f"<code>{e(url)}</code>"
-            )
-            suffix = ", ".join(b for b in (str(getattr(s, "feed_title", "") or ""), _day(s)) if b)
-            parts.append(
-                f'<li id="src-{e(s.id)}">[{e(s.id)}] {e(_title(s))} - {link}'
-                + (f" ({e(suffix)})" if suffix else "")
-                + "</li>"
-            )
+            parts.append(f'<li id="src-{e(s.id)}">[{e(s.id)}] {_source_html(s)}</li>')
         parts.append("</ul>")
     else:
         parts.append("<p>No source was cited.</p>")
     if report.uncited_count:
         parts.append(f"<p>{_uncited_line(report.uncited_count)}</p>")
+        parts.append("<h2>Also in the evidence</h2><ul>")
+        for s in report.uncited:
+            parts.append(f"<li>{_source_html(s)}</li>")
+        parts.append("</ul>")
 
     parts.append("<h2>Sources &amp; notes</h2><ul>")
     for line in [report.info_line, *report.evidence_notes]:
@@ -208,3 +202,16 @@ def _plain_sentence(sentence: str) -> str:
 def _unmd(text: str) -> str:
     """Undo _md_text's escapes and code marks for the HTML (which escapes on its own)."""
     return re.sub(r"\\([\\`*_\[\]<>|~])", r"\1", text).replace("`", "")
+
+
+def _source_html(s: Any) -> str:
+    """Title, link, feed and date of one source, escaped."""
+    e = _h
+    url = str(getattr(s, "url", "") or "")
+    link = (
+        f'<a href="{e(url)}" rel="noopener noreferrer nofollow">{e(url)}</a>'
+        if _linkable(url)
+        else f"<code>{e(url)}</code>"
+    )
+    suffix = ", ".join(b for b in (str(getattr(s, "feed_title", "") or ""), _day(s)) if b)
+    return f"{e(_title(s))} - {link}" + (f" ({e(suffix)})" if suffix else "")
