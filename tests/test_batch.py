@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from scoutcrew.batch import CrewOutcome, _collect, run_batch
+from scoutcrew.batch import CrewOutcome, run_batch
+from scoutcrew.batch_ray import collect
 from scoutcrew.cli import main
 from scoutcrew.pipeline import RunOptions
 from scoutcrew.project import find_project
@@ -186,7 +187,7 @@ def test_a_run_from_another_machine_lands_in_the_driver_store(
             "crew-0/latest.md": "# Report\n",
         },
     }
-    outcome = _collect(project, RunOptions(), data, attempts=1)
+    outcome = collect(project, RunOptions(), data, attempts=1)
     assert isinstance(outcome, CrewOutcome) and outcome.ok
     report = project_dir / "reports" / "crew-0" / "20260101-070000.md"
     assert outcome.report == report and outcome.run_id == recorder.run_id

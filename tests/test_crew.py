@@ -163,3 +163,17 @@ def test_adding_an_agent_is_a_yaml_edit(project_dir: Path, ollama: FakeOllama) -
     assert CRITIQUE.split(" [S1]")[0] in report and DIGEST.split(" [S1]")[0] in report
     critique_prompt = task_requests(ollama)["critique"][0]
     assert DIGEST in critique_prompt and COLLECT not in critique_prompt
+
+
+def test_cli_run_survives_503s_and_speaks_only_the_native_api(
+    project_dir: Path, ollama: FakeOllama, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ollama.fail_next(503, times=2)  # Ollama's queue is full for the first two requests
+    argv = ["--project", str(project_dir), "run", "demo", "--model", "ollama/qwen3:8b"]
+    assert main(argv) == 0
+    report = Path(capsys.readouterr().out.strip())
+    assert "Local inference on laptops got noticeably faster" in report.read_text()
+    assert {r["path"] for r in ollama.requests} <= {"/api/version", "/api/show", "/api/chat"}
+    chats = ollama.chat_requests
+    assert len(chats) == 5  # two refused, then one per task
+    assert all(c["json"]["truncate"] is False and c["json"]["options"]["num_ctx"] for c in chats)

@@ -216,3 +216,26 @@ def format_run(run: dict[str, Any]) -> str:
     total_c = sum(c["completion_tokens"] for c in run["calls"])
     lines.append(f"  total: {total_p} prompt + {total_c} output tokens")
     return "\n".join(lines)
+
+
+def import_run(store: Any, run: dict[str, Any]) -> None:
+    """Copy a run record (runs.get_run's shape) into this store, keeping its id."""
+    tables = {row[0] for row in store.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if "runs" not in tables:
+        return
+    row = {k: v for k, v in run.items() if k not in ("tasks", "calls")}
+    for key in ("inputs", "options", "evidence", "notes", "degraded"):
+        if key in row and row[key] is not None and not isinstance(row[key], str):
+            row[key] = json.dumps(row[key])
+    with store.transaction() as conn:
+        _insert(conn, "runs", row)
+        for task in run.get("tasks") or []:
+            _insert(conn, "run_tasks", {**task, "run_id": run["id"]})
+        for call in run.get("calls") or []:
+            _insert(conn, "llm_calls", {k: v for k, v in call.items() if k != "id"})
+
+
+def _insert(conn: Any, table: str, row: dict[str, Any]) -> None:
+    columns = ", ".join(row)
+    marks = ", ".join("?" * len(row))
+    conn.execute(f"INSERT OR IGNORE INTO {table} ({columns}) VALUES ({marks})", list(row.values()))
