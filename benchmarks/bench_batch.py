@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PROJECT_FILES = ["pyproject.toml", "agents.yaml", "tasks.yaml", "crews", "examples"]
 
 
 def reply(request: dict) -> str:
@@ -29,14 +28,9 @@ def reply(request: dict) -> str:
 
 def make_project(where: Path, crews: int) -> tuple[Path, list[str]]:
     """Copy the project and replace its crews with `crews` copies of the demo crew."""
-    root = where / "project"
-    root.mkdir()
-    for name in PROJECT_FILES:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, root / name)
-        else:
-            shutil.copy2(src, root / name)
+    from scoutcrew.testing import copy_project
+
+    root = copy_project(ROOT, where / "project")
     demo = (root / "crews" / "demo.yaml").read_text()
     for path in (root / "crews").glob("*.yaml"):
         path.unlink()

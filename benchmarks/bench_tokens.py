@@ -36,7 +36,6 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
-PROJECT_FILES = ["pyproject.toml", "agents.yaml", "tasks.yaml", "crews", "examples"]
 CREW = "demo"
 MODEL = "ollama/qwen3:8b"
 NEW_ITEMS_FEED = "examples/feeds/lab-notes.xml"
@@ -149,14 +148,9 @@ def openai_script(feeds: list[str], queries: list[str]) -> Any:
 
 
 def copy_project(dest: Path) -> Path:
-    dest.mkdir(parents=True)
-    for name in PROJECT_FILES:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name)
-        elif src.exists():
-            shutil.copy2(src, dest / name)
-    return dest
+    from scoutcrew.testing import copy_project as copy
+
+    return copy(ROOT, dest)
 
 
 def count_feed_items(project: Path, feeds: list[str]) -> int:

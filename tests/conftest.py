@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
+from scoutcrew.testing import copy_project
+
 ROOT = Path(__file__).resolve().parents[1]
-PROJECT_FILES = ["pyproject.toml", "agents.yaml", "tasks.yaml", "crews", "examples"]
 
 
 @pytest.fixture(autouse=True)
@@ -25,12 +25,4 @@ def data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def project_dir(tmp_path: Path) -> Path:
     """A copy of the shipped project (YAML, crews, sample feeds) in a temporary folder."""
-    dest = tmp_path / "project"
-    dest.mkdir()
-    for name in PROJECT_FILES:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name)
-        elif src.exists():
-            shutil.copy2(src, dest / name)
-    return dest
+    return copy_project(ROOT, tmp_path / "project")

@@ -170,3 +170,24 @@ def test_ctrl_c_does_not_wait_for_the_model_call_in_flight(project_dir: Path) ->
     with store_for(project_dir) as store:
         run = get_run(store, list_runs(store)[0].id)
     assert run["status"] == "interrupted" and "scoutcrew resume" in run["error"]
+
+
+def test_a_crew_whose_every_source_fails_fails_instead_of_reporting_nothing_new(
+    project_dir: Path, server: FakeOllama, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project_dir / "crews" / "dead.yaml").write_text(
+        "description: A crew whose only feed is down\n"
+        "agents: [researcher, analyst, writer]\n"
+        "tasks: [collect, analyse, write_digest]\n"
+        "sources:\n"
+        "  feeds: [http://127.0.0.1:9/feed.xml]\n"  # nothing listens on port 9
+        "  allow_private_hosts: true\n"
+        "inputs:\n"
+        "  topic: anything\n"
+    )
+    assert main(["--project", str(project_dir), "run", "dead", "--backend", "ollama"]) == 1
+    err = capsys.readouterr().err
+    assert "every source of dead failed (1 of 1)" in err and "127.0.0.1:9" in err
+    assert not server.chat_requests
+    with store_for(project_dir) as store:
+        assert list_runs(store)[0].status == "failed"

@@ -287,8 +287,22 @@ def _stages(
         f"evidence: {len(pack.sources)} sources, ~{pack.used_tokens} tokens "
         f"(budget {pack.budget_tokens})"
     )
+    if gathered is not None and not pack.sources:
+        failed, total = _failed_sources(gathered)
+        if total and failed == total:
+            reasons = "; ".join(str(n) for n in gathered.notes if n.level == "error")
+            raise RunFailed(
+                f"every source of {plan.crew} failed ({failed} of {total}), so there is nothing "
+                f"to report on. Check the network and the URLs in crews/{plan.crew}.yaml "
+                f"(`scoutcrew plan {plan.crew}` lists each source). {_clip(reasons, 400)}"
+            )
     if not pack.sources and not options.all_items and _needs_evidence(plan):
         message = f"nothing new for {plan.crew} since its last successful run; no model was called"
+        if gathered is not None and _failed_sources(gathered)[0]:
+            failed, total = _failed_sources(gathered)
+            message += (
+                f" ({failed} of {total} sources failed; `scoutcrew plan {plan.crew}` says why)"
+            )
         say(message)
         recorder.finish("nothing-new")
         return RunResult(crew=plan.crew, status="nothing-new", message=message)
@@ -314,6 +328,18 @@ def _stages(
     store.mark_delivered(plan.crew, seen)
     recorder.finish("ok", report=str(paths.md))
     return RunResult(crew=plan.crew, status="ok", report=paths.md, paths=paths)
+
+
+def _failed_sources(gathered: Any) -> tuple[int, int]:
+    """How many of the crew's feeds and searches failed, out of how many."""
+    stats = gathered.stats or {}
+    total = int(stats.get("feeds", 0)) + int(stats.get("searches", 0))
+    failed = int(stats.get("feeds_failed", 0)) + int(stats.get("searches_failed", 0))
+    return failed, total
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 @dataclass

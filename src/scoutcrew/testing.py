@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import sys
 import threading
 import time
@@ -23,6 +24,7 @@ from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 Reply = str | dict | Callable[[dict], "str | dict"]
@@ -434,3 +436,19 @@ def _stream_chunks(model: str, content: str, thinking: str, tool_calls: Any) -> 
 
 def _split(text: str, size: int = 24) -> list[str]:
     return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+# The files that make a scoutcrew project (everything a crew run reads).
+PROJECT_FILES = ("pyproject.toml", "agents.yaml", "tasks.yaml", "crews", "examples")
+
+
+def copy_project(source: Path, dest: Path) -> Path:
+    """Copy a project's YAML, crews and sample feeds into `dest`, for a test or a benchmark."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in PROJECT_FILES:
+        src = source / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name)
+        elif src.exists():
+            shutil.copy2(src, dest / name)
+    return dest
