@@ -79,3 +79,18 @@ def test_unknown_crew_and_bad_model(project_dir: Path, capsys: pytest.CaptureFix
     assert "no crew 'nope'" in capsys.readouterr().err
     assert main(["--project", str(project_dir), "run", "demo", "--model", "gpt4"]) == 1
     assert "'gpt4' is not a model spec" in capsys.readouterr().err
+
+
+def test_plan_prints_the_evidence_pack_without_any_model(
+    project_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # OLLAMA_HOST points at a dead port (conftest): no model server exists at all.
+    argv = ["--project", str(project_dir), "plan", "demo", "--backend", "ollama"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "Gathered 28 items" in out and "3 feeds (3 fetched" in out
+    assert "Evidence pack: 12 sources" in out and "[S1] " in out
+    assert "near-duplicate" in out  # the story told by two feeds became one source
+    for task in ("collect", "analyse", "write_digest"):
+        assert f"  {task} " in out
+    assert "token estimate per task (no model called)" in out

@@ -201,13 +201,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from .pipeline import plan_crew
 
     project = _project(args)
-    print(plan_crew(project, args.crew, _options_plan(args)))
+    print(plan_crew(project, args.crew, _options(args)))
     return 0
-
-
-def _options_plan(args: argparse.Namespace):  # -> RunOptions
-    args.output = None
-    return _options(args)
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
