@@ -54,9 +54,9 @@ def main() -> None:
 
     from ray.cluster_utils import Cluster
 
-    from scoutcrew.batch import run_batch
+    from scoutcrew.config.project import find_project
     from scoutcrew.pipeline import RunOptions
-    from scoutcrew.project import find_project
+    from scoutcrew.scale.local import run_batch
     from scoutcrew.testing import FakeOllama
 
     os.environ["SCOUTCREW_BACKEND"] = "ollama"

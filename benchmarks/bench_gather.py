@@ -107,8 +107,8 @@ def main() -> int:
     parser.add_argument("--latency", type=float, default=0.03)
     args = parser.parse_args()
 
-    from scoutcrew.config import SourcesConfig
-    from scoutcrew.sources import gather
+    from scoutcrew.config.schema import SourcesConfig
+    from scoutcrew.gather.feeds import gather
     from scoutcrew.store import Store
 
     port = free_port()

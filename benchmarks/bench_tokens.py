@@ -222,8 +222,8 @@ class RunFigures:
 
 
 def run_scoutcrew(project_dir: Path, server: Any, out: Path) -> RunFigures:
+    from scoutcrew.config.project import find_project
     from scoutcrew.pipeline import RunOptions, run_crew
-    from scoutcrew.project import find_project
     from scoutcrew.runs import get_run
     from scoutcrew.store import Store
     from scoutcrew.testing import count_prompt_tokens

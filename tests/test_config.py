@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from scoutcrew.config import fill, load_config, placeholders
+from scoutcrew.config.plan import build_plan, parse_inputs
+from scoutcrew.config.project import find_project
+from scoutcrew.config.schema import fill, load_config, placeholders
 from scoutcrew.errors import ConfigError, MissingInput, UnknownCrew
-from scoutcrew.plan import build_plan, parse_inputs
-from scoutcrew.project import find_project
 
 
 def problems(project_dir: Path) -> list[str]:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from scoutcrew.cli import main
+from scoutcrew.config.project import find_project
 from scoutcrew.pipeline import RunOptions, run_crew
-from scoutcrew.project import find_project
 from scoutcrew.testing import FakeOllama
 
 COLLECT = "- Local inference got faster this month [S1]\n- A new open-weights model shipped [S2]"

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from scoutcrew.config import DeliveryConfig
-from scoutcrew.delivery import build_payload, deliver
+from scoutcrew.config.schema import DeliveryConfig
+from scoutcrew.schedule.delivery import build_payload, deliver
 
 
 class Hook:

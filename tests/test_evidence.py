@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from scoutcrew.config import SourcesConfig
-from scoutcrew.evidence import (
+from scoutcrew.config.schema import SourcesConfig
+from scoutcrew.evidence.select import (
     PREAMBLE,
     bm25_scores,
     canonical_url,
@@ -18,7 +18,7 @@ from scoutcrew.evidence import (
     rank,
     select,
 )
-from scoutcrew.sources import Gathered, Item, Note, content_hash, gather
+from scoutcrew.gather.feeds import Gathered, Item, Note, content_hash, gather
 from scoutcrew.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]

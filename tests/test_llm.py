@@ -16,14 +16,14 @@ from scoutcrew.errors import (
     ModelNotFound,
     OllamaUnreachable,
 )
-from scoutcrew.llm import (
+from scoutcrew.llm.ollama import RetryPolicy, Timeouts, parse_hosts
+from scoutcrew.llm.runtime import (
     LLMRuntime,
     UsageLedger,
     format_doctor,
     parse_spec,
     strip_thinking,
 )
-from scoutcrew.ollama_api import RetryPolicy, Timeouts, parse_hosts
 from scoutcrew.testing import FakeOllama, count_completion_tokens, count_prompt_tokens
 
 FAST = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.02)

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from scoutcrew.cli import main
+from scoutcrew.config.project import find_project
 from scoutcrew.errors import LLMError
 from scoutcrew.pipeline import RunOptions, resume_run, run_crew
-from scoutcrew.project import find_project
 from scoutcrew.runs import get_run, list_runs
 from scoutcrew.store import Store
 from scoutcrew.testing import FakeOllama, count_prompt_tokens

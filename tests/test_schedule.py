@@ -18,19 +18,19 @@ from pathlib import Path
 import pytest
 
 from scoutcrew.cli import main
-from scoutcrew.config import ScheduleConfig
-from scoutcrew.cron import Due, Missed, Schedule, check_due, on_calendar, parse_cron
+from scoutcrew.config.project import find_project
+from scoutcrew.config.schema import ScheduleConfig
 from scoutcrew.errors import RunLocked
-from scoutcrew.install import (
+from scoutcrew.schedule.cron import Due, Missed, Schedule, check_due, on_calendar, parse_cron
+from scoutcrew.schedule.daemon import Child, Daemon, load_schedules, scheduled_crews
+from scoutcrew.schedule.install import (
     cron_block,
     install_cron,
     install_systemd,
     merge_crontab,
     systemd_units,
 )
-from scoutcrew.locks import crew_lock, daemon_lock
-from scoutcrew.project import find_project
-from scoutcrew.schedule import Child, Daemon, load_schedules, scheduled_crews
+from scoutcrew.schedule.locks import crew_lock, daemon_lock
 
 
 def at(text: str) -> datetime:
@@ -302,7 +302,7 @@ def test_shutdown_interrupts_a_report_that_does_not_finish(demo_only: Path, tmp_
 
 def test_a_killed_report_is_recorded_as_interrupted(demo_only: Path) -> None:
     from scoutcrew.runs import RunRecorder, last_run
-    from scoutcrew.schedule import mark_interrupted
+    from scoutcrew.schedule.daemon import mark_interrupted
     from scoutcrew.store import Store
 
     project = find_project(demo_only)
@@ -396,8 +396,8 @@ def test_crew_lock_refuses_a_second_holder(project_dir: Path) -> None:
 _PROBE = """
 import sys
 from scoutcrew.errors import RunLocked
-from scoutcrew.locks import crew_lock
-from scoutcrew.project import find_project
+from scoutcrew.schedule.locks import crew_lock
+from scoutcrew.config.project import find_project
 try:
     with crew_lock(find_project(sys.argv[1]), sys.argv[2]):
         print("acquired")

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from feedserver import FeedServer, RateLimitingSearch
 
-from scoutcrew.config import SourcesConfig
+from scoutcrew.config.schema import SourcesConfig
 from scoutcrew.errors import SourceError
-from scoutcrew.safety import FetchLimits, check_xml, html_to_text
-from scoutcrew.search import Searcher
-from scoutcrew.sources import MAX_TEXT_CHARS, gather, parse_date, parse_feed
+from scoutcrew.gather.feeds import MAX_TEXT_CHARS, gather, parse_date, parse_feed
+from scoutcrew.gather.safety import FetchLimits, check_xml, html_to_text
+from scoutcrew.gather.search import Searcher
 from scoutcrew.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from scoutcrew.llm import CallRecord
+from scoutcrew.crew.tools import SNIPPET_CHARS, make_tools, page_text, search_text
+from scoutcrew.gather.search import Searcher
+from scoutcrew.llm.runtime import CallRecord
 from scoutcrew.progress import Progress
-from scoutcrew.search import Searcher
-from scoutcrew.tools import SNIPPET_CHARS, make_tools, page_text, search_text
 
 ARTICLE = (
     "<html><head><title>Kestrel notes</title><script>alert('x')</script></head><body>"

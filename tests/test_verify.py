@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from scoutcrew.evidence import EvidencePack, Source
-from scoutcrew.links import LINK_MARKER
-from scoutcrew.verify import (
+from scoutcrew.evidence.select import EvidencePack, Source
+from scoutcrew.report.links import LINK_MARKER
+from scoutcrew.report.verify import (
     SUPPORT_THRESHOLD,
     citation_ids,
     iter_sentences,

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
+from .config.project import Project, find_project
 from .errors import ConfigError, ScoutcrewError
-from .project import Project, find_project
 
 DEBUG_ENV = "SCOUTCREW_DEBUG"
 
@@ -94,8 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", metavar="SPEC[,SPEC...]", help="check these models instead")
     p.set_defaults(func=cmd_doctor)
 
-    from .batch import add_batch_command
-    from .schedule import add_schedule_commands
+    from .scale.local import add_batch_command
+    from .schedule.daemon import add_schedule_commands
 
     add_schedule_commands(sub)
     add_batch_command(sub)
@@ -119,7 +119,7 @@ def _project(args: argparse.Namespace) -> Project:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .config import load_config
+    from .config.schema import load_config
 
     project = _project(args)
     config = load_config(project)
@@ -133,7 +133,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from .config import load_config
+    from .config.schema import load_config
 
     project = _project(args)
     config = load_config(project)
@@ -160,9 +160,9 @@ def _one_line(text: str, width: int = 80) -> str:
 
 
 def _options(args: argparse.Namespace):  # -> RunOptions
-    from .config import parse_model_override
+    from .config.plan import parse_inputs
+    from .config.schema import parse_model_override
     from .pipeline import RunOptions
-    from .plan import parse_inputs
 
     return RunOptions(
         inputs=parse_inputs(args.input),
@@ -238,8 +238,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from .config import load_config, parse_model_override
-    from .llm import UsageLedger, format_doctor
+    from .config.schema import load_config, parse_model_override
+    from .llm.runtime import UsageLedger, format_doctor
     from .pipeline import make_runtime
 
     project = _project(args)

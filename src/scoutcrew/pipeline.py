@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import load_config, placeholders
+from .config.plan import Plan, build_plan
+from .config.project import Project
+from .config.schema import load_config, placeholders
 from .errors import RunFailed, RunInterrupted, ScoutcrewError
-from .plan import Plan, build_plan
-from .project import Project
 
 log = logging.getLogger("scoutcrew")
 
@@ -60,7 +60,7 @@ def load_plan(project: Project, crew: str, options: RunOptions) -> Plan:
 
 def evidence_budget(plan: Plan, runtime: Any) -> int:
     """Tokens the evidence may take: the reading model's num_ctx minus the prompt's fixed parts."""
-    from .evidence import estimate_tokens
+    from .evidence.select import estimate_tokens
 
     readers = plan.evidence_readers() or list(plan.agents.values())[:1]
     budgets = []
@@ -87,8 +87,8 @@ def gather_evidence(
     plan: Plan, store: Any, runtime: Any, all_items: bool, search_backend: Any = None
 ) -> tuple[Any, Any]:
     """Fetch the crew's sources and pack what is new into the reading model's budget."""
-    from .evidence import select
-    from .sources import gather
+    from .evidence.select import select
+    from .gather.feeds import gather
 
     gathered = gather(
         plan.sources,
@@ -172,9 +172,9 @@ def _execute(
     search_backend: Any = None,
     resume: tuple[str, Any, dict[str, str]] | None = None,
 ) -> RunResult:
-    from .llm import UsageLedger
-    from .locks import crew_lock
+    from .llm.runtime import UsageLedger
     from .runs import RunRecorder, config_hash, mark_stale
+    from .schedule.locks import crew_lock
     from .store import Store
 
     say = progress or log.info
@@ -225,7 +225,7 @@ def _execute(
     result.run_id = recorder.run_id
     result.usage = ledger.records
     if result.status == "ok":
-        from .report import summary_table
+        from .report.markdown import summary_table
 
         elapsed = time.monotonic() - started
         result.summary = summary_table(ledger.records) + f"\nwall time: {elapsed:.1f} s"
@@ -268,7 +268,7 @@ def _stages(
     resume: tuple[str, Any, dict[str, str]] | None,
 ) -> RunResult:
     """Gather, select, run the crew, publish; the run record follows each step."""
-    from .crew import build_crew
+    from .crew.build import build_crew
 
     pack_seen: list[str] = []
     if resume is None:
@@ -369,7 +369,7 @@ def _deliver(plan: Plan, status: str, report: Path | None, summary: str, run_id:
     delivery = plan.config.delivery
     if delivery is None:
         return
-    from .delivery import deliver
+    from .schedule.delivery import deliver
 
     payload = {
         "crew": plan.crew,
@@ -402,8 +402,8 @@ def gathered_urls(gathered: Any) -> list[str]:
 def pack_from_dict(data: dict[str, Any]) -> Any:
     from datetime import datetime
 
-    from .evidence import EvidencePack, Source
-    from .sources import Note
+    from .evidence.select import EvidencePack, Source
+    from .gather.feeds import Note
 
     sources = []
     for raw in data["sources"]:
@@ -433,8 +433,8 @@ def publish(
     options: RunOptions,
 ) -> Any:
     """Verify the citations of the report's sections and write the report files."""
-    from .report import write_report
-    from .verify import verify
+    from .report.markdown import write_report
+    from .report.verify import verify
 
     sections = [(t.heading, outputs.get(t.name, "")) for t in plan.tasks if t.in_report]
     body = "\n\n".join(f"## {heading}\n\n{text}" for heading, text in sections)
@@ -478,7 +478,7 @@ def _backend(project: Project) -> str:
 
 def make_runtime(project: Project, backend: str | None, ledger: Any) -> Any:
     """The LLM runtime for one run: backend choice, num_ctx cap and data dir from the project."""
-    from .llm import LLMRuntime
+    from .llm.runtime import LLMRuntime
 
     return LLMRuntime(
         ledger=ledger,
@@ -505,8 +505,8 @@ CONTEXT_ANSWER_ESTIMATE = 500
 
 def plan_crew(project: Project, crew: str, options: RunOptions | None = None) -> str:
     """Gather and pack the evidence, then describe it and estimate each task's prompt."""
-    from .evidence import estimate_tokens, format_plan_summary
-    from .llm import UsageLedger
+    from .evidence.select import estimate_tokens, format_plan_summary
+    from .llm.runtime import UsageLedger
     from .store import Store
 
     options = options or RunOptions()

@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from .config import (
+from ..errors import ConfigError, MissingInput
+from .project import Project
+from .schema import (
     BUILTIN_INPUTS,
     CrewConfig,
     ModelOptions,
@@ -16,8 +18,6 @@ from .config import (
     fill,
     placeholders,
 )
-from .errors import ConfigError, MissingInput
-from .project import Project
 
 
 @dataclass

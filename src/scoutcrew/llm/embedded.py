@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .errors import ContextOverflow, EmbeddedEngineUnavailable, LLMError, ModelNotFound
-from .ollama_api import ChatResult
+from ..errors import ContextOverflow, EmbeddedEngineUnavailable, LLMError, ModelNotFound
+from .ollama import ChatResult
 
 DEFAULT_NAME = "default"
 DEFAULT_FILE = "gemma-3-270m-q4_k_m.gguf"

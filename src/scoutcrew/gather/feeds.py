@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urljoin
 
-from .errors import SourceError
+from ..errors import SourceError
+from ..store import FeedState, Store
 from .safety import (
     AddressPolicy,
     Fetcher,
@@ -32,7 +33,6 @@ from .safety import (
     refuse_entities,
     tidy,
 )
-from .store import FeedState, Store
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ Progress = Callable[[str, str, int, int], None]  # (kind, source, done, total)
 
 
 class SourcesSettings(Protocol):
-    """The attributes gather reads (scoutcrew.config.SourcesConfig has them)."""
+    """The attributes gather reads (scoutcrew.config.schema.SourcesConfig has them)."""
 
     feeds: list[str]
     search: list[str]
@@ -119,7 +119,7 @@ def gather(
 ) -> Gathered:
     """Fetch every feed, search and page of `sources`; failures become notes.
 
-    search_backend: a scoutcrew.search.Searcher, or a callable (query, backend, max_results)
+    search_backend: a scoutcrew.gather.search.Searcher, or a callable (query, backend, max_results)
     -> list of {title, href, body} dicts; default: ddgs.
     """
     coro = _gather(
@@ -287,7 +287,7 @@ def _unique_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def entry_row(entry: dict[str, Any]) -> dict[str, Any]:
     """Turn a parsed entry into a store row: canonical URL, clean text, content hash."""
-    from .evidence import canonical_url
+    from ..evidence.select import canonical_url
 
     title = html_to_text(entry.get("title"))[:MAX_TITLE_CHARS] or "(untitled)"
     text = html_to_text(entry.get("content") or entry.get("summary"))[:MAX_TEXT_CHARS]

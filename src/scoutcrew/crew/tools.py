@@ -18,8 +18,8 @@ PAGE_CHARS = 2_500
 
 def search_text(query: str, searcher: Any = None, backend: str = "auto") -> str:
     """Search the web and answer with numbered title/URL/snippet lines."""
-    from .errors import SourceError
-    from .search import as_searcher
+    from ..errors import SourceError
+    from ..gather.search import as_searcher
 
     try:
         _, results = as_searcher(searcher).run(query, backend, SEARCH_RESULTS)
@@ -36,9 +36,9 @@ def search_text(query: str, searcher: Any = None, backend: str = "auto") -> str:
 
 def page_text(url: str, project_root: Path) -> str:
     """Fetch one page under the gathering limits and answer with the start of its main text."""
-    from .errors import SourceError
-    from .pages import extract_main_text
-    from .safety import AddressPolicy, Fetcher, FetchLimits
+    from ..errors import SourceError
+    from ..gather.pages import extract_main_text
+    from ..gather.safety import AddressPolicy, Fetcher, FetchLimits
 
     async def fetch() -> str:
         async with Fetcher(FetchLimits(), AddressPolicy.from_settings(), project_root) as fetcher:

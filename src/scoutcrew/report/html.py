@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from .links import IMAGE_MARKER, LINK_MARKER, is_evidence_link
-from .report import Report, _agent, _day, _linkable, _sources, _title, _uncited_line
+from .markdown import Report, _agent, _day, _linkable, _sources, _title, _uncited_line
 
 _CSS = """
 body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;

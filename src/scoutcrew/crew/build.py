@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import fill
-from .plan import Plan, PlannedAgent
+from ..config.plan import Plan, PlannedAgent
+from ..config.schema import fill
 
 if TYPE_CHECKING:
-    from .llm import LLMRuntime
+    from ..llm.runtime import LLMRuntime
 
 TELEMETRY_OPT_IN = "SCOUTCREW_TELEMETRY"
 _TELEMETRY_OFF = {

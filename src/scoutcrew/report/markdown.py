@@ -80,7 +80,7 @@ def write_report(
     markdown = render_markdown(report)
     # JSON and HTML first: the Markdown (and latest.md) appearing means the report is complete.
     atomic_write(paths.json, json.dumps(report_json(report), indent=2, default=_json_default))
-    from .report_html import render_html  # it imports this module, so import it late
+    from .html import render_html  # it imports this module, so import it late
 
     atomic_write(paths.html, render_html(report))
     atomic_write(paths.md, markdown)

@@ -14,7 +14,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .batch import (
+from ..config.project import Project
+from ..runs import import_run
+from .local import (
     NODE_HOME_ENV,
     NODE_HOST_ENV,
     RESOURCE,
@@ -27,8 +29,6 @@ from .batch import (
     report_dir,
     run_one,
 )
-from .project import Project
-from .runs import import_run
 
 
 def _import_ray() -> Any:
@@ -160,7 +160,7 @@ def _init_ray(ray: Any, project: Project, address: str | None, jobs: int) -> Non
 
 def collect(project: Project, options: Any, data: dict[str, Any], attempts: int) -> CrewOutcome:
     """Write a finished task's report files (and, from other machines, its record) locally."""
-    from .report import atomic_write
+    from ..report.markdown import atomic_write
 
     report = None
     files = data.get("files") or {}
@@ -181,7 +181,7 @@ def _import_into_driver_store(
     project: Project, data: dict[str, Any], files: dict[str, str], report: Path | None
 ) -> None:
     """Keep the driver's store the one truth: what was delivered, and the run's record."""
-    from .store import Store
+    from ..store import Store
 
     urls = []
     for name, text in files.items():

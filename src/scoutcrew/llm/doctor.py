@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .errors import LLMError, ModelNotFound
+from ..errors import LLMError, ModelNotFound
 
 if TYPE_CHECKING:
-    from .llm import LLMRuntime, ModelSpec
+    from .runtime import LLMRuntime, ModelSpec
 
 
 @dataclass
@@ -37,7 +37,7 @@ def format_doctor(lines: list[DoctorLine]) -> str:
 
 def run_doctor(runtime: LLMRuntime, specs: list[str]) -> list[DoctorLine]:
     """Check Ollama and every model the crews use; say how to fix what is wrong."""
-    from .llm import parse_spec
+    from .runtime import parse_spec
 
     lines: list[DoctorLine] = []
     parsed = [parse_spec(s) for s in dict.fromkeys(specs)]

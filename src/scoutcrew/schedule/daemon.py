@@ -27,9 +27,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from ..config.project import Project
+from ..errors import ScoutcrewError
 from .cron import Due, Missed, Schedule, due_runs
-from .errors import ScoutcrewError
-from .project import Project
 
 log = logging.getLogger("scoutcrew.schedule")
 
@@ -58,7 +58,7 @@ class Loaded:
 
 def load_schedules(project: Project) -> Loaded:
     """Validate the project and build a Schedule for each valid crew that has one."""
-    from .config import load_config
+    from ..config.schema import load_config
 
     config = load_config(project)
     schedules: dict[str, Schedule] = {}
@@ -122,8 +122,8 @@ def _last_runs(project: Project, crews: list[str]) -> dict[str, Any]:
     if not crews or not path.is_file():
         return {}
     try:
-        from .runs import last_run
-        from .store import Store
+        from ..runs import last_run
+        from ..store import Store
 
         with Store.open(path) as store:
             rows = {crew: last_run(store, crew) for crew in crews}
@@ -469,15 +469,15 @@ def mark_interrupted(project: Project, crew: str) -> int:
 
     Only while holding the crew's lock: then no live process can own a 'running' record.
     """
-    from .errors import RunLocked
+    from ..errors import RunLocked
     from .locks import crew_lock
 
     path = project.data_dir / "scoutcrew.sqlite"
     if not path.is_file():
         return 0
     try:
-        from .runs import mark_stale
-        from .store import Store
+        from ..runs import mark_stale
+        from ..store import Store
 
         with crew_lock(project, crew), Store.open(path) as store:
             count = mark_stale(store, crew)
@@ -628,7 +628,7 @@ def add_schedule_commands(subparsers: Any) -> None:
 
 
 def cmd_schedule_list(args: Any) -> int:
-    from .project import find_project
+    from ..config.project import find_project
 
     project = find_project(args.project)
     loaded = load_schedules(project)
@@ -642,7 +642,7 @@ def cmd_schedule_list(args: Any) -> int:
 
 
 def cmd_schedule_run(args: Any) -> int:
-    from .project import find_project
+    from ..config.project import find_project
 
     project = find_project(args.project)
     # The daemon's lines carry a timestamp: it runs for months.

@@ -30,8 +30,8 @@ async def enrich_with_pages(
     items: list[Any], k: int, keywords: list[str], fetcher: Fetcher, store: Any, notes: list
 ) -> dict[str, int]:
     """Fetch the top `k` items' pages and use their main text when it says more."""
-    from .evidence import rank
-    from .sources import Note, _failure, content_hash
+    from ..evidence.select import rank
+    from .feeds import Note, _failure, content_hash
 
     top = (
         rank(items, " ".join(keywords))[:k]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from .errors import SourceError
+from ..errors import SourceError
 
 SearchFn = Callable[[str, str, int], list[dict[str, Any]]]  # (query, backend, max_results)
 
@@ -107,7 +107,7 @@ def as_searcher(backend: Any) -> Searcher:
 
 async def run_searches(queries, sources, store, search_backend, notes, degraded):
     """Run every query (cached per query, backend and day) and turn results into items."""
-    from .sources import Note, _item_from_row, entry_row
+    from .feeds import Note, _item_from_row, entry_row
 
     searcher = as_searcher(search_backend)
     backend = str(getattr(sources, "search_backend", "auto") or "auto")

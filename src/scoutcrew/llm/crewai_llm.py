@@ -9,9 +9,9 @@ import asyncio
 import json
 from typing import Any
 
-from .crew import quiet_telemetry
-from .errors import OutputFormatError
-from .ollama_api import message_text
+from ..crew.build import quiet_telemetry
+from ..errors import OutputFormatError
+from .ollama import message_text
 
 FINAL_ANSWER = "Final Answer:"
 # crewai's text tool format always spells this out; a prompt without it has no tools.

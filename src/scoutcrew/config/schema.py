@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .errors import ConfigError, UnknownCrew
+from ..errors import ConfigError, UnknownCrew
 from .project import Project
 from .yamlsource import YamlDoc, load_yaml
 

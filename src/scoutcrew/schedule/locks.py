@@ -9,8 +9,8 @@ from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .errors import RunLocked
-from .project import Project
+from ..config.project import Project
+from ..errors import RunLocked
 
 
 def lock_path(project: Project, crew: str) -> Path:

@@ -28,7 +28,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .errors import (
+from ..config.project import HOME_ENV, Project
+from ..errors import (
     ConfigError,
     InvalidModelSpec,
     MissingInput,
@@ -36,7 +37,6 @@ from .errors import (
     ScoutcrewError,
     UnknownCrew,
 )
-from .project import HOME_ENV, Project
 
 # Where a node's Ollama is, set in the environment of `ray start` on that node. Without it the
 # task uses OLLAMA_HOST from the same environment, else the LLM layer's default (localhost).
@@ -136,8 +136,8 @@ def run_batch(
     Ray instance with `jobs` ollama slots is started. `hosts` maps a Ray node (its IP address
     or node id) to the Ollama URL its tasks use, overriding the node's own environment.
     """
-    from .config import load_config
-    from .pipeline import RunOptions
+    from ..config.schema import load_config
+    from ..pipeline import RunOptions
 
     say = progress or (lambda message: None)
     options = options or RunOptions()
@@ -157,7 +157,7 @@ def run_batch(
     backend = options.backend or os.environ.get("SCOUTCREW_BACKEND")
     options = replace(options, backend=backend)
     # Create (or migrate) the store once, before several processes open it at the same moment.
-    from .store import Store
+    from ..store import Store
 
     Store.open(project.data_dir / "scoutcrew.sqlite").close()
     started = time.monotonic()
@@ -168,7 +168,7 @@ def run_batch(
             )
         outcomes = _run_local(project, names, options, jobs or _default_jobs(), say)
     elif executor == "ray":
-        from .batch_ray import run_ray
+        from .ray_cluster import run_ray
 
         outcomes = run_ray(project, names, options, address, jobs, hosts or {}, say)
     else:
@@ -189,7 +189,7 @@ def report_dir(project: Project, crew: str, options: Any) -> Path:
     """Where the driver keeps this crew's reports (the same rule as a single run)."""
     if options.output_dir:
         return Path(options.output_dir)
-    from .config import load_config
+    from ..config.schema import load_config
 
     configured = load_config(project, only_crew=crew).crews[crew].output.dir
     return (project.root / configured).resolve() if configured else project.reports_dir
@@ -204,8 +204,8 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
     A ScoutcrewError becomes a "failed" result with its message; anything else propagates,
     so the executor sees it as a crash and retries it.
     """
-    from .pipeline import run_crew
-    from .project import find_project
+    from ..config.project import find_project
+    from ..pipeline import run_crew
 
     started = time.monotonic()
     since = _utc_now()
@@ -273,8 +273,8 @@ def _run_record(project: Project, run_id: str | None) -> dict[str, Any] | None:
     """Read the run's record from this node's store, to hand it to the driver's store."""
     if not run_id:
         return None
-    from .runs import get_run
-    from .store import Store
+    from ..runs import get_run
+    from ..store import Store
 
     try:
         with Store.open(project.data_dir / "scoutcrew.sqlite") as store:
@@ -284,15 +284,15 @@ def _run_record(project: Project, run_id: str | None) -> dict[str, Any] | None:
 
 
 def _utc_now() -> str:
-    from .runs import now
+    from ..runs import now
 
     return now()
 
 
 def _failed_run(project: Project, crew: str, since: str) -> dict[str, Any] | None:
     """The record of this crew's run that just failed on this node, if it got that far."""
-    from .runs import last_run
-    from .store import Store
+    from ..runs import last_run
+    from ..store import Store
 
     try:
         with Store.open(project.data_dir / "scoutcrew.sqlite") as store:
@@ -469,10 +469,10 @@ def add_batch_command(subparsers: Any) -> argparse.ArgumentParser:
 
 def cmd_batch(args: argparse.Namespace) -> int:
     """Run the batch the arguments describe; exit 1 if any crew failed."""
-    from .config import parse_model_override
-    from .pipeline import RunOptions
-    from .plan import parse_inputs
-    from .project import find_project
+    from ..config.plan import parse_inputs
+    from ..config.project import find_project
+    from ..config.schema import parse_model_override
+    from ..pipeline import RunOptions
 
     if args.all == bool(args.crews):
         raise BatchError("name the crews to run, or pass --all (not both)")

@@ -14,9 +14,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..config.project import Project
+from ..errors import ConfigError, ScoutcrewError
 from .cron import Schedule, on_calendar
-from .errors import ConfigError, ScoutcrewError
-from .project import Project
 
 
 class ScheduleInstallError(ScoutcrewError):
@@ -33,7 +33,7 @@ def scoutcrew_command() -> list[str]:
 
 def install_schedules(project: Project) -> dict[str, Schedule]:
     """The schedules to install; a config with any problem installs nothing."""
-    from .schedule import load_schedules
+    from .daemon import load_schedules
 
     loaded = load_schedules(project)
     if loaded.problems:
@@ -197,7 +197,7 @@ def install_systemd(
 
 def cmd_install(args: Any) -> int:
     """`scoutcrew schedule install --cron|--systemd [--write]`."""
-    from .project import find_project
+    from ..config.project import find_project
 
     project = find_project(args.project)
     schedules = install_schedules(project)

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from .sources import Gathered, Item, Note
+from ..gather.feeds import Gathered, Item, Note
 
 # Query parameters that identify a campaign or a click, never the content.
 TRACKING_PARAMS = {

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from .errors import SourceError, UnsafeSource
+from ..errors import SourceError, UnsafeSource
 
 ALLOW_PRIVATE_ENV = "SCOUTCREW_ALLOW_PRIVATE_HOSTS"
 

@@ -186,7 +186,7 @@ def _safe_target(url: str) -> str:
 def _post(url: str, payload: dict[str, Any], timeout: float) -> None:
     import httpx
 
-    from . import __version__
+    from .. import __version__
 
     try:
         response = httpx.post(

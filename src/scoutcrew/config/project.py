@@ -7,7 +7,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ProjectNotFound
+from ..errors import ProjectNotFound
 
 HOME_ENV = "SCOUTCREW_HOME"
 

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .errors import RunInterrupted
+from ..errors import RunInterrupted
 
 DEFAULT_HOST = "http://localhost:11434"
 

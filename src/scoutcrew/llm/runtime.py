@@ -23,8 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .doctor import DoctorLine, format_doctor, run_doctor
-from .errors import (
+from ..errors import (
     ContextOverflow,
     EmptyResponse,
     InvalidModelSpec,
@@ -34,7 +33,9 @@ from .errors import (
     OllamaUnreachable,
     RunInterrupted,
 )
-from .ollama_api import (
+from .doctor import DoctorLine, format_doctor, run_doctor
+from .ledger import CallRecord, UsageLedger
+from .ollama import (
     Attempt,
     ChatResult,
     OllamaAPIError,
@@ -47,7 +48,6 @@ from .ollama_api import (
     parse_hosts,
     to_ollama_messages,
 )
-from .usage import CallRecord, UsageLedger
 
 __all__ = [
     "CallRecord",
@@ -672,7 +672,7 @@ def _llm_class() -> type:
     global _LLM_CLASS
     with _LLM_CLASS_LOCK:
         if _LLM_CLASS is None:
-            from .llm_crewai import build_llm_class
+            from .crewai_llm import build_llm_class
 
             _LLM_CLASS = build_llm_class()
         return _LLM_CLASS
