@@ -341,11 +341,14 @@ def load_config(project: Project, only_crew: str | None = None) -> ProjectConfig
     agents = _load_entries(agents_doc, AgentConfig, "agents")
     tasks = _load_entries(tasks_doc, TaskConfig, "tasks")
     problems = agents_doc.problems + tasks_doc.problems
+    # A file that could not be read at all is reported once: references into it are not
+    # reported a second time as missing names.
+    unread = {"agents": agents_doc.unreadable, "tasks": tasks_doc.unreadable}
 
     for name, task in tasks.items():
         if task is None:
             continue
-        if task.agent not in agents:
+        if task.agent not in agents and not unread["agents"]:
             problems.append(
                 f"{tasks_doc.where((name, 'agent'))}: {name}.agent: no agent '{task.agent}' in "
                 f"agents.yaml{_suggest(task.agent, agents)}"
@@ -371,7 +374,7 @@ def load_config(project: Project, only_crew: str | None = None) -> ProjectConfig
         problems.extend(doc.problems)
         if crew is None:
             continue
-        crew_problems = _check_crew(crew_name, crew, doc, agents, tasks)
+        crew_problems = _check_crew(crew_name, crew, doc, agents, tasks, unread)
         problems.extend(crew_problems)
         if not crew_problems and all(agents.get(a) for a in _crew_agent_names(crew)):
             if all(tasks.get(t) for t in crew.tasks):
@@ -400,10 +403,16 @@ def _check_crew(
     doc: YamlDoc,
     agents: dict[str, AgentConfig | None],
     tasks: dict[str, TaskConfig | None],
+    unread: dict[str, bool] | None = None,
 ) -> list[str]:
     out = []
+    unread = unread or {}
     if not NAME_RE.match(name):
         out.append(f"{doc.display}:1: crew name '{name}' must use lower-case letters, digits, -, _")
+    if unread.get("agents") or unread.get("tasks"):
+        # agents.yaml or tasks.yaml is unreadable and already reported: the crew cannot be
+        # checked against it, and it will not run until that file is fixed.
+        return out
     for index, agent in enumerate(crew.agents):
         if agent not in agents:
             out.append(
