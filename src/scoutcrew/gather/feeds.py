@@ -31,6 +31,7 @@ from .items import (
     entry_row,
     item_from_row,
 )
+from .charset import to_utf8
 from .safety import (
     AddressPolicy,
     Fetcher,
@@ -253,10 +254,13 @@ _HTML_START = re.compile(rb"\s*(?:<\?xml[^>]*>\s*)?(?:<!doctype\s+html|<html)", 
 
 def parse_feed(data: bytes, url: str, content_type: str = "") -> ParsedFeed:
     """Parse RSS 0.9x/1.0/2.0, Atom or JSON Feed bytes; raise SourceError if it is none."""
-    data = data.lstrip(b"\xef\xbb\xbf")
-    head = data[:512].lstrip()
+    head = data.lstrip(b"\xef\xbb\xbf")[:512].lstrip()
     if head.startswith(b"{") or "json" in content_type.lower():
-        return _parse_json_feed(data, url)
+        return _parse_json_feed(data.lstrip(b"\xef\xbb\xbf"), url)
+    # From here on the document is UTF-8 whatever it was sent as, so every parser and check
+    # below reads the same characters (expat knows no multi-byte encoding but UTF-8/16).
+    data, warnings = to_utf8(data, content_type)
+    head = data[:512].lstrip()
     if _HTML_START.match(data[:1024]):
         raise SourceError("an HTML page, not a feed (check the feed URL)")
     if not head:
@@ -266,11 +270,12 @@ def parse_feed(data: bytes, url: str, content_type: str = "") -> ParsedFeed:
     # for anything handed to feedparser's lenient parser.
     refuse_entities(data)
     try:
-        return _capped(_parse_xml_fast(data, url))
+        parsed = _parse_xml_fast(data, url)
     except _NotSimple:
-        pass
-    wellformed = check_xml(data)
-    return _capped(_parse_with_feedparser(data, url, content_type, wellformed))
+        wellformed = check_xml(data)
+        parsed = _parse_with_feedparser(data, url, wellformed)
+    parsed.warnings[:0] = warnings
+    return _capped(parsed)
 
 
 def _capped(parsed: ParsedFeed) -> ParsedFeed:
@@ -438,7 +443,7 @@ def parse_date(value: str | None) -> datetime | None:
     return dt.astimezone(UTC)
 
 
-def _parse_with_feedparser(data: bytes, url: str, content_type: str, wellformed: bool):
+def _parse_with_feedparser(data: bytes, url: str, wellformed: bool):
     """Let feedparser's lenient parser keep what it can of an irregular document."""
     import calendar
 
@@ -447,7 +452,7 @@ def _parse_with_feedparser(data: bytes, url: str, content_type: str, wellformed:
     # Bytes in a BytesIO: feedparser never fetches or opens anything itself.
     headers = {
         "content-location": url if url.startswith("http") else "",
-        "content-type": content_type or "application/xml",
+        "content-type": "application/xml; charset=utf-8",  # to_utf8 made it so
     }
     result = feedparser.parse(
         io.BytesIO(data), response_headers=headers, resolve_relative_uris=False
