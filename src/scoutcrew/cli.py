@@ -12,6 +12,7 @@ from pathlib import Path
 from . import __version__
 from .config.project import Project, find_project
 from .errors import ConfigError, ScoutcrewError
+from .untrusted import strip_controls
 
 DEBUG_ENV = "SCOUTCREW_DEBUG"
 
@@ -42,9 +43,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(exc, ConfigError):
             print(f"error: {len(exc.problems)} problem(s) in the configuration:", file=sys.stderr)
             for problem in exc.problems:
-                print(f"  {problem}", file=sys.stderr)
+                print(f"  {strip_controls(problem)}", file=sys.stderr)
         else:
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"error: {strip_controls(str(exc))}", file=sys.stderr)
         return exc.exit_code
 
 
@@ -201,7 +202,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from .pipeline import plan_crew
 
     project = _project(args)
-    print(plan_crew(project, args.crew, _options(args)))
+    print(strip_controls(plan_crew(project, args.crew, _options(args))))
     return 0
 
 
@@ -221,7 +222,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
     project = _project(args)
     with Store.open(project.data_dir / "scoutcrew.sqlite") as store:
-        print(format_run(get_run(store, args.run)))
+        print(strip_controls(format_run(get_run(store, args.run))))
     return 0
 
 

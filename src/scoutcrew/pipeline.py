@@ -435,8 +435,12 @@ def publish(
     """Verify the citations of the report's sections and write the report files."""
     from .report.files import write_report
     from .report.verify import verify
+    from .untrusted import strip_controls
 
-    sections = [(t.heading, outputs.get(t.name, "")) for t in plan.tasks if t.in_report]
+    # Model text enters the report here: no control character of it reaches a file.
+    sections = [
+        (t.heading, strip_controls(outputs.get(t.name, ""))) for t in plan.tasks if t.in_report
+    ]
     body = "\n\n".join(f"## {heading}\n\n{text}" for heading, text in sections)
     verification = verify(body, pack)
     out_dir = options.output_dir or _output_dir(plan)

@@ -66,9 +66,7 @@ class _BoundedLoader(yaml.SafeLoader):
         try:
             if self._depth > MAX_DEPTH:
                 mark = self.peek_event().start_mark
-                raise _Refused(
-                    mark.line + 1, f"nested more than {MAX_DEPTH} levels deep (refused)"
-                )
+                raise _Refused(mark.line + 1, f"nested more than {MAX_DEPTH} levels deep (refused)")
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1

@@ -11,6 +11,8 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from ..untrusted import strip_controls
+
 SEARCH_RESULTS = 5
 SNIPPET_CHARS = 240
 PAGE_CHARS = 2_500
@@ -31,7 +33,7 @@ def search_text(query: str, searcher: Any = None, backend: str = "auto") -> str:
     for index, result in enumerate(results, start=1):
         snippet = " ".join(result["body"].split())[:SNIPPET_CHARS]
         lines.append(f"{index}. {result['title']} <{result['href']}>\n   {snippet}")
-    return "\n".join(lines)
+    return strip_controls("\n".join(lines))
 
 
 def page_text(url: str, project_root: Path) -> str:

@@ -23,7 +23,9 @@ from urllib.parse import urljoin
 
 from ..errors import SourceError
 from ..store import FeedState, Store
+from .charset import to_utf8
 from .items import (
+    MAX_TITLE_CHARS,
     Gathered,
     Item,
     Note,
@@ -31,12 +33,12 @@ from .items import (
     entry_row,
     item_from_row,
 )
-from .charset import to_utf8
 from .safety import (
     AddressPolicy,
     Fetcher,
     FetchLimits,
     check_xml,
+    html_to_text,
     refuse_entities,
     tidy,
 )
@@ -207,7 +209,8 @@ async def fetch_feed(
         # Parsing and cleaning are CPU work: off the event loop, so fetches keep flowing.
         parsed = parse_feed(fetched.body, fetched.url, fetched.headers.get("content-type", ""))
         found = [Note("feed", url, warning, "warning") for warning in parsed.warnings]
-        title = parsed.title or url
+        # The channel title is feed text like any other: plain text, never markup.
+        title = html_to_text(parsed.title)[:MAX_TITLE_CHARS] or url
         rows = [entry_row(e) for e in parsed.entries if e.get("link")]
         skipped = len(parsed.entries) - len(rows)
         if skipped:

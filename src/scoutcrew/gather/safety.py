@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from ..errors import SourceError, UnsafeSource
+from ..untrusted import strip_controls
 
 ALLOW_PRIVATE_ENV = "SCOUTCREW_ALLOW_PRIVATE_HOSTS"
 
@@ -221,6 +222,7 @@ def html_to_text(markup: str | None) -> str:
     """Reduce HTML (or plain text) to inert plain text."""
     if not markup:
         return ""
+    markup = strip_controls(markup)
     if "<" not in markup and "&" not in markup:
         return neutralize(tidy(markup))
     if "<!--" in markup:
@@ -231,7 +233,8 @@ def html_to_text(markup: str | None) -> str:
         # Common case (paragraphs, emphasis, links): no element whose content must go, so
         # dropping the tags themselves is enough, and far cheaper than building a tree.
         text = html.unescape(_TAG_FAST.sub("", _BLOCK_TAG.sub("\n", markup)))
-    return defang(neutralize(tidy(text)))
+    # Again after unescaping: a character reference (&#27;) can spell a control character.
+    return defang(neutralize(tidy(strip_controls(text))))
 
 
 def defang(text: str) -> str:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..errors import SourceError
+from ..untrusted import strip_controls
 
 SearchFn = Callable[[str, str, int], list[dict[str, Any]]]  # (query, backend, max_results)
 
@@ -130,7 +131,9 @@ async def run_searches(queries, sources, store, search_backend, notes, degraded)
             except SourceError as exc:
                 stats["searches_failed"] += 1
                 notes.append(Note("search", query, f"search failed: {exc}", "error"))
-                degraded.append(f"search {query!r} failed, the report lacks its results ({exc})")
+                degraded.append(
+                    strip_controls(f"search {query!r} failed, the report lacks its results ({exc})")
+                )
                 continue
             if used != backend:
                 notes.append(Note("search", query, f"answered by fallback backend {used}", "info"))
