@@ -42,6 +42,10 @@ def page_text(url: str, project_root: Path) -> str:
     from ..gather.pages import extract_main_text
     from ..gather.safety import AddressPolicy, Fetcher, FetchLimits
 
+    if not url.strip().lower().startswith(("http://", "https://")):
+        # Gathering may read the project's own files; a model asking for one may not.
+        return f"Could not read {url[:200]}: read_page takes http(s) URLs only."
+
     async def fetch() -> str:
         async with Fetcher(FetchLimits(), AddressPolicy.from_settings(), project_root) as fetcher:
             fetched = await fetcher.get(url)
