@@ -23,6 +23,7 @@ from urllib.parse import urljoin
 
 from ..errors import SourceError
 from ..store import FeedState, Store
+from ..untrusted import strip_controls
 from .charset import to_utf8
 from .items import (
     MAX_TITLE_CHARS,
@@ -252,6 +253,7 @@ class ParsedFeed:
     warnings: list[str] = field(default_factory=list)
 
 
+_CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\xc2[\x80-\x9f]")
 _HTML_START = re.compile(rb"\s*(?:<\?xml[^>]*>\s*)?(?:<!doctype\s+html|<html)", re.IGNORECASE)
 
 
@@ -263,6 +265,10 @@ def parse_feed(data: bytes, url: str, content_type: str = "") -> ParsedFeed:
     # From here on the document is UTF-8 whatever it was sent as, so every parser and check
     # below reads the same characters (expat knows no multi-byte encoding but UTF-8/16).
     data, warnings = to_utf8(data, content_type)
+    # XML 1.0 allows no C0 control character but tab and newlines; C1 ones only by accident.
+    # Stripped from the whole document, a feed full of terminal escapes stays on the fast path.
+    if _CONTROL_BYTES.search(data):
+        data = strip_controls(data.decode("utf-8")).encode("utf-8")
     head = data[:512].lstrip()
     if _HTML_START.match(data[:1024]):
         raise SourceError("an HTML page, not a feed (check the feed URL)")
