@@ -198,7 +198,7 @@ def test_real_daemon_with_a_bomb_crew_runs_and_stops_on_sigterm(
 
 @pytest.mark.parametrize(
     "encoding, title",
-    [("big5", "中文新聞"), ("shift_jis", "日本語のニュース"), ("gbk", "简体中文新闻")],
+    [("big5", "中文新聞"), ("shift_jis", "日本語の記事"), ("gbk", "简体新闻")],
 )
 def test_multibyte_feeds_with_the_rss091_doctype_are_read(
     store: Store, tmp_path: Path, encoding: str, title: str
