@@ -815,7 +815,7 @@ def main() -> int:
         peak = ran.peak_mb if ran else 0.0
         ok = result.ok
         why = result.why
-        if ran and ran.seconds > case.timeout:
+        if ran and not ran.hung and ran.seconds > case.timeout:
             ok, why = False, f"over its {case.timeout:g} s bound: " + why
         if peak > case.peak_mb:
             ok, why = False, f"peak {peak:.0f} MB over its {case.peak_mb} MB bound; " + why

@@ -430,3 +430,33 @@ def test_read_page_takes_http_urls_only(project_dir: Path) -> None:
     ):
         answer = page_text(target, project_dir)
         assert "http(s) URLs only" in answer and secret not in answer
+
+
+def test_charset_edge_cases() -> None:
+    from scoutcrew.gather.charset import to_utf8
+    from scoutcrew.gather.feeds import parse_feed
+
+    latin = rss091("latin-1", "Café résumé", declared="utf-8")  # mislabelled throughout
+    data, warnings = to_utf8(latin)
+    assert "Café résumé" in data.decode() and "read as windows-1252" in warnings[0]
+    utf16 = rss091("utf-16", "Wide news")  # with a BOM, as Python writes it
+    assert parse_feed(utf16, "https://w.example/").title == "Wide news"
+    http_says = rss091("big5", "中文新聞", declared="utf-8")
+    parsed = parse_feed(http_says, "https://b.example/", "text/xml; charset=big5")
+    assert parsed.title == "中文新聞"
+    assert to_utf8(b"<rss/>", "") == (b"<rss/>", [])
+    assert to_utf8(b'<?xml version="1.0" encoding="zlib"?><rss/>')[1] == [
+        "unknown encoding 'zlib' in the XML declaration; ignored"
+    ]
+
+
+def test_strip_controls_and_one_line() -> None:
+    from scoutcrew.untrusted import one_line, strip_controls
+
+    assert (
+        strip_controls("a\x1b[2Jb\x1b]0;title\x07c\x1b]8;;http://x\x1b\\d\te\r\nf") == "abcd\te\nf"
+    )
+    assert strip_controls("\x9b31mred\x9d0;t\x9c!") == "red!"
+    assert strip_controls("plain ünïcode 中文") == "plain ünïcode 中文"
+    assert one_line(NGINX_502.decode()) == "502 Bad Gateway"
+    assert one_line("x" * 500, 20) == "x" * 17 + "..."
