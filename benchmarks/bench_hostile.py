@@ -313,14 +313,15 @@ class Env:
         with Store.open(path) as store:
             return store.delivered(crew)
 
-    def cited(self, crew: str) -> tuple[set[str], int] | None:
-        """URLs the crew's latest report cites, and how many sources it lists; None: no report."""
+    def cited(self, crew: str) -> tuple[set[str], int, int] | None:
+        """The latest report's cited URLs, cited sources and listed sources; None: no report."""
         reports = sorted((self.project / "reports" / crew).glob("*.json"))
         if not reports:
             return None
         doc = json.loads(reports[-1].read_text())
-        cited = {u for s in doc["sources"] if s["cited"] for u in [s["url"], *s["links"]]}
-        return cited, len(doc["sources"])
+        cited = [s for s in doc["sources"] if s["cited"]]
+        urls = {u for s in cited for u in [s["url"], *s["links"]]}
+        return urls, len(cited), len(doc["sources"])
 
 
 def bounded(case: Case, env: Env, cmd: list[str], **kw) -> Ran:
@@ -627,11 +628,11 @@ def reported_check(env: Env, crew: str, ran: Ran) -> Result:
         if delivered:
             return Result(False, f"no report, yet {len(delivered)} items marked reported", ran)
         return Result(True, f"exit {ran.code}, no report, 0 items marked reported", ran)
-    cited, listed = report
+    cited, cited_sources, listed = report
     lost = delivered - cited
     summary = (
-        f"exit {ran.code}; {len(delivered)} marked reported, report cites "
-        f"{len(cited & delivered)} of {listed} sources"
+        f"exit {ran.code}; {len(delivered)} URLs marked reported; the report cites "
+        f"{cited_sources} of its {listed} sources"
     )
     return Result(not lost, summary + (f"; {len(lost)} marked but not cited" if lost else ""), ran)
 
@@ -646,10 +647,21 @@ def outage_auto(tmp: Path) -> Result:
 def small_context(tmp: Path) -> Result:
     case = CASES_BY_NAME["num-ctx-512-200-items"]
     env = Env(tmp)
+    import random
+
+    rng = random.Random(12)
+    vocabulary = [
+        f"{a}{b}"
+        for a in ("kal", "mor", "tes", "vin", "dra", "pul", "sen", "qua")
+        for b in ("ba", "ri", "to", "ne", "xu", "lo", "me", "ga", "fi", "po")
+    ]
+
+    def words(n: int) -> str:
+        return " ".join(rng.sample(vocabulary, n))
+
     items = "".join(
-        f"<item><title>Story {i} on local model inference speed</title>"
-        f"<link>https://many.example/{i}</link><description>Story {i} measured local model "
-        f"inference at {i + 10} tokens per second on a laptop.</description></item>"
+        f"<item><title>Story {i}: {words(5)}</title><link>https://many.example/{i}</link>"
+        f"<description>{words(25)}, {i + 10} tokens per second.</description></item>"
         for i in range(200)
     )
     (env.project / "examples" / "feeds" / "many.xml").write_text(
