@@ -14,6 +14,8 @@ from .schema import (
     ModelOptions,
     ProjectConfig,
     SourcesConfig,
+    chain_num_ctx,
+    chain_specs,
     crew_placeholders,
     fill,
     placeholders,
@@ -39,6 +41,9 @@ class PlannedAgent:
     backstory: str
     llm: list[str]
     options: ModelOptions
+    # num_ctx a chain entry sets for its own model ({model: SPEC, num_ctx: N}); the agent's
+    # own num_ctx (in options) is for the first model of the chain only.
+    model_num_ctx: dict[str, int] = field(default_factory=dict)
     tools: list[str]
     max_iter: int
     allow_delegation: bool
@@ -105,12 +110,15 @@ def build_plan(
 
     def planned_agent(name: str) -> PlannedAgent:
         a = config.agents[name]
+        # --model beats the crew's `llm`, which beats the agent's own chain.
+        chain = list(model) if model else (crew.llm or a.llm)
         return PlannedAgent(
             name=name,
             role=text(a.role),
             goal=text(a.goal),
             backstory=text(a.backstory),
-            llm=list(model) if model else list(a.llm),
+            llm=chain_specs(chain),
+            model_num_ctx=chain_num_ctx(chain),
             options=a.options,
             tools=list(a.tools),
             max_iter=a.max_iter,

@@ -308,7 +308,7 @@ class LLMRuntime:
         for spec in used:
             parsed = parse_spec(spec)
             if parsed.backend == "embedded":
-                note = embedded.model_note(parsed.name)
+                note = embedded.model_note(parsed.name, self.data_dir)
                 if note and note not in notes:
                     notes.append(note)
         return notes
