@@ -10,6 +10,7 @@ from ..errors import ConfigError, MissingInput
 from .project import Project
 from .schema import (
     BUILTIN_INPUTS,
+    ChainEntry,
     CrewConfig,
     ModelOptions,
     ProjectConfig,
@@ -41,13 +42,13 @@ class PlannedAgent:
     backstory: str
     llm: list[str]
     options: ModelOptions
-    # num_ctx a chain entry sets for its own model ({model: SPEC, num_ctx: N}); the agent's
-    # own num_ctx (in options) is for the first model of the chain only.
-    model_num_ctx: dict[str, int] = field(default_factory=dict)
     tools: list[str]
     max_iter: int
     allow_delegation: bool
     verbose: bool
+    # num_ctx a chain entry sets for its own model ({model: SPEC, num_ctx: N}); the agent's
+    # own num_ctx (in options) is for the first model of the chain only.
+    model_num_ctx: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -111,7 +112,7 @@ def build_plan(
     def planned_agent(name: str) -> PlannedAgent:
         a = config.agents[name]
         # --model beats the crew's `llm`, which beats the agent's own chain.
-        chain = list(model) if model else (crew.llm or a.llm)
+        chain: list[ChainEntry] = list(model) if model else list(crew.llm or a.llm)
         return PlannedAgent(
             name=name,
             role=text(a.role),

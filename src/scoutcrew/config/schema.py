@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 import string
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -55,12 +56,12 @@ class ModelEntry(Strict):
 ChainEntry = str | ModelEntry
 
 
-def chain_specs(chain: list[ChainEntry]) -> list[str]:
+def chain_specs(chain: Sequence[ChainEntry]) -> list[str]:
     """The model specs of a chain, in order."""
     return [e.model if isinstance(e, ModelEntry) else e for e in chain]
 
 
-def chain_num_ctx(chain: list[ChainEntry]) -> dict[str, int]:
+def chain_num_ctx(chain: Sequence[ChainEntry]) -> dict[str, int]:
     """The num_ctx each chain entry sets for its own model."""
     return {e.model: e.num_ctx for e in chain if isinstance(e, ModelEntry) and e.num_ctx}
 
@@ -80,7 +81,7 @@ class AgentConfig(Strict):
     role: str
     goal: str
     backstory: str
-    llm: list[ChainEntry] = Field(default_factory=lambda: [DEFAULT_MODEL])
+    llm: list[ChainEntry] = Field(default_factory=lambda: list[ChainEntry]([DEFAULT_MODEL]))
     num_ctx: int | None = Field(default=None, gt=0)
     temperature: float | None = Field(default=None, ge=0)
     seed: int | None = None

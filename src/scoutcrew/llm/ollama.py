@@ -435,11 +435,11 @@ class OllamaClient:
             if not answered:
                 raise OllamaNotAnswering(
                     host,
-                    f"sent no answer to /api/chat within {self.timeouts.first_byte:.0f}s: it "
+                    f"sent no answer to /api/chat within {self.timeouts.first_byte:g}s: it "
                     "may be stuck loading the model; check `ollama ps` or restart `ollama serve`",
                 ) from exc
             raise OllamaTimedOut(
-                f"Ollama at {host} sent nothing for {self.timeouts.chunk:.0f}s in the middle "
+                f"Ollama at {host} sent nothing for {self.timeouts.chunk:g}s in the middle "
                 "of the answer"
             ) from exc
         except httpx.TransportError as exc:
