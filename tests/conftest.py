@@ -11,11 +11,18 @@ from scoutcrew.testing import copy_project
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(scope="session")
+def models_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One folder for the embedded model file, so a test session assembles it once."""
+    return tmp_path_factory.mktemp("models")
+
+
 @pytest.fixture(autouse=True)
-def data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, models_cache: Path) -> Path:
     """Point SCOUTCREW_HOME at a temporary folder and keep the environment predictable."""
     home = tmp_path / "home"
     monkeypatch.setenv("SCOUTCREW_HOME", str(home))
+    monkeypatch.setenv("SCOUTCREW_MODELS", str(models_cache))
     monkeypatch.delenv("SCOUTCREW_BACKEND", raising=False)
     monkeypatch.delenv("SCOUTCREW_DEBUG", raising=False)
     monkeypatch.setenv("OLLAMA_HOST", "http://127.0.0.1:9")  # nothing listens there

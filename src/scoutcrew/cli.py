@@ -148,7 +148,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(f"  {name:<16} {crew.description}{default}{extra}")
     print("agents:")
     for name, agent in sorted(config.agents.items()):
-        print(f"  {name:<16} {agent.role}: {_one_line(agent.goal)}  [{', '.join(agent.llm)}]")
+        print(f"  {name:<16} {agent.role}: {_one_line(agent.goal)}  [{', '.join(agent.chain)}]")
     print("tasks:")
     for name, task in sorted(config.tasks.items()):
         print(f"  {name:<16} ({task.agent}) {_one_line(task.expected_output)}")
@@ -251,7 +251,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         config = load_config(project)
         if config.problems:
             raise ConfigError(config.problems)
-        specs = sorted({spec for agent in config.agents.values() for spec in agent.llm})
+        specs = sorted({spec for agent in config.agents.values() for spec in agent.chain})
     runtime = make_runtime(project, "ollama", UsageLedger())
     lines = run_doctor(runtime, specs)
     print(format_doctor(lines))

@@ -41,6 +41,14 @@ class OllamaUnreachable(LLMError):
     """Ollama did not answer at the configured host(s)."""
 
 
+class OllamaNotResponding(LLMError):
+    """Ollama accepted the connection but did not answer (wedged or overloaded)."""
+
+
+class StreamDropped(LLMError):
+    """The model server dropped the connection in the middle of an answer."""
+
+
 class ModelNotFound(LLMError):
     """The model is not pulled on the Ollama host."""
 

@@ -65,7 +65,11 @@ def evidence_budget(plan: Plan, runtime: Any) -> int:
     readers = plan.evidence_readers() or list(plan.agents.values())[:1]
     budgets = []
     for agent in readers:
-        num_ctx = runtime.num_ctx(runtime.resolve_chain(agent.llm)[0], agent.options)
+        spec = runtime.serving_spec(agent.llm)
+        options = runtime.chain_options(
+            runtime.resolve_chain(agent.llm), agent.options, agent.model_num_ctx
+        )
+        num_ctx = runtime.num_ctx(spec, options.get(spec, agent.options))
         task_text = " ".join(
             t.description.replace("{evidence}", "") + t.expected_output
             for t in plan.tasks
@@ -527,6 +531,7 @@ def plan_crew(project: Project, crew: str, options: RunOptions | None = None) ->
         agent = plan.agents.get(task.agent) or plan.manager
         assert agent is not None
         spec = runtime.resolve_chain(agent.llm)[0]
+        options = runtime.chain_options([spec], agent.options, agent.model_num_ctx)[spec]
         text = " ".join(
             [
                 agent.role,
@@ -542,7 +547,7 @@ def plan_crew(project: Project, crew: str, options: RunOptions | None = None) ->
             + CONTEXT_ANSWER_ESTIMATE * len(task.context)
         )
         total += prompt
-        num_ctx = runtime.num_ctx(spec, agent.options)
+        num_ctx = runtime.num_ctx(spec, options)
         lines.append(
             f"  {task.name:<16} {agent.name:<12} {spec:<24} prompt ~{prompt:>6} / num_ctx {num_ctx}"
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 import string
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -40,13 +41,47 @@ class ModelOptions(Strict):
     num_predict: int | None = Field(default=None, gt=0)
 
 
+class ModelEntry(Strict):
+    """One model of an llm chain with settings of its own: `{model: SPEC, num_ctx: N}`."""
+
+    model: str
+    num_ctx: int | None = Field(default=None, gt=0)
+
+    @field_validator("model")
+    @classmethod
+    def _spec(cls, value: str) -> str:
+        return check_model_spec(value)
+
+
+ChainEntry = str | ModelEntry
+
+
+def chain_specs(chain: Sequence[ChainEntry]) -> list[str]:
+    """The model specs of a chain, in order."""
+    return [e.model if isinstance(e, ModelEntry) else e for e in chain]
+
+
+def chain_num_ctx(chain: Sequence[ChainEntry]) -> dict[str, int]:
+    """The num_ctx each chain entry sets for its own model."""
+    return {e.model: e.num_ctx for e in chain if isinstance(e, ModelEntry) and e.num_ctx}
+
+
+def _check_chain(value: list[ChainEntry]) -> list[ChainEntry]:
+    if not value:
+        raise ValueError("llm needs at least one model spec, e.g. ollama/qwen3:8b")
+    for entry in value:
+        if isinstance(entry, str):
+            check_model_spec(entry)
+    return value
+
+
 class AgentConfig(Strict):
     """One entry of agents.yaml."""
 
     role: str
     goal: str
     backstory: str
-    llm: list[str] = Field(default_factory=lambda: [DEFAULT_MODEL])
+    llm: list[ChainEntry] = Field(default_factory=lambda: list[ChainEntry]([DEFAULT_MODEL]))
     num_ctx: int | None = Field(default=None, gt=0)
     temperature: float | None = Field(default=None, ge=0)
     seed: int | None = None
@@ -64,12 +99,13 @@ class AgentConfig(Strict):
 
     @field_validator("llm")
     @classmethod
-    def _specs(cls, value: list[str]) -> list[str]:
-        if not value:
-            raise ValueError("llm needs at least one model spec, e.g. ollama/qwen3:8b")
-        for spec in value:
-            check_model_spec(spec)
-        return value
+    def _specs(cls, value: list[ChainEntry]) -> list[ChainEntry]:
+        return _check_chain(value)
+
+    @property
+    def chain(self) -> list[str]:
+        """The model specs of `llm`, in order."""
+        return chain_specs(self.llm)
 
     @field_validator("tools")
     @classmethod
@@ -179,6 +215,19 @@ class CrewConfig(Strict):
     schedule: ScheduleConfig | None = None
     output: OutputConfig = Field(default_factory=OutputConfig)
     delivery: DeliveryConfig | None = None
+    # One model chain for every agent of this crew (e.g. a declared fallback to the embedded
+    # engine), instead of each agent's own `llm`; `--model` still overrides it.
+    llm: list[ChainEntry] | None = None
+
+    @field_validator("llm", mode="before")
+    @classmethod
+    def _chain(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("llm")
+    @classmethod
+    def _specs(cls, value: list[ChainEntry] | None) -> list[ChainEntry] | None:
+        return None if value is None else _check_chain(value)
 
     @field_validator("schedule", mode="before")
     @classmethod

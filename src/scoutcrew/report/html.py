@@ -80,6 +80,10 @@ def render_html(report: Report) -> str:
     for line in [report.info_line, *report.evidence_notes]:
         parts.append(f"<li>{e(_unmd(line))}</li>")
     parts.append("</ul>")
+    if report.models:
+        parts.append("<h2>Models</h2><ul>")
+        parts += [f"<li>{e(line)}</li>" for line in report.models]
+        parts.append("</ul>")
     parts.append(_charts_html(report))
 
     if report.flags:

@@ -48,6 +48,11 @@ def render_markdown(report: Report) -> str:
     out += [f"- {line}" for line in [report.info_line, *report.evidence_notes]]
     out.append("")
 
+    if report.models:
+        out += ["## Models", ""]
+        out += [f"- {md_text(line)}" for line in report.models]
+        out.append("")
+
     if report.flags:
         out += ["## Flags", ""]
         out += [f"- {_flag_md(flag)}" for flag in report.flags]

@@ -52,6 +52,11 @@ class Report:
         )
 
     @property
+    def models(self) -> list[str]:
+        """One line per task: the model that wrote it and any fallback on the way."""
+        return model_lines(self.usage)
+
+    @property
     def uncited(self) -> list[Any]:
         """Sources the crew read but the report does not cite, in evidence order."""
         cited = {s.id for s in self.cited}
@@ -157,6 +162,45 @@ def _evidence_notes(pack: Any) -> list[str]:
 
 def sources_of(pack: Any) -> list[Any]:
     return list(getattr(pack, "sources", None) or [])
+
+
+def model_lines(usage: Sequence[Any]) -> list[str]:
+    """Which model wrote each task, and every fallback on the way, one line per task.
+
+    "collect (researcher): embedded/default, after ollama/qwen3:8b failed: <why>". Read from
+    the run's call records (spec, agent, task, ok, error, fallback_from).
+    """
+    order: list[tuple[str, str]] = []
+    wrote: dict[tuple[str, str], list[str]] = {}
+    failed: dict[tuple[str, str], dict[str, str]] = {}
+    for rec in usage:
+        key = (str(getattr(rec, "task", None) or "-"), agent_of(rec))
+        if key not in wrote:
+            order.append(key)
+            wrote[key], failed[key] = [], {}
+        spec = str(getattr(rec, "spec", "") or "?")
+        if getattr(rec, "ok", True):
+            if spec not in wrote[key]:
+                wrote[key].append(spec)
+        else:
+            failed[key].setdefault(spec, str(getattr(rec, "error", None) or "failed"))
+    lines = []
+    for key in order:
+        task, agent = key
+        misses = {s: why for s, why in failed[key].items() if s not in wrote[key]}
+        who = ", ".join(wrote[key]) or "no model (every model of the chain failed)"
+        line = f"{task} ({agent}): {who}"
+        if misses:
+            line += ", after " + "; ".join(
+                f"{s} failed: {_clip(why, 160)}" for s, why in misses.items()
+            )
+        lines.append(line)
+    return lines
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def agent_of(rec: Any) -> str:
