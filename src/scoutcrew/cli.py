@@ -96,9 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .scale.local import add_batch_command
     from .schedule.daemon import add_schedule_commands
+    from .serve.commands import add_serve_commands
 
     add_schedule_commands(sub)
     add_batch_command(sub)
+    add_serve_commands(sub)
     return parser
 
 
