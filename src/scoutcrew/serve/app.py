@@ -78,7 +78,14 @@ def create_app(settings: Settings, manager: RunManager | None = None) -> Starlet
     """Build the Starlette app for a project; `manager` runs the crews it starts."""
     library = Library(settings.project)
     manager = manager or RunManager(settings.project, backend=settings.backend)
-    templates = Jinja2Templates(directory=str(HERE / "templates"), autoescape=True)
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(HERE / "templates")),
+        autoescape=True,  # every template, whatever its name: report text is never markup
+        undefined=jinja2.StrictUndefined,
+    )
+    templates = Jinja2Templates(env=env)
     templates.env.globals["csrf"] = settings.csrf
     templates.env.filters["when"] = _when
 
@@ -90,6 +97,9 @@ def create_app(settings: Settings, manager: RunManager | None = None) -> Starlet
 
     async def home(request: Request) -> Response:
         return RedirectResponse("/crews", status_code=302)
+
+    async def favicon(request: Request) -> Response:
+        return RedirectResponse("/static/favicon.svg", status_code=301)
 
     async def crews(request: Request) -> Response:
         infos = await asyncio.to_thread(library.crews)
@@ -193,6 +203,7 @@ def create_app(settings: Settings, manager: RunManager | None = None) -> Starlet
 
     routes = [
         Route("/", home),
+        Route("/favicon.ico", favicon),
         Route("/crews", crews),
         Route("/crews/{crew}/run", run_now, methods=["POST"]),
         Route("/live/{handle}", live),
