@@ -87,6 +87,7 @@ def create_app(settings: Settings, manager: RunManager | None = None) -> Starlet
     )
     templates = Jinja2Templates(env=env)
     templates.env.globals["csrf"] = settings.csrf
+    templates.env.globals["nav"] = ""
     templates.env.filters["when"] = _when
 
     def page(request: Request, name: str, status: int = 200, **context: Any) -> Response:
