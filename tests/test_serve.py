@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -74,14 +73,16 @@ def test_report_page_trust_line_on_top_flags_inline_sources_in_side_panel(
     # Each flag has a marker in the text, right after its sentence's highlighted words.
     assert body.count('class="flag-marker"') == len(flags)
     for n, flag in enumerate(data["flags"], start=1):
-        marker = re.search(rf'<a class="flag-marker" href="#flag-{n}"[^>]*>\u2691{n} ([\w-]+)<', body)
+        marker = re.search(
+            rf'<a class="flag-marker" href="#flag-{n}"[^>]*>\u2691{n} ([\w-]+)<', body
+        )
         assert marker and marker.group(1) == flag["kind"]
     moon = body.index("The moon is made of green cheese")
     assert body.rfind('<mark class="flagged">', 0, moon) > body.rfind("</mark>", 0, moon)
     assert "\u26914 unsupported" in body[moon:] or "unsupported" in body[moon : moon + 600]
 
     side = html[html.index('id="side-panel"') :]
-    assert side.count("<li id=\"flag-") == len(data["flags"])
+    assert side.count('<li id="flag-') == len(data["flags"])
     cited = [s for s in data["sources"] if s["cited"]]
     for source in cited:
         assert f'id="src-{source["id"]}"' in side and source["url"] in side
@@ -93,7 +94,7 @@ def test_report_text_is_never_rendered_unescaped_and_csp_forbids_inline_script(
     demo_site: Site, site_server: Server
 ) -> None:
     base, _ = _report(demo_site)
-    for path in (f"/reports/demo/{base}", "/reports", f"/runs", "/crews"):
+    for path in (f"/reports/demo/{base}", "/reports", "/runs", "/crews"):
         response = httpx.get(site_server.url + path)
         csp = response.headers["content-security-policy"]
         assert "script-src 'self'" in csp and "unsafe-inline" not in csp
@@ -105,7 +106,9 @@ def test_report_text_is_never_rendered_unescaped_and_csp_forbids_inline_script(
     report = httpx.get(f"{site_server.url}/reports/demo/{base}").text
     assert "&lt;script&gt;alert" in report  # shown as text
     assert "<img" not in report
-    run_id = re.search(r"/runs/(\d{8}-\d{6}-[0-9a-f]{6})", httpx.get(site_server.url + "/runs").text)
+    run_id = re.search(
+        r"/runs/(\d{8}-\d{6}-[0-9a-f]{6})", httpx.get(site_server.url + "/runs").text
+    )
     assert run_id
     run = httpx.get(f"{site_server.url}/runs/{run_id.group(1)}").text
     assert "&lt;script&gt;alert" in run and "<script>alert" not in run
@@ -206,7 +209,9 @@ def test_token_is_checked_on_every_request(demo_site: Site) -> None:
         server.stop()
 
 
-def test_non_loopback_bind_needs_a_token(project_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_non_loopback_bind_needs_a_token(
+    project_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code = main(["--project", str(project_dir), "serve", "--host", "0.0.0.0", "--port", "9"])
     assert code != 0
     assert "--token" in capsys.readouterr().err
@@ -228,9 +233,7 @@ def _events(url: str, timeout: float = 120) -> list[tuple[str, dict]]:
     return events
 
 
-def test_run_now_streams_progress_and_writes_a_report(
-    project_dir: Path, data_home: Path
-) -> None:
+def test_run_now_streams_progress_and_writes_a_report(project_dir: Path, data_home: Path) -> None:
     site = Site(project_dir, data_home)
     with fake_ollama() as ollama:
         env = site.env(OLLAMA_HOST=ollama.url)
@@ -322,6 +325,8 @@ def test_help_lists_the_new_commands_without_importing_the_web_stack() -> None:
         "heavy = {'crewai', 'starlette', 'uvicorn', 'mcp', 'jinja2'}\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
     assert "serve" in result.stdout and "publish" in result.stdout and "mcp" in result.stdout
     assert result.stdout.strip().endswith("[]"), result.stdout

@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from .files import atomic_write
 from .index import ReportEntry
-from .markdown import atomic_write
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://scoutcrew.invalid/reports")
@@ -104,7 +104,9 @@ def write_feeds(
             continue  # "all" is the combined feed's name
         everything += entries
         path = out_dir / f"{crew}.atom"
-        atomic_write(path, render_feed(entries, crew=crew, link_for=link_for, self_url=feed_url(crew)))
+        atomic_write(
+            path, render_feed(entries, crew=crew, link_for=link_for, self_url=feed_url(crew))
+        )
         written.append(path)
     path = out_dir / f"{ALL_CREWS}.atom"
     atomic_write(

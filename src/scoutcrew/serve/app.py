@@ -15,6 +15,7 @@ import hmac
 import ipaddress
 import json
 import secrets
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -26,7 +27,6 @@ from urllib.parse import urlsplit
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import (
-    HTMLResponse,
     PlainTextResponse,
     RedirectResponse,
     Response,
@@ -37,12 +37,12 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from ..config.project import Project
-from ..errors import RunLocked
+from ..errors import RunLocked, UnknownCrew
 from ..report.atom import ALL_CREWS, render_feed
 from ..report.index import ReportEntry
 from .library import Library
 from .reportview import build_view
-from .runner import RunManager, UnknownCrew, run_outcome
+from .runner import RunManager, run_outcome
 
 HERE = Path(__file__).parent
 CSP = (
@@ -183,9 +183,7 @@ def create_app(settings: Settings, manager: RunManager | None = None) -> Starlet
         if record is None:
             return not_found(request, "No such run.")
         entry = library.report_for_path(record.get("report"))
-        return page(
-            request, "run.html", run=record, report=entry, trail=_trail(record, entry)
-        )
+        return page(request, "run.html", run=record, report=entry, trail=_trail(record, entry))
 
     async def feed(request: Request) -> Response:
         name = request.path_params["name"]
@@ -236,6 +234,33 @@ def create_app(settings: Settings, manager: RunManager | None = None) -> Starlet
     app.add_exception_handler(404, handle_404)
     app.add_exception_handler(405, _method_not_allowed)
     return app
+
+
+def run_server(settings: Any) -> None:
+    """Serve until Ctrl-C or SIGTERM; then the runs it started are stopped, not orphaned."""
+    import uvicorn
+
+
+    manager = RunManager(settings.project, backend=settings.backend)
+    app = create_app(settings, manager)
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            manager.stopping.set()  # live progress streams end, so the server can stop
+            super().handle_exit(sig, frame)
+
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        timeout_graceful_shutdown=5,
+        lifespan="on",
+    )
+    server = Server(config)
+    shown = f"[{settings.host}]" if ":" in settings.host else settings.host
+    print(f"scoutcrew serve: http://{shown}:{settings.port}/ (Ctrl-C stops)", file=sys.stderr)
+    server.run()
 
 
 async def _method_not_allowed(request: Request, exc: Exception) -> Response:
@@ -301,8 +326,10 @@ def _when(value: Any) -> str:
         return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     text = str(value)
     try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC).strftime(
-            "%Y-%m-%d %H:%M:%S UTC"
+        return (
+            datetime.fromisoformat(text.replace("Z", "+00:00"))
+            .astimezone(UTC)
+            .strftime("%Y-%m-%d %H:%M:%S UTC")
         )
     except ValueError:
         return text
@@ -333,8 +360,7 @@ class _Guard:
                     headers.append((key.encode(), value.encode()))
                 if set_cookie and self.settings.token:
                     cookie = (
-                        f"{TOKEN_COOKIE}={self.settings.token}; Path=/; HttpOnly; "
-                        "SameSite=Strict"
+                        f"{TOKEN_COOKIE}={self.settings.token}; Path=/; HttpOnly; SameSite=Strict"
                     )
                     headers.append((b"set-cookie", cookie.encode()))
                 message = {**message, "headers": headers}

@@ -98,7 +98,9 @@ class Library:
             configured = crew_config.output.dir if crew_config else None
         except Exception:  # an invalid project still lists the default folder's reports
             configured = None
-        base = (self.project.root / configured).resolve() if configured else self.project.reports_dir
+        base = (
+            (self.project.root / configured).resolve() if configured else self.project.reports_dir
+        )
         return base / crew
 
     # -- reports -------------------------------------------------------------------------

@@ -11,9 +11,9 @@ import asyncio
 from typing import Any
 
 from ..config.project import Project
-from ..errors import RunLocked
+from ..errors import RunLocked, UnknownCrew
 from .library import Library
-from .runner import RunManager, UnknownCrew, run_outcome
+from .runner import RunManager, run_outcome
 
 
 def build_server(project: Project, *, backend: str | None = None) -> Any:
@@ -108,7 +108,9 @@ def build_server(project: Project, *, backend: str | None = None) -> Any:
         }
 
     @server.tool()
-    def search_reports(query: str, crew: str | None = None, limit: int = 10) -> list[dict[str, Any]]:
+    def search_reports(
+        query: str, crew: str | None = None, limit: int = 10
+    ) -> list[dict[str, Any]]:
         """Past reports (of one crew, or all) whose title, findings or source titles contain
         every word of the query, newest first."""
         return library.search(query, crew, max(1, min(limit, 50)))

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lxml import html as lxml_html
-from lxml.etree import _Element
+from lxml.html import HtmlElement as Element
 
 _BLOCKS = ("p", "li", "td", "th", "blockquote", "h2", "h3", "h4", "h5", "h6", "dd", "dt")
 _ACTIVE = ("script", "iframe", "object", "embed", "style", "link", "meta", "base", "form", "frame")
@@ -64,7 +64,7 @@ def build_view(page: str, flags: list[dict[str, Any]]) -> ReportView:
     return ReportView(inner, "".join(_html(n) for n in references), placed, unplaced)
 
 
-def mark_sentence(root: _Element, sentence: str, flags: list[tuple[int, dict[str, Any]]]) -> bool:
+def mark_sentence(root: Element, sentence: str, flags: list[tuple[int, dict[str, Any]]]) -> bool:
     """Wrap the first occurrence of `sentence` in <mark> and add a marker per flag after it."""
     pattern = _sentence_pattern(sentence)
     if pattern is None:
@@ -81,7 +81,7 @@ def mark_sentence(root: _Element, sentence: str, flags: list[tuple[int, dict[str
     return False
 
 
-def _inside_mark_or_block(block: _Element) -> bool:
+def _inside_mark_or_block(block: Element) -> bool:
     parent = block.getparent()
     while parent is not None:
         if parent.tag in _BLOCKS:
@@ -103,11 +103,11 @@ def _sentence_pattern(sentence: str) -> re.Pattern[str] | None:
     return re.compile(r"\s*".join(re.escape(w) for w in words))
 
 
-def _segments(block: _Element) -> list[tuple[_Element, str, str]]:
+def _segments(block: Element) -> list[tuple[Element, str, str]]:
     """Every piece of text inside `block` in reading order: (element, "text"|"tail", text)."""
-    out: list[tuple[_Element, str, str]] = []
+    out: list[tuple[Element, str, str]] = []
 
-    def walk(el: _Element, top: bool) -> None:
+    def walk(el: Element, top: bool) -> None:
         if isinstance(el.tag, str) and el.text:
             out.append((el, "text", el.text))
         for child in el:
@@ -120,14 +120,14 @@ def _segments(block: _Element) -> list[tuple[_Element, str, str]]:
 
 
 def _wrap(
-    segments: list[tuple[_Element, str, str]],
+    segments: list[tuple[Element, str, str]],
     start: int,
     end: int,
     flags: list[tuple[int, dict[str, Any]]],
 ) -> None:
     """Wrap the text between offsets start and end (over several nodes) in <mark> elements."""
     pos = 0
-    marks: list[_Element] = []
+    marks: list[Element] = []
     for el, where, text in segments:
         lo, hi = pos, pos + len(text)
         pos = hi
@@ -163,7 +163,7 @@ def _wrap(
         last = marker
 
 
-def _take_section(body: _Element, headings: tuple[str, ...]) -> list[_Element]:
+def _take_section(body: Element, headings: tuple[str, ...]) -> list[Element]:
     """Remove an <h2> whose text is one of `headings` and what follows it up to the next <h2>."""
     for h2 in body.findall("h2"):
         if (h2.text_content() or "").strip() not in headings:
@@ -179,7 +179,7 @@ def _take_section(body: _Element, headings: tuple[str, ...]) -> list[_Element]:
     return []
 
 
-def _defuse(root: _Element) -> None:
+def _defuse(root: Element) -> None:
     """Drop what the sanitized page never contains: scripts, frames, handlers, js: links."""
     for el in list(root.iter(*_ACTIVE)):
         _drop(el)
@@ -195,7 +195,7 @@ def _defuse(root: _Element) -> None:
                     del el.attrib[name]
 
 
-def _drop(el: _Element) -> None:
+def _drop(el: Element) -> None:
     """Remove an element but keep its tail text in place."""
     parent = el.getparent()
     if parent is None:
@@ -211,7 +211,7 @@ def _drop(el: _Element) -> None:
         el.tail = None
 
 
-def _html(el: _Element) -> str:
+def _html(el: Element) -> str:
     return lxml_html.tostring(el, encoding="unicode")
 
 

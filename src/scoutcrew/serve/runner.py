@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config.project import Project
-from ..errors import RunLocked, ScoutcrewError
+from ..errors import RunLocked, UnknownCrew
 
 log = logging.getLogger("scoutcrew.serve")
 
@@ -32,10 +32,6 @@ INTERRUPT_TIMEOUT = 20.0  # then seconds after SIGINT before SIGTERM
 KILL_TIMEOUT = 5.0
 _RUN_ID = re.compile(r"\brun (\d{8}-\d{6}-[0-9a-f]{6}): crew ")
 _INPUT_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
-
-
-class UnknownCrew(ScoutcrewError):
-    """The request named a crew that is not in the project."""
 
 
 @dataclass

@@ -1,26 +1,17 @@
-"""The CLI commands of this package: `scoutcrew serve`, `publish --atom DIR` and `mcp`."""
+"""`scoutcrew serve`, `publish --atom DIR` and `mcp`: the reading side's commands."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
-from ..errors import ScoutcrewError
+from ..errors import MissingExtra, ServeRefused
 
 TOKEN_ENV = "SCOUTCREW_TOKEN"
 log = logging.getLogger("scoutcrew.serve")
-
-
-class ServeRefused(ScoutcrewError):
-    """The server would be reachable from other machines without a token."""
-
-
-class MissingExtra(ScoutcrewError):
-    """A command needs the `serve` extra, which is not installed."""
 
 
 def add_serve_commands(subparsers: Any) -> None:
@@ -59,8 +50,7 @@ def _need(module: str) -> None:
 
     if importlib.util.find_spec(module) is None:
         raise MissingExtra(
-            f"`{module}` is not installed: install the serve extra with "
-            "`pip install -e \".[serve]\"`"
+            f'`{module}` is not installed: install the serve extra with `pip install -e ".[serve]"`'
         )
 
 
@@ -69,7 +59,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     for module in ("starlette", "uvicorn", "jinja2"):
         _need(module)
-    from .app import Settings, create_app, is_loopback
+    from ..serve.app import Settings, is_loopback, run_server
 
     token = args.token or os.environ.get(TOKEN_ENV) or None
     if not is_loopback(args.host) and not token:
@@ -83,39 +73,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_server(settings: Any) -> None:
-    """Serve until Ctrl-C or SIGTERM; then the runs it started are stopped, not orphaned."""
-    import uvicorn
-
-    from .app import create_app
-    from .runner import RunManager
-
-    manager = RunManager(settings.project, backend=settings.backend)
-    app = create_app(settings, manager)
-
-    class Server(uvicorn.Server):
-        def handle_exit(self, sig: int, frame: Any) -> None:
-            manager.stopping.set()  # live progress streams end, so the server can stop
-            super().handle_exit(sig, frame)
-
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level="warning",
-        timeout_graceful_shutdown=5,
-        lifespan="on",
-    )
-    server = Server(config)
-    shown = f"[{settings.host}]" if ":" in settings.host else settings.host
-    print(f"scoutcrew serve: http://{shown}:{settings.port}/ (Ctrl-C stops)", file=sys.stderr)
-    server.run()
-
-
 def cmd_publish(args: argparse.Namespace) -> int:
     from ..config.project import find_project
     from ..report.atom import write_feeds
-    from .library import Library
+    from ..serve.library import Library
 
     project = find_project(args.project)
     library = Library(project)
@@ -140,7 +101,7 @@ def cmd_mcp(args: argparse.Namespace) -> int:
     from ..config.project import find_project
 
     _need("mcp")
-    from .mcp import serve_stdio
+    from ..serve.mcp import serve_stdio
 
     serve_stdio(find_project(args.project), backend=args.backend)
     return 0
