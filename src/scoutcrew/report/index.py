@@ -91,7 +91,8 @@ def plain_text(markdown: str) -> str:
     text = re.sub(r"^\s{0,3}(#{1,6}|[-*+]|\d+[.)]|>)\s+", "", text, flags=re.M)
     text = re.sub(r"(\*\*|__|\*|_|`+|~~)", "", text)
     text = re.sub(r"\\([\\`*_\[\]<>|~])", r"\1", text)
-    return " ".join(text.split())
+    # Clean report Markdown keeps "<" as "&lt;" (no raw tag survives); plain text shows "<".
+    return " ".join(text.replace("&lt;", "<").split())
 
 
 def crew_reports(folder: Path, crew: str) -> list[ReportEntry]:

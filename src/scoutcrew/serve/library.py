@@ -157,7 +157,7 @@ class Library:
                         "report": entry.base,
                         "title": entry.title,
                         "generated_at": entry.generated_at.isoformat(),
-                        "path": str(entry.md_path),
+                        "report_path": str(entry.md_path),
                         "summary": entry.summary,
                         "trust": entry.trust_line,
                     }
