@@ -240,7 +240,6 @@ def run_server(settings: Any) -> None:
     """Serve until Ctrl-C or SIGTERM; then the runs it started are stopped, not orphaned."""
     import uvicorn
 
-
     manager = RunManager(settings.project, backend=settings.backend)
     app = create_app(settings, manager)
 
@@ -412,7 +411,7 @@ def _security_headers() -> dict[str, str]:
     return {
         "Content-Security-Policy": CSP,
         "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",
+        "Referrer-Policy": "same-origin",
         "X-Frame-Options": "DENY",
         "Cross-Origin-Opener-Policy": "same-origin",
     }
