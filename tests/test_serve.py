@@ -72,14 +72,16 @@ def test_report_page_trust_line_on_top_flags_inline_sources_in_side_panel(
     assert len(flags) >= 3
     # Each flag has a marker in the text, right after its sentence's highlighted words.
     assert body.count('class="flag-marker"') == len(flags)
-    for n, flag in enumerate(data["flags"], start=1):
-        marker = re.search(
-            rf'<a class="flag-marker" href="#flag-{n}"[^>]*>\u2691{n} ([\w-]+)<', body
-        )
-        assert marker and marker.group(1) == flag["kind"]
+    # Numbered 1, 2, ... in reading order; the side panel lists them under the same numbers.
+    markers = re.findall(r'<a class="flag-marker"[^>]*>\u2691(\d+) ([\w-]+)</a>', body)
+    assert [int(n) for n, _ in markers] == list(range(1, len(flags) + 1))
+    assert sorted(kind for _, kind in markers) == sorted(f["kind"] for f in flags)
+    assert markers[0][1] == "unsupported"  # "Local inference got faster..." comes first
+    side_items = re.findall(r'<li id="flag-(\d+)"><span class="flag-kind">([\w-]+)</span>', html)
+    assert side_items == markers
     moon = body.index("The moon is made of green cheese")
     assert body.rfind('<mark class="flagged">', 0, moon) > body.rfind("</mark>", 0, moon)
-    assert "\u26914 unsupported" in body[moon:] or "unsupported" in body[moon : moon + 600]
+    assert re.match(r'[^<]*</mark>.*?<a class="flag-marker"[^>]*>\u26912 unsupported<', body[moon:])
 
     side = html[html.index('id="side-panel"') :]
     assert side.count('<li id="flag-') == len(data["flags"])

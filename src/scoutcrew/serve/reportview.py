@@ -28,6 +28,7 @@ class ReportView:
     references: str
     placed: list[int] = field(default_factory=list)  # indexes of flags marked inline
     unplaced: list[int] = field(default_factory=list)
+    order: list[int] = field(default_factory=list)  # flag indexes as numbered: reading order
 
 
 def build_view(page: str, flags: list[dict[str, Any]]) -> ReportView:
@@ -58,10 +59,28 @@ def build_view(page: str, flags: list[dict[str, Any]]) -> ReportView:
             unplaced += indexes
     placed.sort()
     unplaced.sort()
+    order = _number_markers(body) + unplaced
     inner = "".join(_html(child) for child in body)
     if body.text and body.text.strip():
         inner = _escape(body.text) + inner
-    return ReportView(inner, "".join(_html(n) for n in references), placed, unplaced)
+    references_html = "".join(_html(n) for n in references)
+    return ReportView(inner, references_html, placed, unplaced, order)
+
+
+def _number_markers(body: Element) -> list[int]:
+    """Number the flag markers 1, 2, ... as they are read; return the flag index of each."""
+    order: list[int] = []
+    for marker in body.iter("a"):
+        index = marker.get("data-flag")
+        if index is None or "flag-marker" not in (marker.get("class") or ""):
+            continue
+        order.append(int(index))
+        number = len(order)
+        del marker.attrib["data-flag"]
+        marker.set("href", f"#flag-{number}")
+        marker.set("id", f"flagged-{number}")
+        marker.text = f"\u2691{number} {marker.text}"
+    return order
 
 
 def mark_sentence(root: Element, sentence: str, flags: list[tuple[int, dict[str, Any]]]) -> bool:
@@ -153,10 +172,9 @@ def _wrap(
         title = f"{flag.get('kind', 'flag')}: {flag.get('detail', '')}"
         marker = lxml_html.Element("a")
         marker.set("class", "flag-marker")
-        marker.set("href", f"#flag-{n + 1}")
         marker.set("title", title)
-        marker.set("id", f"flagged-{n + 1}")
-        marker.text = f"\u2691{n + 1} {flag.get('kind', 'flag')}"
+        marker.set("data-flag", str(n))  # numbered in reading order once all are placed
+        marker.text = str(flag.get("kind", "flag"))
         marker.tail = last.tail
         last.tail = None
         last.addnext(marker)

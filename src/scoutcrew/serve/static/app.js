@@ -27,7 +27,7 @@
     if (data.report_url) { link(data.report_url, "Open the report", "report-link"); }
     if (data.run_url) { link(data.run_url, "Run details", "run-link"); }
     if (data.error) {
-      var p = document.createElement("span");
+      var p = document.createElement("p");
       p.className = "error"; p.textContent = data.error;
       links.appendChild(p);
     }
