@@ -16,12 +16,11 @@ from .library import Library
 from .runner import RunManager, run_outcome
 
 
-def build_server(project: Project, *, backend: str | None = None) -> Any:
-    """The FastMCP server for one project."""
+def build_server(project: Project, manager: RunManager) -> Any:
+    """The FastMCP server for one project; `manager` starts the runs."""
     from mcp.server.fastmcp import FastMCP
 
     library = Library(project)
-    manager = RunManager(project, backend=backend)
     server = FastMCP(
         "scoutcrew",
         instructions=(
@@ -115,7 +114,6 @@ def build_server(project: Project, *, backend: str | None = None) -> Any:
         every word of the query, newest first."""
         return library.search(query, crew, max(1, min(limit, 50)))
 
-    server._scoutcrew_manager = manager  # type: ignore[attr-defined]  # for shutdown
     return server
 
 
@@ -128,8 +126,8 @@ def _flags(flags: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def serve_stdio(project: Project, *, backend: str | None = None) -> None:
     """Serve MCP on stdin/stdout until the client closes it; stop any run still going."""
-    server = build_server(project, backend=backend)
+    manager = RunManager(project, backend=backend)
     try:
-        server.run("stdio")
+        build_server(project, manager).run("stdio")
     finally:
-        server._scoutcrew_manager.shutdown()
+        manager.shutdown()
