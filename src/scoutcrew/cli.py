@@ -97,9 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .commands.batch import add_batch_command
     from .commands.schedule import add_schedule_commands
+    from .commands.serve import add_serve_commands
 
     add_schedule_commands(sub)
     add_batch_command(sub)
+    add_serve_commands(sub)
     return parser
 
 

@@ -97,3 +97,11 @@ class RunInterrupted(ScoutcrewError):
     """The run was stopped (Ctrl-C or SIGTERM); `scoutcrew resume RUN` continues it."""
 
     exit_code = 130
+
+
+class ServeRefused(ScoutcrewError):
+    """The web app would be reachable from other machines without a token."""
+
+
+class MissingExtra(ScoutcrewError):
+    """A command needs an optional extra (e.g. `serve`) that is not installed."""
