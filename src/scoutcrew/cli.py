@@ -90,8 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run", help="run id (a unique prefix is enough)")
     p.set_defaults(func=cmd_resume)
 
-    p = sub.add_parser("doctor", help="check Ollama and the models the crews use")
+    p = sub.add_parser("doctor", help="check each backend and the models the crews use")
     p.add_argument("--model", metavar="SPEC[,SPEC...]", help="check these models instead")
+    p.add_argument("--backend", choices=["auto", "ollama", "embedded"], help="default: auto")
     p.set_defaults(func=cmd_doctor)
 
     from .commands.batch import add_batch_command
@@ -137,13 +138,18 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     project = _project(args)
     config = load_config(project)
-    if config.problems:
-        raise ConfigError(config.problems)
+    # One bad file must not hide the rest: list what loaded, mark what did not.
     print("crews:")
-    for name, crew in sorted(config.crews.items()):
+    for name in project.crew_names():
+        default = " [default]" if name == project.default_crew else ""
+        crew = config.crews.get(name)
+        if crew is None:
+            own = [p for p in config.problems if p.startswith(f"crews/{name}.yaml")]
+            why = own[0] if own else "an agent or task it uses has a problem (below)"
+            print(f"  {name:<16} (not loaded{default}: {_one_line(why, 100)})")
+            continue
         needs = config.required_inputs(name)
         extra = f"  (needs --input {', '.join(needs)})" if needs else ""
-        default = " [default]" if name == project.default_crew else ""
         print(f"  {name:<16} {crew.description}{default}{extra}")
     print("agents:")
     for name, agent in sorted(config.agents.items()):
@@ -151,6 +157,11 @@ def cmd_list(args: argparse.Namespace) -> int:
     print("tasks:")
     for name, task in sorted(config.tasks.items()):
         print(f"  {name:<16} ({task.agent}) {_one_line(task.expected_output)}")
+    if config.problems:
+        print(f"error: {len(config.problems)} problem(s) in the configuration:", file=sys.stderr)
+        for problem in config.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -251,7 +262,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         if config.problems:
             raise ConfigError(config.problems)
         specs = sorted({spec for agent in config.agents.values() for spec in agent.llm})
-    runtime = make_runtime(project, "ollama", UsageLedger())
+    runtime = make_runtime(project, args.backend, UsageLedger())
     lines = run_doctor(runtime, specs)
     print(format_doctor(lines))
     return 0 if all(getattr(line, "ok", True) for line in lines) else 1

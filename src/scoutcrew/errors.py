@@ -69,6 +69,14 @@ class SourceError(ScoutcrewError):
     """A feed, search or page could not be used; it becomes a note, never stops the run."""
 
 
+class SearchFailed(SourceError):
+    """Every search backend failed for one query; `problems` has one line per backend."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
 class UnsafeSource(SourceError):
     """A source was refused by the safety rules (address, scheme, size, XML entities)."""
 

@@ -90,6 +90,7 @@ def gather_evidence(
     from .evidence.select import select
     from .gather.feeds import gather
 
+    all_items = all_items or plan.sources.all_items
     gathered = gather(
         plan.sources,
         store=store,
@@ -271,6 +272,9 @@ def _stages(
     from .crew.build import build_crew
 
     pack_seen: list[str] = []
+    # `--backend ollama` never falls back: with Ollama down, stop before gathering anything.
+    planned = [*plan.agents.values(), *([plan.manager] if plan.manager else [])]
+    runtime.require_ollama([spec for agent in planned for spec in agent.llm])
     if resume is None:
         say("gathering sources")
         gathered, pack = gather_evidence(plan, store, runtime, options.all_items, search_backend)
@@ -296,15 +300,10 @@ def _stages(
                 f"to report on. Check the network and the URLs in crews/{plan.crew}.yaml "
                 f"(`scoutcrew plan {plan.crew}` lists each source). {_clip(reasons, 400)}"
             )
-    if not pack.sources and not options.all_items and _needs_evidence(plan):
-        message = f"nothing new for {plan.crew} since its last successful run; no model was called"
-        if gathered is not None and _failed_sources(gathered)[0]:
-            failed, total = _failed_sources(gathered)
-            message += (
-                f" ({failed} of {total} sources failed; `scoutcrew plan {plan.crew}` says why)"
-            )
-        say(message)
-        recorder.finish("nothing-new")
+    all_items = options.all_items or plan.sources.all_items
+    if not pack.sources and not all_items and _needs_evidence(plan):
+        message = nothing_new_message(plan.crew, gathered)
+        recorder.finish("nothing-new")  # the caller prints the message, once
         return RunResult(crew=plan.crew, status="nothing-new", message=message)
 
     outputs = dict(done)
@@ -328,6 +327,18 @@ def _stages(
     store.mark_delivered(plan.crew, seen)
     recorder.finish("ok", report=str(paths.md))
     return RunResult(crew=plan.crew, status="ok", report=paths.md, paths=paths)
+
+
+def nothing_new_message(crew: str, gathered: Any) -> str:
+    """Say why a run called no model, and how to get a report from the same items anyway."""
+    message = f"nothing new for {crew} since its last successful run; no model was called"
+    if gathered is not None and _failed_sources(gathered)[0]:
+        failed, total = _failed_sources(gathered)
+        message += f" ({failed} of {total} sources failed; `scoutcrew plan {crew}` says why)"
+    return (
+        f"{message}. For a report from every item anyway: `scoutcrew run {crew} --all-items` "
+        "(or `all_items: true` under sources: in its crew file)"
+    )
 
 
 def _failed_sources(gathered: Any) -> tuple[int, int]:

@@ -134,6 +134,24 @@ class LLMRuntime:
                     self._reachable.append(host)
             return list(self._reachable)
 
+    def require_ollama(self, spec_texts: list[str]) -> None:
+        """Fail now, before any work, when the Ollama models these specs name cannot be served.
+
+        Only with backend `ollama`, which never falls back: there a run whose server is down
+        should stop before it gathers anything, with the fix in the message.
+        """
+        if self.backend != "ollama":
+            return
+        parsed = [p for p in (parse_spec(s) for s in spec_texts) if p.backend == "ollama"]
+        if any(not p.host for p in parsed) and not self.reachable_hosts():
+            raise self._unreachable(self.hosts)
+        for spec in parsed:
+            if spec.host:
+                try:
+                    self.client.version(spec.host, timeout=2.0)
+                except (OllamaConnectionFailed, OllamaAPIError) as exc:
+                    raise self._unreachable([spec.host]) from exc
+
     def _hosts_for(self, spec: ModelSpec) -> list[str]:
         if spec.host:
             return [spec.host]
