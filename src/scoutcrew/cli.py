@@ -33,8 +33,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:  # errors.Interrupted says how to resume the run
+        print(str(exc) or "interrupted", file=sys.stderr)
         return 130
     except ScoutcrewError as exc:
         if debug:
@@ -217,21 +217,23 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from .runs import format_runs, list_runs
+    from .runs import format_runs, list_runs, mark_dead_runs
     from .store import Store
 
     project = _project(args)
     with Store.open(project.data_dir / "scoutcrew.sqlite") as store:
+        mark_dead_runs(store, project)
         print(format_runs(list_runs(store, args.crew, args.limit)))
     return 0
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from .runs import format_run, get_run
+    from .runs import format_run, get_run, mark_dead_runs
     from .store import Store
 
     project = _project(args)
     with Store.open(project.data_dir / "scoutcrew.sqlite") as store:
+        mark_dead_runs(store, project)
         print(format_run(get_run(store, args.run)))
     return 0
 

@@ -97,3 +97,12 @@ class RunInterrupted(ScoutcrewError):
     """The run was stopped (Ctrl-C or SIGTERM); `scoutcrew resume RUN` continues it."""
 
     exit_code = 130
+
+
+class Interrupted(KeyboardInterrupt):
+    """A run was stopped by Ctrl-C or SIGTERM; the message says how to resume it.
+
+    A KeyboardInterrupt, not a ScoutcrewError, so `except Exception` never swallows it.
+    """
+
+    exit_code = 130

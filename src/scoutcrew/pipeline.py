@@ -18,7 +18,7 @@ from typing import Any
 from .config.plan import Plan, build_plan
 from .config.project import Project
 from .config.schema import load_config, placeholders
-from .errors import RunFailed, RunInterrupted, ScoutcrewError
+from .errors import Interrupted, RunFailed, RunInterrupted, ScoutcrewError
 
 log = logging.getLogger("scoutcrew")
 
@@ -142,11 +142,6 @@ def resume_run(
         run = get_run(store, run_id)
     if run["status"] in {"ok", "nothing-new"}:
         raise RunFailed(f"run {run['id']} finished ({run['status']}); there is nothing to resume")
-    if not run.get("evidence"):
-        raise RunFailed(
-            f"run {run['id']} stopped before its evidence was packed; start a new run with "
-            f"`scoutcrew run {run['crew']}`"
-        )
     saved = run["options"] or {}
     options = RunOptions(
         inputs=run["inputs"] or {},
@@ -157,9 +152,9 @@ def resume_run(
     )
     plan = load_plan(project, run["crew"], options)
     done = {t["task"]: t["output"] for t in run["tasks"]}
-    return _execute(
-        plan, options, progress=progress, resume=(run["id"], pack_from_dict(run["evidence"]), done)
-    )
+    # Stopped while gathering: no evidence was saved, so the resumed run gathers it afresh.
+    pack = pack_from_dict(run["evidence"]) if run.get("evidence") else None
+    return _execute(plan, options, progress=progress, resume=(run["id"], pack, done))
 
 
 STORE_FILE = "scoutcrew.sqlite"
@@ -207,15 +202,17 @@ def _execute(
                 result = _stages(
                     plan, options, store, runtime, recorder, say, search_backend, resume
                 )
-        except (KeyboardInterrupt, RunInterrupted):
-            hint = f"interrupted; `scoutcrew resume {recorder.run_id}` continues it"
-            recorder.finish("interrupted", error=hint)
-            raise
+        except (KeyboardInterrupt, RunInterrupted) as exc:
+            raise _interrupted(recorder) from exc
         except ScoutcrewError as exc:
+            if runtime.aborted:  # a call failed because Ctrl-C aborted it
+                raise _interrupted(recorder) from exc
             recorder.finish("failed", error=str(exc))
             _deliver(plan, "failure", None, str(exc), recorder.run_id)
             raise
         except Exception as exc:  # crewai wraps our errors; keep the cause visible
+            if runtime.aborted:
+                raise _interrupted(recorder) from exc
             cause = _scoutcrew_cause(exc)
             error = cause or RunFailed(f"crew '{plan.crew}' failed: {type(exc).__name__}: {exc}")
             recorder.finish("failed", error=str(error))
@@ -234,13 +231,28 @@ def _execute(
     return result
 
 
+def _interrupted(recorder: Any) -> Interrupted:
+    """Record the run as interrupted; the error says how to continue it."""
+    hint = f"interrupted; `scoutcrew resume {recorder.run_id}` continues it"
+    recorder.finish("interrupted", error=hint)
+    return Interrupted(hint)
+
+
+def check_interrupted(runtime: Any) -> None:
+    """Stop here if Ctrl-C arrived while crewai was busy and its KeyboardInterrupt got lost."""
+    if runtime.aborted:
+        raise RunInterrupted("the run was interrupted")
+
+
 @contextmanager
 def _interruptible(runtime: Any) -> Iterator[None]:
     """Make Ctrl-C and SIGTERM stop a run at once, even in the middle of a model call.
 
     crewai waits for the call in flight before a KeyboardInterrupt gets through; aborting the
-    runtime first makes that call fail straight away. Outside the main thread (a library user's
-    worker) signals cannot be handled, and nothing changes.
+    runtime first makes that call fail straight away (an Ollama stream is cut; an embedded
+    generation is abandoned to its worker thread). The abort also stays set, so a
+    KeyboardInterrupt that crewai swallows still stops the run at the next check. Outside
+    the main thread (a library user's worker) signals cannot be handled, and nothing changes.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -275,7 +287,7 @@ def _stages(
     # `--backend ollama` never falls back: with Ollama down, stop before gathering anything.
     planned = [*plan.agents.values(), *([plan.manager] if plan.manager else [])]
     runtime.require_ollama([spec for agent in planned for spec in agent.llm])
-    if resume is None:
+    if resume is None or resume[1] is None:
         say("gathering sources")
         gathered, pack = gather_evidence(plan, store, runtime, options.all_items, search_backend)
         recorder.save_evidence(
@@ -317,11 +329,13 @@ def _stages(
     crew_obj = build_crew(plan, runtime, pack.render(), on_task_done=task_done, done=done)
     say(f"running {len(plan.tasks) - len(done)} tasks ({plan.config.process})")
     crew_output = crew_obj.kickoff()
+    check_interrupted(runtime)
     pending = [t for t in plan.tasks if t.name not in done]
     for task, output in zip(pending, crew_output.tasks_output, strict=False):
         if task.name not in outputs:
             task_done(_Finished(task.name, task.agent, str(output.raw)))
     paths = publish(plan, pack, gathered, outputs, runtime.ledger.records, runtime, options)
+    check_interrupted(runtime)
     # Everything this run saw is no longer new for the crew, used in the pack or not.
     seen = gathered_urls(gathered) if gathered is not None else pack_seen
     store.mark_delivered(plan.crew, seen)

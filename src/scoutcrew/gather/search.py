@@ -69,8 +69,8 @@ class Searcher:
 
     def run(self, query: str, backend: str, max_results: int) -> tuple[str, list[dict]]:
         """Return (backend that answered, results); raise SearchFailed when all failed."""
-        # One line per engine: keyed by the host a failure names, so ddgs's "auto" (which
-        # picks an engine itself) and the same engine as a fallback are not listed twice.
+        # One line per engine: ddgs's "auto" picks an engine itself, so when a fallback then
+        # fails at the same host, that is one engine and it is listed once, by its name.
         problems: dict[str, str] = {}
         for name in self.chain(backend):
             for attempt in range(self.retries + 1):
@@ -85,7 +85,11 @@ class Searcher:
                     outcome = "rate limited" if is_rate_limited(exc) else "failed"
                     self.attempts.append((query, name, outcome))
                     host, reason = describe_search_error(exc)
-                    problems[host or name] = f"{name}: {outcome} ({reason})"
+                    if name == "auto" and host:
+                        problems[f"auto@{host}"] = f"{name}: {outcome} ({reason})"
+                    else:
+                        problems.pop(f"auto@{host}", None)  # the same engine, by its name
+                        problems[name] = f"{name}: {outcome} ({reason})"
                     break
                 self.attempts.append((query, name, "ok"))
                 return name, [_clean(r) for r in results or [] if isinstance(r, dict)]
@@ -103,7 +107,7 @@ def describe_search_error(exc: BaseException) -> tuple[str, str]:
     at = f" {host}" if host else ""
     lowered = text.lower()
     if is_rate_limited(exc):
-        return host, f"rate limited by{at or ' the engine'}"
+        return host, f"by{at}" if host else "after retries"
     if "dns" in lowered or "resolv" in lowered or "name or service not known" in lowered:
         return host, f"cannot resolve{at or ' the host'}"
     if "timed out" in lowered or "timeout" in lowered:

@@ -119,6 +119,11 @@ class LLMRuntime:
         if self._client is not None:
             self._client.abort()
 
+    @property
+    def aborted(self) -> bool:
+        """True once `abort` was called (Ctrl-C or SIGTERM during the run)."""
+        return self._aborted
+
     # -- reachability and model facts --------------------------------------------------------
 
     def reachable_hosts(self) -> list[str]:
@@ -540,15 +545,17 @@ class LLMRuntime:
             limit = int(requested or 1024)
         started = time.perf_counter()
         try:
-            result = embedded.chat(
-                spec.name,
-                messages,
-                data_dir=self.data_dir,
-                num_ctx=num_ctx,
-                num_predict=limit,
-                temperature=option_value(options, "temperature"),
-                seed=option_value(options, "seed"),
-                stop=stop,
+            result = self._abandonable(
+                lambda: embedded.chat(
+                    spec.name,
+                    messages,
+                    data_dir=self.data_dir,
+                    num_ctx=num_ctx,
+                    num_predict=limit,
+                    temperature=option_value(options, "temperature"),
+                    seed=option_value(options, "seed"),
+                    stop=stop,
+                )
             )
         except LLMError as exc:
             self.ledger.add(
@@ -558,6 +565,36 @@ class LLMRuntime:
         return result, record(
             **_server_counts(result), wall_ms=(time.perf_counter() - started) * 1000
         )
+
+    def _abandonable(self, work: Callable[[], ChatResult]) -> ChatResult:
+        """Run an in-process generation in a worker thread that an abort stops waiting for.
+
+        llama.cpp cannot be interrupted mid-generation from here, and Python runs a signal
+        handler only between bytecodes, so a call made on the main thread would hold Ctrl-C
+        until it finished. In a worker the main thread waits on an event and stops at once;
+        the abandoned generation runs to its end in the background (its thread is a daemon,
+        so it never keeps the process alive) and its answer is dropped.
+        """
+        box: list[Any] = []
+        done = threading.Event()
+
+        def run() -> None:
+            try:
+                box.append((True, work()))
+            except BaseException as exc:  # handed to the waiting thread
+                box.append((False, exc))
+            finally:
+                done.set()
+
+        worker = threading.Thread(target=run, name="scoutcrew-embedded", daemon=True)
+        worker.start()
+        while not done.wait(0.1):  # a signal handler runs during the wait
+            if self._aborted:
+                raise RunInterrupted("the run was interrupted during an embedded model call")
+        ok, value = box[0]
+        if not ok:
+            raise value
+        return value
 
     @property
     def versions(self) -> dict[str, str]:
