@@ -255,9 +255,7 @@ def start(project_dir: Path):
 
 def test_ctrl_c_says_how_to_resume(project_dir: Path, start) -> None:
     with FakeOllama(delay=60) as slow:  # the answer would take a minute
-        child = _start(
-            project_dir, dict(os.environ, OLLAMA_HOST=slow.url), "demo", "--backend", "ollama"
-        )
+        child = start(dict(os.environ, OLLAMA_HOST=slow.url), "demo", "--backend", "ollama")
         deadline = time.monotonic() + 60
         while not slow.chat_requests and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -272,9 +270,7 @@ def test_a_killed_run_is_marked_interrupted_when_runs_are_listed(
     project_dir: Path, start, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with FakeOllama(delay=60) as slow:
-        child = _start(
-            project_dir, dict(os.environ, OLLAMA_HOST=slow.url), "demo", "--backend", "ollama"
-        )
+        child = start(dict(os.environ, OLLAMA_HOST=slow.url), "demo", "--backend", "ollama")
         deadline = time.monotonic() + 60
         while not slow.chat_requests and time.monotonic() < deadline:
             time.sleep(0.05)
