@@ -356,3 +356,26 @@ def test_uncited_sources_are_listed_with_urls_in_their_titles_defanged(tmp_path,
     assert "Free GPU credits at hxxp://evil[.]example/claim today" in page
     assert "http://evil.example" not in md and "http://evil.example" not in page
     assert "<https://news.example.com/s5>" in also  # the item's own, fetched URL stays a link
+
+
+def test_a_report_that_cites_nothing_does_not_speak_of_more_sources(tmp_path, pack):
+    paths, _ = write(tmp_path, pack, text="Nothing here cites a source.")
+    md = paths.md.read_text()
+    refs = md.split("## References", 1)[1].split("## Also in the evidence")[0]
+    assert "No source was cited." in refs
+    assert "None of the 3 sources in the evidence was cited." in refs
+    assert "more source" not in md and "more source" not in paths.html.read_text()
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027])
+def test_report_files_follow_the_umask(tmp_path, pack, umask):
+    import os
+    import stat
+
+    old = os.umask(umask)
+    try:
+        paths, _ = write(tmp_path, pack)
+    finally:
+        os.umask(old)
+    for path in (paths.md, paths.html, paths.json, paths.latest):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask, path.name

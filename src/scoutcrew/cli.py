@@ -34,8 +34,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:  # errors.Interrupted says how to resume the run
+        print(str(exc) or "interrupted", file=sys.stderr)
         return 130
     except ScoutcrewError as exc:
         if debug:
@@ -91,8 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run", help="run id (a unique prefix is enough)")
     p.set_defaults(func=cmd_resume)
 
-    p = sub.add_parser("doctor", help="check Ollama and the models the crews use")
+    p = sub.add_parser("doctor", help="check each backend and the models the crews use")
     p.add_argument("--model", metavar="SPEC[,SPEC...]", help="check these models instead")
+    p.add_argument("--backend", choices=["auto", "ollama", "embedded"], help="default: auto")
     p.set_defaults(func=cmd_doctor)
 
     from .commands.batch import add_batch_command
@@ -140,13 +141,18 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     project = _project(args)
     config = load_config(project)
-    if config.problems:
-        raise ConfigError(config.problems)
+    # One bad file must not hide the rest: list what loaded, mark what did not.
     print("crews:")
-    for name, crew in sorted(config.crews.items()):
+    for name in project.crew_names():
+        default = " [default]" if name == project.default_crew else ""
+        crew = config.crews.get(name)
+        if crew is None:
+            own = [p for p in config.problems if p.startswith(f"crews/{name}.yaml")]
+            why = own[0] if own else "an agent or task it uses has a problem (below)"
+            print(f"  {name:<16} (not loaded{default}: {_one_line(why, 100)})")
+            continue
         needs = config.required_inputs(name)
         extra = f"  (needs --input {', '.join(needs)})" if needs else ""
-        default = " [default]" if name == project.default_crew else ""
         print(f"  {name:<16} {crew.description}{default}{extra}")
     print("agents:")
     for name, agent in sorted(config.agents.items()):
@@ -154,6 +160,11 @@ def cmd_list(args: argparse.Namespace) -> int:
     print("tasks:")
     for name, task in sorted(config.tasks.items()):
         print(f"  {name:<16} ({task.agent}) {_one_line(task.expected_output)}")
+    if config.problems:
+        print(f"error: {len(config.problems)} problem(s) in the configuration:", file=sys.stderr)
+        for problem in config.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -209,21 +220,23 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from .runs import format_runs, list_runs
+    from .runs import format_runs, list_runs, mark_dead_runs
     from .store import Store
 
     project = _project(args)
     with Store.open(project.data_dir / "scoutcrew.sqlite") as store:
+        mark_dead_runs(store, project)
         print(format_runs(list_runs(store, args.crew, args.limit)))
     return 0
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from .runs import format_run, get_run
+    from .runs import format_run, get_run, mark_dead_runs
     from .store import Store
 
     project = _project(args)
     with Store.open(project.data_dir / "scoutcrew.sqlite") as store:
+        mark_dead_runs(store, project)
         print(strip_controls(format_run(get_run(store, args.run))))
     return 0
 
@@ -254,7 +267,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         if config.problems:
             raise ConfigError(config.problems)
         specs = sorted({spec for agent in config.agents.values() for spec in agent.chain})
-    runtime = make_runtime(project, "ollama", UsageLedger())
+    runtime = make_runtime(project, args.backend, UsageLedger())
     lines = run_doctor(runtime, specs)
     print(format_doctor(lines))
     return 0 if all(getattr(line, "ok", True) for line in lines) else 1

@@ -77,6 +77,14 @@ class SourceError(ScoutcrewError):
     """A feed, search or page could not be used; it becomes a note, never stops the run."""
 
 
+class SearchFailed(SourceError):
+    """Every search backend failed for one query; `problems` has one line per backend."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
 class UnsafeSource(SourceError):
     """A source was refused by the safety rules (address, scheme, size, XML entities)."""
 
@@ -105,3 +113,12 @@ class ServeRefused(ScoutcrewError):
 
 class MissingExtra(ScoutcrewError):
     """A command needs an optional extra (e.g. `serve`) that is not installed."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """A run was stopped by Ctrl-C or SIGTERM; the message says how to resume it.
+
+    A KeyboardInterrupt, not a ScoutcrewError, so `except Exception` never swallows it.
+    """
+
+    exit_code = 130

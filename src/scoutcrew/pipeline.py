@@ -18,7 +18,7 @@ from typing import Any
 from .config.plan import Plan, build_plan
 from .config.project import Project
 from .config.schema import load_config, placeholders
-from .errors import RunFailed, RunInterrupted, ScoutcrewError
+from .errors import Interrupted, RunFailed, RunInterrupted, ScoutcrewError
 
 log = logging.getLogger("scoutcrew")
 
@@ -94,6 +94,7 @@ def gather_evidence(
     from .evidence.select import select
     from .gather.feeds import gather
 
+    all_items = all_items or plan.sources.all_items
     gathered = gather(
         plan.sources,
         store=store,
@@ -145,11 +146,6 @@ def resume_run(
         run = get_run(store, run_id)
     if run["status"] in {"ok", "nothing-new"}:
         raise RunFailed(f"run {run['id']} finished ({run['status']}); there is nothing to resume")
-    if not run.get("evidence"):
-        raise RunFailed(
-            f"run {run['id']} stopped before its evidence was packed; start a new run with "
-            f"`scoutcrew run {run['crew']}`"
-        )
     saved = run["options"] or {}
     options = RunOptions(
         inputs=run["inputs"] or {},
@@ -160,9 +156,9 @@ def resume_run(
     )
     plan = load_plan(project, run["crew"], options)
     done = {t["task"]: t["output"] for t in run["tasks"]}
-    return _execute(
-        plan, options, progress=progress, resume=(run["id"], pack_from_dict(run["evidence"]), done)
-    )
+    # Stopped while gathering: no evidence was saved, so the resumed run gathers it afresh.
+    pack = pack_from_dict(run["evidence"]) if run.get("evidence") else None
+    return _execute(plan, options, progress=progress, resume=(run["id"], pack, done))
 
 
 STORE_FILE = "scoutcrew.sqlite"
@@ -210,15 +206,17 @@ def _execute(
                 result = _stages(
                     plan, options, store, runtime, recorder, say, search_backend, resume
                 )
-        except (KeyboardInterrupt, RunInterrupted):
-            hint = f"interrupted; `scoutcrew resume {recorder.run_id}` continues it"
-            recorder.finish("interrupted", error=hint)
-            raise
+        except (KeyboardInterrupt, RunInterrupted) as exc:
+            raise _interrupted(recorder) from exc
         except ScoutcrewError as exc:
+            if runtime.aborted:  # a call failed because Ctrl-C aborted it
+                raise _interrupted(recorder) from exc
             recorder.finish("failed", error=str(exc))
             _deliver(plan, "failure", None, str(exc), recorder.run_id)
             raise
         except Exception as exc:  # crewai wraps our errors; keep the cause visible
+            if runtime.aborted:
+                raise _interrupted(recorder) from exc
             cause = _scoutcrew_cause(exc)
             error = cause or RunFailed(f"crew '{plan.crew}' failed: {type(exc).__name__}: {exc}")
             recorder.finish("failed", error=str(error))
@@ -237,13 +235,28 @@ def _execute(
     return result
 
 
+def _interrupted(recorder: Any) -> Interrupted:
+    """Record the run as interrupted; the error says how to continue it."""
+    hint = f"interrupted; `scoutcrew resume {recorder.run_id}` continues it"
+    recorder.finish("interrupted", error=hint)
+    return Interrupted(hint)
+
+
+def check_interrupted(runtime: Any) -> None:
+    """Stop here if Ctrl-C arrived while crewai was busy and its KeyboardInterrupt got lost."""
+    if runtime.aborted:
+        raise RunInterrupted("the run was interrupted")
+
+
 @contextmanager
 def _interruptible(runtime: Any) -> Iterator[None]:
     """Make Ctrl-C and SIGTERM stop a run at once, even in the middle of a model call.
 
     crewai waits for the call in flight before a KeyboardInterrupt gets through; aborting the
-    runtime first makes that call fail straight away. Outside the main thread (a library user's
-    worker) signals cannot be handled, and nothing changes.
+    runtime first makes that call fail straight away (an Ollama stream is cut; an embedded
+    generation is abandoned to its worker thread). The abort also stays set, so a
+    KeyboardInterrupt that crewai swallows still stops the run at the next check. Outside
+    the main thread (a library user's worker) signals cannot be handled, and nothing changes.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -275,7 +288,10 @@ def _stages(
     from .crew.build import build_crew
 
     pack_seen: list[str] = []
-    if resume is None:
+    # `--backend ollama` never falls back: with Ollama down, stop before gathering anything.
+    planned = [*plan.agents.values(), *([plan.manager] if plan.manager else [])]
+    runtime.require_ollama([spec for agent in planned for spec in agent.llm])
+    if resume is None or resume[1] is None:
         say("gathering sources")
         gathered, pack = gather_evidence(plan, store, runtime, options.all_items, search_backend)
         recorder.save_evidence(
@@ -300,15 +316,10 @@ def _stages(
                 f"to report on. Check the network and the URLs in crews/{plan.crew}.yaml "
                 f"(`scoutcrew plan {plan.crew}` lists each source). {_clip(reasons, 400)}"
             )
-    if not pack.sources and not options.all_items and _needs_evidence(plan):
-        message = f"nothing new for {plan.crew} since its last successful run; no model was called"
-        if gathered is not None and _failed_sources(gathered)[0]:
-            failed, total = _failed_sources(gathered)
-            message += (
-                f" ({failed} of {total} sources failed; `scoutcrew plan {plan.crew}` says why)"
-            )
-        say(message)
-        recorder.finish("nothing-new")
+    all_items = options.all_items or plan.sources.all_items
+    if not pack.sources and not all_items and _needs_evidence(plan):
+        message = nothing_new_message(plan.crew, gathered)
+        recorder.finish("nothing-new")  # the caller prints the message, once
         return RunResult(crew=plan.crew, status="nothing-new", message=message)
 
     outputs = dict(done)
@@ -322,16 +333,30 @@ def _stages(
     crew_obj = build_crew(plan, runtime, pack.render(), on_task_done=task_done, done=done)
     say(f"running {len(plan.tasks) - len(done)} tasks ({plan.config.process})")
     crew_output = crew_obj.kickoff()
+    check_interrupted(runtime)
     pending = [t for t in plan.tasks if t.name not in done]
     for task, output in zip(pending, crew_output.tasks_output, strict=False):
         if task.name not in outputs:
             task_done(_Finished(task.name, task.agent, str(output.raw)))
     paths = publish(plan, pack, gathered, outputs, runtime.ledger.records, runtime, options)
+    check_interrupted(runtime)
     # Everything this run saw is no longer new for the crew, used in the pack or not.
     seen = gathered_urls(gathered) if gathered is not None else pack_seen
     store.mark_delivered(plan.crew, seen)
     recorder.finish("ok", report=str(paths.md))
     return RunResult(crew=plan.crew, status="ok", report=paths.md, paths=paths)
+
+
+def nothing_new_message(crew: str, gathered: Any) -> str:
+    """Say why a run called no model, and how to get a report from the same items anyway."""
+    message = f"nothing new for {crew} since its last successful run; no model was called"
+    if gathered is not None and _failed_sources(gathered)[0]:
+        failed, total = _failed_sources(gathered)
+        message += f" ({failed} of {total} sources failed; `scoutcrew plan {crew}` says why)"
+    return (
+        f"{message}. For a report from every item anyway: `scoutcrew run {crew} --all-items` "
+        "(or `all_items: true` under sources: in its crew file)"
+    )
 
 
 def _failed_sources(gathered: Any) -> tuple[int, int]:

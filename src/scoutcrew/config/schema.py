@@ -11,6 +11,7 @@ import re
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -157,6 +158,9 @@ class SourcesConfig(Strict):
     search_results: int = Field(default=5, ge=1)
     search_backend: str = "auto"
     allow_private_hosts: bool = False
+    # Every run reads every item, as `--all-items` does: for crews over files that never
+    # change (the bundled demo), where "new since the last run" would leave nothing to read.
+    all_items: bool = False
 
 
 class ScheduleConfig(Strict):
@@ -424,6 +428,7 @@ def load_config(project: Project, only_crew: str | None = None) -> ProjectConfig
         if crew is None:
             continue
         crew_problems = _check_crew(crew_name, crew, doc, agents, tasks, unread)
+        crew_problems += _missing_local_feeds(crew, doc, project.root)
         problems.extend(crew_problems)
         if not crew_problems and all(agents.get(a) for a in _crew_agent_names(crew)):
             if all(tasks.get(t) for t in crew.tasks):
@@ -521,6 +526,28 @@ def _check_crew(
             f"{doc.where(('manager',))}: manager: only a hierarchical crew has a manager "
             "(set process: hierarchical or remove manager:)"
         )
+    return out
+
+
+def _missing_local_feeds(crew: CrewConfig, doc: YamlDoc, root: Path) -> list[str]:
+    """Feeds given as a path (or file:// URL) that name no file: found now, not at run time."""
+    from urllib.parse import urlsplit
+    from urllib.request import url2pathname
+
+    out = []
+    for index, feed in enumerate(crew.sources.feeds):
+        parts = urlsplit(feed)
+        if parts.scheme not in ("", "file"):
+            continue
+        raw = Path(url2pathname(parts.path)) if parts.scheme == "file" else Path(feed)
+        path = raw if raw.is_absolute() else root / raw
+        if not path.is_file():
+            what = "is not a file" if path.exists() else "does not exist"
+            out.append(
+                f"{doc.where(('sources', 'feeds', index))}: sources.feeds: {feed!r} {what} "
+                f"(looked for {path}); fix the path, relative to the project folder, or give "
+                "a web feed as a URL starting with https://"
+            )
     return out
 
 

@@ -70,7 +70,7 @@ def render_html(report: Report) -> str:
     else:
         parts.append("<p>No source was cited.</p>")
     if report.uncited_count:
-        parts.append(f"<p>{uncited_line(report.uncited_count)}</p>")
+        parts.append(f"<p>{uncited_line(report.uncited_count, len(cited))}</p>")
         parts.append("<h2>Also in the evidence</h2><ul>")
         for s in report.uncited:
             parts.append(f"<li>{_source_html(s)}</li>")

@@ -34,7 +34,7 @@ def render_markdown(report: Report) -> str:
     if not cited:
         out.append("No source was cited.")
     if report.uncited_count:
-        out += ["", uncited_line(report.uncited_count)]
+        out += ["", uncited_line(report.uncited_count, len(cited))]
     out.append("")
 
     if report.uncited:

@@ -227,7 +227,12 @@ def plural(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-def uncited_line(n: int) -> str:
+def uncited_line(n: int, cited: int) -> str:
+    """Say how many sources of the evidence went uncited, next to the `cited` ones listed."""
+    if cited == 0:
+        if n == 1:
+            return "The one source in the evidence was not cited."
+        return f"None of the {n} sources in the evidence was cited."
     verb = "was" if n == 1 else "were"
     return f"{plural(n, 'more source')} in the evidence {verb} not cited."
 
