@@ -75,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", metavar="SPEC[,SPEC...]", help="override every agent's model")
     p.add_argument("--backend", choices=["auto", "ollama", "embedded"])
     p.add_argument("--all-items", action="store_true", help="not only items new since last run")
+    _budget_options(p)
     p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("runs", help="list recent runs with their token totals")
@@ -112,6 +113,16 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--all-items", action="store_true", help="use all items, not only those new since last run"
     )
+    _budget_options(p)
+
+
+def _budget_options(p: argparse.ArgumentParser) -> None:
+    group = p.add_argument_group(
+        "budget", "cap the run's model work (overrides the crew's budget:; 0 = no cap)"
+    )
+    group.add_argument("--budget-prompt-tokens", type=int, metavar="N")
+    group.add_argument("--budget-output-tokens", type=int, metavar="N")
+    group.add_argument("--budget-minutes", type=float, metavar="M")
 
 
 def _project(args: argparse.Namespace) -> Project:
@@ -170,6 +181,11 @@ def _options(args: argparse.Namespace):  # -> RunOptions
         output_dir=Path(args.output).resolve() if getattr(args, "output", None) else None,
         backend=args.backend,
         all_items=args.all_items,
+        budget={
+            key: value
+            for key in ("prompt_tokens", "output_tokens", "minutes")
+            if (value := getattr(args, f"budget_{key}", None)) is not None
+        },
     )
 
 
@@ -187,14 +203,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     return _finish(result)
 
 
+# Exit statuses: 0 ok (or nothing new), 1 failed, 3 partial (a report was written, but some
+# new items were not read: budget or model errors; they stay new for the next run).
+EXIT_PARTIAL = 3
+
+
 def _finish(result) -> int:  # result: pipeline.RunResult
     if result.status == "nothing-new":
         print(result.message, file=sys.stderr)
         return 0
     if result.summary:
         print(result.summary, file=sys.stderr)
+    if result.status == "partial":
+        print(result.message, file=sys.stderr)
     print(result.report)
-    return 0
+    return EXIT_PARTIAL if result.status == "partial" else 0
 
 
 def cmd_plan(args: argparse.Namespace) -> int:

@@ -75,9 +75,14 @@ class Reading:
 class NoteReader(Protocol):
     """The model call the map step uses (see scoutcrew.reading.runtime_reader)."""
 
-    models: Sequence[str]  # the chain, first choice first
-    num_ctx: int
-    parallel: int
+    @property
+    def models(self) -> Sequence[str]: ...  # the chain, first choice first
+
+    @property
+    def num_ctx(self) -> int: ...
+
+    @property
+    def parallel(self) -> int: ...
 
     def read(self, messages: list[dict[str, str]], *, max_tokens: int) -> Reading: ...
 
@@ -94,6 +99,7 @@ class SourceNote:
     model: str
     cached: bool = False
     source_tokens: int = 0  # the rendered source's size, what the model read
+    date: str = ""  # the source's publication day (ISO), "" when undated
 
     def lines(self) -> list[str]:
         """The facts as the crew reads them, each ending with this run's [S#] id."""
@@ -291,6 +297,15 @@ def take_notes(
     return result
 
 
+def cached_notes(
+    store: Any, sources: Sequence[Source], models: Sequence[str], version: str = PROMPT_VERSION
+) -> set[str]:
+    """The ids of `sources` whose note is already in the store (no call needed)."""
+    keys = {s.id: note_key(s) for s in sources}
+    found = _cached(store, list(keys.values()), list(models), version)
+    return {sid for sid, key in keys.items() if key in found}
+
+
 def _run_all(batches: list[list[Source]], run: Any, parallel: int) -> None:
     """Run batches `parallel` at a time; an interrupt stops new ones and propagates."""
     if parallel == 1 or len(batches) <= 1:
@@ -323,6 +338,7 @@ def _note(source: Source, key: str, model: str, facts: list[str], *, cached: boo
         model=model,
         cached=cached,
         source_tokens=estimate_tokens(source.render()),
+        date=source.published.date().isoformat() if source.published else "",
     )
 
 

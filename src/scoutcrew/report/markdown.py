@@ -220,10 +220,49 @@ def _evidence_notes(pack: Any) -> list[str]:
         )
     for what in getattr(pack, "degraded", None) or []:
         lines.append(f"degraded: {_md_text(str(what))}")
+    left_out = getattr(pack, "left_out", None) or {}
     dropped = getattr(pack, "dropped", None) or []
-    if dropped:
+    if left_out:
+        detail = ", ".join(f"{n} {reason}" for reason, n in left_out.items())
+        total = _count(sum(left_out.values()), "item")
+        lines.append(f"info: {total} left out on purpose: {detail}")
+    elif dropped:
         lines.append(f"info: {_count(len(dropped), 'item')} left out of the evidence")
+    unread = getattr(pack, "unread", None) or []
+    if unread:
+        reasons: dict[str, int] = {}
+        for _title, reason in unread:
+            reasons[reason.split(":")[0]] = reasons.get(reason.split(":")[0], 0) + 1
+        detail = ", ".join(f"{n} {reason}" for reason, n in reasons.items())
+        lines.append(
+            f"partial: {_count(len(unread), 'new item')} not read by a model ({_md_text(detail)}); "
+            "they stay new and the next run reads them first"
+        )
     return lines
+
+
+def _stories_md(report: Report) -> list[str]:
+    """The stories this report tells: new, or updated with what changed since last time."""
+    stories = getattr(report.pack, "stories", None) or []
+    if not stories:
+        return []
+    out = ["## Stories", ""]
+    for story in stories:
+        count = len(story.get("sources") or [])
+        sources = f" ({_count(count, 'source')})" if count > 1 else ""
+        if story.get("status") == "updated":
+            when = str(story.get("last_reported") or "")[:10]
+            out.append(f"- **updated** since {when}: {_md_text(story.get('title', ''))}{sources}")
+            for line in story.get("changed") or []:
+                out.append(f"  - new: {_md_text(_no_ids(line))}")
+        else:
+            out.append(f"- **new**: {_md_text(story.get('title', ''))}{sources}")
+    out.append("")
+    return out
+
+
+def _no_ids(text: str) -> str:
+    return re.sub(r"\s*\[S\d+\]", "", text).strip()
 
 
 # --------------------------------------------------------------------------------------------
@@ -240,6 +279,7 @@ def render_markdown(report: Report) -> str:
             out += [f"## {_md_text(heading)}", ""]
         out += [body, ""]
 
+    out += _stories_md(report)
     out += ["## References", ""]
     cited = report.cited
     for source in cited:
@@ -335,6 +375,13 @@ def report_json(report: Report) -> dict[str, Any]:
         "usage": [_record_dict(r) for r in report.usage],
         "usage_by_agent": usage_by_agent(report.usage),
         "flags": [asdict(f) for f in report.flags],
+        "stories": list(getattr(report.pack, "stories", None) or []),
+        "left_out": dict(getattr(report.pack, "left_out", None) or {}),
+        "unread": [
+            {"title": title, "reason": reason}
+            for title, reason in getattr(report.pack, "unread", None) or []
+        ],
+        "partial": bool(getattr(report.pack, "unread", None)),
         "notes": {
             "model": report.model_notes,
             "evidence": [_note_dict(n) for n in getattr(report.pack, "notes", None) or []],
