@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from feedserver import FeedServer, rss
+
 from scoutcrew.cli import main
 from scoutcrew.config.project import find_project
 from scoutcrew.evidence.notes import SourceNote

@@ -493,31 +493,32 @@ def scripted_notes(request: dict) -> str:
 
 
 def scripted_summary(request: dict) -> str:
-    """A FakeOllama reply for reduce prompts: one line per story (its title and first fact,
-    with every id of the story), or, for summaries of summaries, two lines merged into one."""
+    """A FakeOllama reply for reduce prompts, about a third of its input: per story, the first
+    ten words of its first fact with every id of the story; lines already that short are merged
+    two by two."""
     messages = request.get("messages") or []
     text = "\n".join(str(m.get("content") or "") for m in messages)
     start, end = text.find("BEGIN NOTES"), text.rfind("END NOTES")
-    body = text[start + len("BEGIN NOTES") : end] if start >= 0 < end else text
-    blocks = [b for b in re.split(r"\n(?=Story \d+ \()", body.strip()) if b.strip()]
-    sourced = [b for b in blocks if re.search(r"^\[S\d+\] ", b, re.MULTILINE)]
-    if sourced:
-        lines = []
-        for block in sourced:
-            head = block.splitlines()[0]
-            ids = re.findall(r"^\[(S\d+)\] ", block, re.MULTILINE)
-            facts = [ln[1:].strip() for ln in block.splitlines() if ln.startswith("> ")]
-            fact = facts[1] if len(facts) > 1 else (facts[0] if facts else head)
-            lines.append(f"{first_sentence(fact)} {''.join(f'[{i}]' for i in ids)}")
-        return "\n".join(lines)
-    lines = [ln.strip() for ln in body.splitlines() if re.search(r"\[S\d+\]", ln)]
-    merged = []
-    for i in range(0, len(lines), 2):
-        pair = lines[i : i + 2]
-        ids = [sid for ln in pair for sid in re.findall(r"\[(S\d+)\]", ln)]
-        words_ = re.sub(r"\[S\d+\]", "", pair[0]).split()[:8]
-        merged.append(f"{' '.join(words_)} {''.join(f'[{s}]' for s in dict.fromkeys(ids))}")
-    return "\n".join(merged)
+    body = text[start + len("BEGIN NOTES") : end] if 0 <= start < end else text
+    groups: list[list[str]] = []
+    for line in (ln.strip() for ln in body.splitlines()):
+        if not line:
+            continue
+        if line.startswith("Story") or not groups or not groups[-1][0].startswith("Story"):
+            groups.append([line])
+        else:
+            groups[-1].append(line)
+    cited = [g for g in groups if any(re.search(r"\[S\d+\]", ln) for ln in g)]
+    lengths = [len(re.sub(r"\[S\d+\]", "", g[-1]).split()) for g in cited]
+    if lengths and sum(lengths) / len(lengths) <= 12:  # summaries of summaries: merge pairs
+        cited = [sum(cited[i : i + 2], []) for i in range(0, len(cited), 2)]
+    out = []
+    for group in cited:
+        ids = [sid for ln in group for sid in re.findall(r"\[(S\d+)\]", ln)]
+        first = next(ln for ln in group if re.search(r"\[S\d+\]", ln))
+        words_ = re.sub(r"\[S\d+\]", "", first).split()[:10]
+        out.append(f"{' '.join(words_)} {''.join(f'[{i}]' for i in dict.fromkeys(ids))}")
+    return "\n".join(out)
 
 
 NOTE_MARK = "You take notes"
@@ -571,13 +572,21 @@ def news_item(feed: int, index: int) -> tuple[str, str, str]:
     topic = " ".join(rng.sample(_VOCAB, 3))
     title = f"{org} ships {name} with faster {topic}"
     figures = f"{rng.randint(5, 95)} percent"
+
+    def filler() -> str:
+        return " ".join(rng.choice(_VOCAB) for _ in range(rng.randint(10, 16))).capitalize() + "."
+
     sentences = [
         f"{org} released {name} on 2026-11-{rng.randint(1, 28):02d} and reports {figures} "
         f"better {rng.choice(_VOCAB)} {rng.choice(_VOCAB)} than its last release.",
-        " ".join(rng.choice(_VOCAB) for _ in range(14)).capitalize() + ".",
+        filler(),
+        filler(),
         f"It costs {rng.randint(1, 400)} dollars to run for a month on "
         f"{rng.randint(1, 64)} {rng.choice(_VOCAB)} nodes.",
-        " ".join(rng.choice(_VOCAB) for _ in range(12)).capitalize() + ".",
+        filler(),
+        filler(),
+        filler(),
+        filler(),
     ]
     link = f"https://feed{feed}.example/{index}/{name.lower()}"
     return title, link, "<p>" + " ".join(sentences) + "</p>"

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from ..errors import RunFailed
 from .select import estimate_tokens
-from .stories import Story, fence, render_story
+from .stories import Story, compact_story, fence, render_story
 
 MAX_LEVELS = 6
 REDUCE_SYSTEM = (
@@ -30,7 +30,7 @@ REDUCE_SYSTEM = (
 )
 REDUCE_CUE = "Merge the notes above. Keep the [S#] id at the end of every line."
 # The answer may take this share of its group's size.
-SHRINK = 0.35
+SHRINK = 0.3
 MIN_SUMMARY_TOKENS = 96
 
 Summarise = Callable[[list[dict[str, str]], int], str]
@@ -80,6 +80,8 @@ def fit_evidence(
                 "reading agents a larger num_ctx or a model with a longer context"
             )
         room = max(256, int((window_tokens - overhead) / (1 + SHRINK)))
+        if result.levels == 0:  # the summariser reads the notes as compact lines
+            blocks = [compact_story(s) for s in shown]
         groups = _groups(blocks, room)
         before = sum(estimate_tokens(b) for b in blocks)
 

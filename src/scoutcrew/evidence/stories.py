@@ -249,17 +249,19 @@ NOTES_PREAMBLE = (
 
 
 def render_story(story: Story, number: int) -> str:
-    """One story as the crew reads it: a header line, then each source's note in the evidence
-    pack's rendered format ([S#] date / > title / > facts)."""
-    head = f"Story {number} ({story.status}"
-    if story.status == "updated" and story.last_reported:
-        head += f"; reported before on {story.last_reported[:10]}, new facts below"
-    head += f"): {_one_line(story.title)}"
-    blocks = [head]
+    """One story as the crew reads it: each source's note in the evidence pack's rendered
+    format ([S#] date / > title / > facts), under a header line when the story has several
+    sources or is an update."""
+    blocks = []
+    if len(story.notes) > 1 or story.status == "updated":
+        head = f"Story {number} ({story.status}"
+        if story.status == "updated" and story.last_reported:
+            head += f"; reported before on {story.last_reported[:10]}, new facts below"
+        blocks.append(head + f"): {_one_line(story.title)}")
+    changed = set(story.changed)
     for note in story.notes:
         facts = note.facts
         if story.status == "updated":
-            changed = set(story.changed)
             facts = [f for f, line in zip(note.facts, note.lines(), strict=True) if line in changed]
             if not facts:
                 continue
@@ -267,6 +269,20 @@ def render_story(story: Story, number: int) -> str:
         lines += [f"> {_one_line(f)}" for f in facts] or ["> (no facts noted)"]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
+
+
+def compact_story(story: Story) -> str:
+    """One story as the summariser reads it: its title when it has several sources or is an
+    update, then one line per fact ending with the fact's [S#] id."""
+    lines = []
+    if len(story.notes) > 1 or story.status == "updated":
+        lines.append(f"Story ({story.status}): {_one_line(story.title)}")
+    changed = set(story.changed)
+    for note in story.notes:
+        for line in note.lines() or [f"{_one_line(note.title)} [{note.source_id}]"]:
+            if story.status != "updated" or line in changed:
+                lines.append(_one_line(line))
+    return "\n".join(lines)
 
 
 def note_date(note: SourceNote) -> str:
