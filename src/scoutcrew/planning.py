@@ -20,8 +20,8 @@ from .evidence.notes import (
     plan_batches,
 )
 from .evidence.reduce import SHRINK
-from .evidence.select import estimate_tokens
 from .reading import Budget, crew_reserve, host_slots, reader_agent
+from .text import estimate_tokens
 
 # A note is about this share of its source, at most OUTPUT_PER_SOURCE tokens.
 NOTE_SHARE = 0.3

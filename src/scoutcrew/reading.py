@@ -17,7 +17,7 @@ from typing import Any
 
 from .errors import BudgetExhausted
 from .evidence.notes import Reading
-from .evidence.select import estimate_tokens
+from .text import estimate_tokens
 
 NOTES_TASK = "notes"
 REDUCE_TASK = "reduce"

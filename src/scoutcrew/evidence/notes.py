@@ -39,7 +39,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from ..errors import BudgetExhausted, ScoutcrewError
-from .select import PREAMBLE, Source, estimate_tokens, excerpt
+from ..text import estimate_tokens
+from .select import PREAMBLE, Source, excerpt
 
 PROMPT_VERSION = "notes-1"
 

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ..errors import RunFailed
-from .select import estimate_tokens
+from ..text import estimate_tokens
 from .stories import Story, compact_story, fence, render_story
 
 MAX_LEVELS = 6

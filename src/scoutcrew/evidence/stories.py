@@ -21,8 +21,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..text import STOPWORDS, words
 from .notes import SourceNote
-from .select import STOPWORDS, Source, words
+from .select import Source
 
 SAME_TITLE = 0.6  # title word overlap (Jaccard) from which two notes tell the same story
 MAYBE_TITLE = 0.34  # from here up to SAME_TITLE, code cannot decide: ask `decide` if given

@@ -21,9 +21,9 @@ from typing import Any
 
 from ..errors import LLMError
 from ..evidence.notes import Reading
-from ..evidence.select import estimate_tokens
 from ..llm.ledger import CallRecord, UsageLedger
-from .local import RESOURCE
+from ..text import estimate_tokens
+from .jobs import RESOURCE
 from .ray_cluster import import_ray, node_ollama_host
 
 
