@@ -351,6 +351,7 @@ class TemplateFigures:
     by_agent: dict[str, int]
     route: str
     seconds: float
+    prompts: list[str] = field(default_factory=list)  # every request's message text
 
 
 def run_template(project_dir: Path, feeds: list[str], queries: list[str], inputs: dict) -> Any:
@@ -439,6 +440,7 @@ def run_template(project_dir: Path, feeds: list[str], queries: list[str], inputs
         )
         crew.kickoff()
         requests = server.chat_requests
+        prompts = [message_text(r["json"]["messages"]) for r in requests]
         other = [r["path"] for r in server.requests if not r["path"].endswith("/chat/completions")]
     by_agent: dict[str, int] = {}
     for r in requests:
@@ -467,6 +469,7 @@ def run_template(project_dir: Path, feeds: list[str], queries: list[str], inputs
         by_agent=by_agent,
         route=route,
         seconds=time.monotonic() - started,
+        prompts=prompts,
     )
 
 

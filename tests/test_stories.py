@@ -333,3 +333,21 @@ def test_kill_9_mid_map_then_resume_pays_only_the_unfinished_notes(
         assert len(cached_titles) == 60
         assert len(report_json(result)["sources"]) == 60
         assert finished  # (the killed run had really started reading)
+
+
+def test_a_model_outage_leaves_every_item_new(
+    project_dir: Path, ollama: FakeOllama, feeds: FeedServer
+) -> None:
+    from scoutcrew.errors import RunFailed
+
+    write_crew(project_dir, "news", [serve(feeds, "alpha", items("alpha", 6))])
+    project = find_project(project_dir)
+    ollama.fail_next(500, "model runner crashed", times=50)
+    with pytest.raises(RunFailed, match="could be read by a model"):
+        run_crew(project, "news", RunOptions(backend="ollama"))
+    assert delivered(project_dir, "news") == set()
+    with Store.open(project.data_dir / "scoutcrew.sqlite") as store:
+        assert list_runs(store)[0].status == "failed"
+    ollama._failures.clear()
+    result = run_crew(project, "news", RunOptions(backend="ollama"))
+    assert result.status == "ok" and len(report_json(result)["sources"]) == 6

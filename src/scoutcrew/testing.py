@@ -493,9 +493,9 @@ def scripted_notes(request: dict) -> str:
 
 
 def scripted_summary(request: dict) -> str:
-    """A FakeOllama reply for reduce prompts, about a third of its input: per story, the first
-    ten words of its first fact with every id of the story; lines already that short are merged
-    two by two."""
+    """A FakeOllama reply for reduce prompts: per story the first ten words of its first fact,
+    with every id of the story, neighbouring stories merged into one line until the answer has
+    no more lines than the prompt asks for."""
     messages = request.get("messages") or []
     text = "\n".join(str(m.get("content") or "") for m in messages)
     start, end = text.find("BEGIN NOTES"), text.rfind("END NOTES")
@@ -509,9 +509,11 @@ def scripted_summary(request: dict) -> str:
         else:
             groups[-1].append(line)
     cited = [g for g in groups if any(re.search(r"\[S\d+\]", ln) for ln in g)]
-    lengths = [len(re.sub(r"\[S\d+\]", "", g[-1]).split()) for g in cited]
-    if lengths and sum(lengths) / len(lengths) <= 12:  # summaries of summaries: merge pairs
-        cited = [sum(cited[i : i + 2], []) for i in range(0, len(cited), 2)]
+    asked = re.search(r"at most (\d+) lines", text)
+    most = int(asked.group(1)) if asked else max(1, len(cited) // 2)
+    if len(cited) > most:  # merge neighbouring stories until the answer has `most` lines
+        size = -(-len(cited) // most)
+        cited = [sum(cited[i : i + size], []) for i in range(0, len(cited), size)]
     out = []
     for group in cited:
         ids = [sid for ln in group for sid in re.findall(r"\[(S\d+)\]", ln)]

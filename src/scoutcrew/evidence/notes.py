@@ -38,7 +38,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from ..errors import BudgetExhausted, ScoutcrewError
+from ..errors import BudgetExhausted, RunInterrupted, ScoutcrewError
 from ..text import estimate_tokens
 from .select import PREAMBLE, Source, excerpt
 
@@ -271,6 +271,8 @@ def take_notes(
                 return
         try:
             reading = reader.read(note_messages(batch), max_tokens=output_tokens_for(batch))
+        except RunInterrupted:
+            raise  # an interrupt stops the run; the batches finished so far are saved
         except BudgetExhausted as exc:
             with lock:
                 stop.append(f"over budget ({exc.limit})")

@@ -28,9 +28,14 @@ REDUCE_SYSTEM = (
     "or [S3][S8]. Keep each story's title as a line starting with 'Story:' and say whether it "
     "is new or updated. Write nothing else."
 )
-REDUCE_CUE = "Merge the notes above. Keep the [S#] id at the end of every line."
-# The answer may take this share of its group's size.
+REDUCE_CUE = (
+    "Merge the notes above into at most {lines} lines. Keep the [S#] ids at the end of every line."
+)
+# The answer may take at most this share of its group's size; less when the notes are far
+# over the crew's budget, so one level is usually enough.
 SHRINK = 0.3
+MIN_SHRINK = 0.08
+TOKENS_PER_LINE = 20
 MIN_SUMMARY_TOKENS = 96
 
 Summarise = Callable[[list[dict[str, str]], int], str]
@@ -48,8 +53,9 @@ class Reduced:
     groups: list[int] = field(default_factory=list)  # groups summarised at each level
 
 
-def reduce_messages(text: str) -> list[dict[str, str]]:
-    user = f"BEGIN NOTES\n{text}\nEND NOTES\n\n{REDUCE_CUE}"
+def reduce_messages(text: str, lines: int) -> list[dict[str, str]]:
+    cue = REDUCE_CUE.format(lines=lines)
+    user = f"BEGIN NOTES\n{text}\nEND NOTES\n\n{cue}"
     return [{"role": "system", "content": REDUCE_SYSTEM}, {"role": "user", "content": user}]
 
 
@@ -84,12 +90,16 @@ def fit_evidence(
             blocks = [compact_story(s) for s in shown]
         groups = _groups(blocks, room)
         before = sum(estimate_tokens(b) for b in blocks)
+        # Aim the whole level at the budget (with room for the fence), within bounds.
+        share = min(SHRINK, max(MIN_SHRINK, 0.85 * budget_tokens / max(1, before)))
 
         def run(group: list[str]) -> str:
             body = "\n\n".join(group)
             allowed = {i.upper() for i in _IDS.findall(body)}
-            limit = max(MIN_SUMMARY_TOKENS, int(estimate_tokens(body) * SHRINK))
-            answer = summarise(reduce_messages(body), limit)
+            target = max(TOKENS_PER_LINE, int(estimate_tokens(body) * share))
+            lines = max(1, target // TOKENS_PER_LINE)
+            limit = max(MIN_SUMMARY_TOKENS, int(target * 1.5))
+            answer = summarise(reduce_messages(body, lines), limit)
             return _keep_cited(answer, allowed) or body
 
         with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
