@@ -181,9 +181,7 @@ def test_reduce_in_levels_keeps_every_source_and_fits_the_budget() -> None:
                     f"S{i}",
                     f"https://x/{i}",
                     f"Story number {i} about model M{i}",
-                    [
-                        f"Lab {i} shipped model M{i} with {i} billion parameters on 2026-11-0{i % 9 + 1}"
-                    ],
+                    [f"Lab {i} shipped model M{i} with {i} billion parameters"],
                     f"h{i}",
                     MODEL,
                 )

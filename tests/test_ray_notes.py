@@ -84,3 +84,29 @@ def test_map_step_spreads_batches_over_hosts_within_their_slots(
         again = take_notes(items, reader=reader, store=store)
         assert again.cached == 40
         assert sum(len(server.chat_requests) for server in cluster) == total
+
+
+def test_a_crew_run_takes_its_notes_on_ray(
+    cluster: dict[FakeOllama, int], project_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scoutcrew.config.project import find_project
+    from scoutcrew.pipeline import RunOptions, run_crew
+    from scoutcrew.scale.ray_notes import ray_reader_factory
+    from scoutcrew.testing import NOTE_MARK
+
+    with FakeOllama(default_reply="Final Answer: Local models got faster [S1].") as crew_host:
+        monkeypatch.setenv("OLLAMA_HOST", crew_host.url)
+        result = run_crew(
+            find_project(project_dir),
+            "demo",
+            RunOptions(backend="ollama", reader_factory=ray_reader_factory()),
+        )
+        crew_calls = list(crew_host.chat_requests)
+    assert result.status == "ok"
+    node_calls = [r for server in cluster for r in server.chat_requests]
+    assert node_calls and all(
+        r["json"]["messages"][0]["content"].startswith(NOTE_MARK) for r in node_calls
+    )
+    assert not any(r["json"]["messages"][0]["content"].startswith(NOTE_MARK) for r in crew_calls)
+    notes_records = [r for r in result.usage if r.task == "notes"]
+    assert len(notes_records) == len(node_calls)  # the remote calls are in the run's ledger

@@ -106,7 +106,7 @@ def report_json(result) -> dict:
 
 
 def test_rerun_hits_the_note_cache_and_another_crew_pays_no_notes(
-    project_dir: Path, ollama: FakeOllama, feeds: FeedServer
+    project_dir: Path, ollama: FakeOllama, feeds: FeedServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     urls = [serve(feeds, "alpha", items("alpha", 8)), serve(feeds, "beta", items("beta", 8))]
     write_crew(project_dir, "news", urls)
@@ -121,6 +121,18 @@ def test_rerun_hits_the_note_cache_and_another_crew_pays_no_notes(
     assert len(delivered(project_dir, "news")) == 16
 
     before = len(ollama.chat_requests)
+    # `plan` tells the truth before anything runs, and calls no model either.
+    assert main(["--project", str(project_dir), "plan", "news", "--backend", "ollama"]) == 0
+    planned = capsys.readouterr().out
+    assert "nothing new to read: a run now would make no model call" in planned
+    assert "Left out: 16 already reported" in planned
+    assert main(["--project", str(project_dir), "plan", "other", "--backend", "ollama"]) == 0
+    planned = capsys.readouterr().out
+    assert "16 sources already have a note in the store (no model call)" in planned
+    assert "notes: 0 sources" not in planned and "to read in" not in planned
+    assert "measured speed" in planned  # the first run's calls gave the model a speed
+    assert len(ollama.chat_requests) == before
+
     again = run_crew(project, "news", RunOptions(backend="ollama"))
     assert again.status == "nothing-new" and len(ollama.chat_requests) == before
 

@@ -113,6 +113,11 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--all-items", action="store_true", help="use all items, not only those new since last run"
     )
+    p.add_argument(
+        "--notes-on-ray",
+        metavar="ADDRESS",
+        help="take the notes on a Ray cluster ('auto': the local one), one 'ollama' slot per call",
+    )
     _budget_options(p)
 
 
@@ -195,9 +200,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     project = _project(args)
     crew = args.crew or project.default_crew
+    options = _options(args)
+    if args.notes_on_ray:
+        from .scale.ray_notes import ray_reader_factory
+
+        options.reader_factory = ray_reader_factory(args.notes_on_ray)
     progress = Progress()
     try:
-        result = run_crew(project, crew, _options(args), progress=progress)
+        result = run_crew(project, crew, options, progress=progress)
     finally:
         progress.close()
     return _finish(result)

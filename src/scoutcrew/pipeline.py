@@ -52,6 +52,9 @@ class RunOptions:
     all_items: bool = False
     # Overrides of the crew's budget: prompt_tokens, output_tokens, minutes (0 = no cap).
     budget: dict[str, float] = field(default_factory=dict)
+    # Builds the map step's reader (runtime, agent, guard) -> NoteReader, e.g. on Ray
+    # (scoutcrew.scale.ray_notes.ray_reader_factory); None: the run's own LLM runtime.
+    reader_factory: Callable[..., Any] | None = None
 
 
 def load_plan(project: Project, crew: str, options: RunOptions) -> Plan:
@@ -340,6 +343,7 @@ def _stages(
             budget=budget,
             evidence_budget=lambda: evidence_budget(plan, runtime),
             say=say,
+            reader_factory=options.reader_factory,
         )
         notes = outcome.notes
         if not notes.notes:

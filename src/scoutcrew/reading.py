@@ -248,6 +248,7 @@ def read_sources(
     budget: Budget,
     evidence_budget: Callable[[], int],
     say: Callable[[str], None],
+    reader_factory: Callable[..., Any] | None = None,
 ) -> ReadOutcome:
     """Take the notes of the pack's sources, group them into stories and fit them to the crew."""
     from .evidence.notes import take_notes
@@ -261,7 +262,10 @@ def read_sources(
         guard = BudgetGuard(
             budget, runtime.ledger, reserve_prompt=reserve_prompt, reserve_output=reserve_output
         )
-    reader = runtime_reader(runtime, agent.llm, agent.options, guard=guard)
+    if reader_factory is not None:
+        reader = reader_factory(runtime, agent, guard)
+    else:
+        reader = runtime_reader(runtime, agent.llm, agent.options, guard=guard)
     say(
         f"notes: {len(pack.sources)} sources for {reader.models[0]} "
         f"(num_ctx {reader.num_ctx}, {reader.parallel} at once)"

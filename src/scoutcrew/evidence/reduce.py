@@ -93,7 +93,7 @@ def fit_evidence(
         # Aim the whole level at the budget (with room for the fence), within bounds.
         share = min(SHRINK, max(MIN_SHRINK, 0.85 * budget_tokens / max(1, before)))
 
-        def run(group: list[str]) -> str:
+        def run(group: list[str], share: float = share) -> str:
             body = "\n\n".join(group)
             allowed = {i.upper() for i in _IDS.findall(body)}
             target = max(TOKENS_PER_LINE, int(estimate_tokens(body) * share))

@@ -117,3 +117,28 @@ class RayReader:
         if "error" in data:
             raise LLMError(data["error"])
         return Reading(text=data["text"], model=data["model"])
+
+
+def ray_reader_factory(address: str | None = None) -> Any:
+    """A `RunOptions.reader_factory` that takes a run's notes on Ray (connecting to `address`,
+    or the running session); the crew's own calls stay on the run's runtime."""
+
+    def build(runtime: Any, agent: Any, guard: Any) -> RayReader:
+        ray = import_ray()
+        if not ray.is_initialized():
+            ray.init(address=address or "auto", log_to_driver=False)
+        models = runtime.resolve_chain(agent.llm)
+        options = {
+            k: v
+            for k, v in vars(agent.options).items()
+            if v is not None and k in {"temperature", "seed", "keep_alive"}
+        }
+        return RayReader(
+            models,
+            num_ctx=runtime.num_ctx(models[0], agent.options),
+            ledger=runtime.ledger,
+            options=options,
+            guard=guard,
+        )
+
+    return build
