@@ -89,13 +89,28 @@ def dedupe(
     return kept, dropped
 
 
+# A word or shingle found in more items than this tells no two of them apart: it is skipped
+# when looking for candidates (which keeps dedup linear on large backlogs).
+COMMON_POSTINGS = 200
+
+
 def _near_twin(sh, ti, kept, shingles, titles, shingle_index, title_index, text_t, title_t):
-    shared = Counter(i for s in sh for i in shingle_index.get(s, ()))
+    shared = Counter(
+        i
+        for s in sh
+        if len(postings := shingle_index.get(s, ())) <= COMMON_POSTINGS
+        for i in postings
+    )
     for idx, n in shared.most_common(5):
         if n / (len(sh) + len(shingles[idx]) - n) >= text_t:
             return kept[idx], "near-duplicate text"
     if len(ti) >= 4:
-        shared_t = Counter(i for t in ti for i in title_index.get(t, ()))
+        shared_t = Counter(
+            i
+            for t in ti
+            if len(postings := title_index.get(t, ())) <= COMMON_POSTINGS
+            for i in postings
+        )
         for idx, _n in shared_t.most_common(5):
             if len(titles[idx]) >= 4 and _jaccard(ti, titles[idx]) >= title_t:
                 return kept[idx], "near-duplicate title"
@@ -410,7 +425,8 @@ def collect_sources(
         on_topic = [
             it for it in items if wanted & {_stem(t) for t in terms(f"{it.title} {it.text}")}
         ]
-        dropped += [(it.title, "off topic (no keyword)") for it in items if it not in on_topic]
+        kept_ids = {id(it) for it in on_topic}
+        dropped += [(it.title, "off topic (no keyword)") for it in items if id(it) not in kept_ids]
         items = on_topic
     ranked = rank(items, query)
     if carried_before:

@@ -30,6 +30,7 @@ MAYBE_TITLE = 0.34  # from here up to SAME_TITLE, code cannot decide: ask `decid
 MIN_TITLE_WORDS = 3
 MAX_DECISIONS = 40  # model decisions per run, at most
 KNOWN_STORIES_SCANNED = 2000
+COMMON_WORD = 200  # a title word in more notes than this does not suggest a story
 
 Decide = Callable[[SourceNote, SourceNote], bool]
 
@@ -106,7 +107,9 @@ def group_stories(
     index: dict[str, list[int]] = defaultdict(list)
     decisions = 0
     for i, title in enumerate(titles):
-        shared = Counter(j for w in title for j in index.get(w, ()))
+        shared = Counter(
+            j for w in title if len(postings := index.get(w, ())) <= COMMON_WORD for j in postings
+        )
         for j, n in shared.most_common(8):
             if n < 2 or find(i) == find(j):
                 continue
