@@ -122,3 +122,17 @@ class Interrupted(KeyboardInterrupt):
     """
 
     exit_code = 130
+
+
+class BudgetExhausted(ScoutcrewError):
+    """The run's model budget (prompt tokens, output tokens or minutes) is spent."""
+
+    def __init__(self, message: str, limit: str = "budget"):
+        self.limit = limit
+        super().__init__(message)
+
+
+class RunPartial(ScoutcrewError):
+    """The run wrote a partial report: some new items were not read (budget or errors)."""
+
+    exit_code = 3
