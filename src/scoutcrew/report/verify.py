@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .links import allowed_urls, link_labels, neutralise_bare_urls, neutralise_links, strip_markers
+from .terms import STOPWORDS, stem, terms
 
 SUPPORT_THRESHOLD = 0.5
 """A cited sentence is supported when its support score reaches this value (0..1)."""
@@ -299,63 +300,6 @@ class SupportIndex:
         missing = sorted((t for t in claim_terms if t not in union), key=lambda t: -weights[t])
         return score, per_source, missing[:5]
 
-
-def terms(text: str) -> list[str]:
-    """Return the stemmed content words and numbers of `text`."""
-    text = _CITE_GROUP_RE.sub(" ", text.lower().replace("\u2019", "'"))
-    out = []
-    for raw in re.findall(r"\d+(?:[.,]\d+)*%?|[a-z\u00c0-\u024f][a-z\u00c0-\u024f'-]*", text):
-        if raw[0].isdigit():
-            out.append(raw.rstrip("%").replace(",", ""))
-            continue
-        for word in raw.split("-"):
-            word = word.strip("'")
-            if word.endswith("'s"):
-                word = word[:-2]
-            if len(word) < 2 or word in _STOPWORDS:
-                continue
-            out.append(stem(word))
-    return out
-
-
-def stem(word: str) -> str:
-    """Strip common English suffixes so "released", "releases", "release" meet."""
-    word = re.sub(r"is(e|es|ed|ing|ation|ations)$", r"iz\1", word)  # British -ise spelling
-    for suffix, repl, min_len in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= min_len:
-            word = word[: len(word) - len(suffix)] + repl
-            break
-    if word.endswith("e") and len(word) > 4:
-        word = word[:-1]
-    if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "aeiouls":
-        word = word[:-1]
-    return word
-
-
-# fmt: off
-_SUFFIXES = [  # (suffix, replacement, minimum stem length); first match wins
-    ("ational", "ate", 3), ("ization", "ize", 3), ("fulness", "ful", 3), ("iveness", "ive", 3),
-    ("ations", "ate", 3), ("ation", "ate", 3), ("ments", "", 4), ("ment", "", 4),
-    ("ities", "", 3), ("ity", "", 3), ("ingly", "", 3), ("edly", "", 3), ("ness", "", 3),
-    ("ies", "y", 2), ("ied", "y", 2), ("sses", "ss", 2), ("ing", "", 3), ("ers", "", 3),
-    ("er", "", 3), ("ed", "", 3), ("ly", "", 3), ("es", "", 3), ("s", "", 3),
-]
-# fmt: on
-
-_STOPWORDS = frozenset(
-    """a about above after again against all also am an and any are as at be because been
-    before being below between both but by can could did do does doing down during each few for
-    from further had has have having he her here hers herself him himself his how i if in into
-    is it its itself just me more most my myself no nor not now of off on once only or other our
-    ours ourselves out over own same she should so some such than that the their theirs them
-    themselves then there these they this those through to too under until up very was we were
-    what when where which while who whom why will with would you your yours yourself yourselves
-    may might must shall us via per within without among across upon onto whether yet ever
-    according said says say reported reports report noted notes stated states article source
-    sources post blog new one two many much several however meanwhile overall including
-    roughly approximately around nearly almost about some least reportedly
-    """.split()
-)
 
 _ABBREVIATIONS = frozenset(
     "e.g i.e etc vs mr mrs ms dr prof inc ltd co corp jr sr st no fig approx al u.s u.k "
