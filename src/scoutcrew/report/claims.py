@@ -231,6 +231,10 @@ def _figures(words: list[str], lower: list[str]) -> list[Figure]:
         if not w[0].isdigit() and not re.search(r"[-/]\d", w):
             continue
         figures += _number_token(words[i], w, lower, i)
+    # "Gemma 3", "RTX 4090": a bare number right after a capitalised word belongs to a name.
+    for f in figures:
+        if f.pos > 0 and not f.unit and f.scale == 1.0 and words[f.pos - 1][:1].isupper():
+            f.in_name = words[f.pos - 1].lower() not in lexicon.MONTHS
     # "2-, 3- and 4-bit": a number left hanging on a hyphen takes the unit of the list's end.
     for k, f in enumerate(figures):
         if not f.unit and f.pos + 1 < n and lower[f.pos + 1] == "-":
@@ -583,6 +587,8 @@ class ClaimIndex:
         for s, g in kin:
             if figures_match(f, g) or g.pos < 0 or g.in_name:
                 continue
+            if any(s2 is s and abs(m.pos - g.pos) <= 3 for s2, m in same):
+                continue  # the other end of the same range or list: "3B to 8B"
             score = len(ctx & _stems_near(s.analysis, g.pos))
             if best_other is None or score > best_other[0]:
                 best_other = (score, g)
@@ -715,8 +721,17 @@ def _unsupported_clause(a: Analysis, have: set[str]) -> str:
 
 
 def _stems_near(a: Analysis, pos: int, window: int = 2) -> set[str]:
-    """The exact stems of the `window` content words on each side of `pos`, in its clause."""
+    """The exact stems of the `window` content words on each side of `pos`, in its phrase.
+
+    The phrase ends at the neighbouring figures too: in "270M has 170 million embedding
+    parameters" the words after 170 million describe 170 million, not 270M.
+    """
     lo, hi = _clause_bounds(a, pos, _PHRASE_BREAKS)
+    for f in a.figures:
+        if f.pos < pos:
+            lo = max(lo, f.pos + 1)
+        elif f.pos > pos:
+            hi = min(hi, f.pos - 1)
     before = [t for i, t in a.content if lo <= i < pos][-window:]
     after = [t for i, t in a.content if pos < i <= hi][:window]
     return set(before + after)

@@ -22,7 +22,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .links import allowed_urls, link_labels, neutralise_bare_urls, neutralise_links, strip_markers
-from .terms import STOPWORDS, stem, terms
+from .claims import ClaimIndex, analyse
+from .terms import terms
 
 SUPPORT_THRESHOLD = 0.5
 """A cited sentence is supported when its support score reaches this value (0..1)."""
@@ -51,11 +52,13 @@ class Flag:
     detail: str
     sentence: str = ""
     url: str | None = None  # the raw URL for "foreign-url" (kept out of the report's text)
+    claim_class: str | None = None  # "unsupported": figure, entity, polarity, wrong-source, ...
+    marker: int | None = None  # the footnote number the report puts after the sentence
 
 
 @dataclass
 class CitedSentence:
-    """A sentence that cites sources, with its support score against them."""
+    """A sentence that cites sources: its claim-check verdict and support score."""
 
     sentence: str
     ids: list[str]
@@ -63,6 +66,26 @@ class CitedSentence:
     supported: bool
     scores: dict[str, float] = field(default_factory=dict)  # per cited source
     missing_terms: list[str] = field(default_factory=list)  # heaviest words not in the sources
+    kind: str | None = None  # the class of the first problem (see claims.CLASSES), or None
+    reason: str = ""
+    matches: str | None = None  # wrong-source: the source the sentence matches instead
+    judge: dict[str, Any] | None = None  # the model judge's verdict, when one was asked
+    repaired: bool = False  # rewritten by the writer after a failed check, and now supported
+    original: str = ""  # the sentence before repair
+
+
+@dataclass
+class SentenceVerdict:
+    """The verdict on one prose sentence of the report."""
+
+    sentence: str
+    status: str  # "supported" | "unsupported" | "uncited-claim" | "no-claim"
+    kind: str | None = None
+    reason: str = ""
+    ids: list[str] = field(default_factory=list)
+    matches: str | None = None
+    repaired: bool = False
+    judge: dict[str, Any] | None = None
 
 
 @dataclass
@@ -79,16 +102,62 @@ class Verification:
     sentences_total: int = 0
     threshold: float = SUPPORT_THRESHOLD
     notes: list[str] = field(default_factory=list)
+    uncited_claims: list[str] = field(default_factory=list)
+    sentences: list[SentenceVerdict] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)  # sentences the writer removed on repair
+    review: dict[str, Any] = field(default_factory=dict)  # judge and repair: models, tokens
+
+    @property
+    def factual(self) -> int:
+        """Sentences that state a fact: every cited sentence, and uncited ones with figures
+        or names."""
+        return self.sentences_cited + len(self.uncited_claims)
+
+    @property
+    def repaired(self) -> int:
+        return sum(1 for c in self.citations if c.repaired and c.supported)
+
+    def unsupported_by_class(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for c in self.citations:
+            if not c.supported:
+                key = c.kind or "unsupported"
+                counts[key] = counts.get(key, 0) + 1
+        return counts
 
     def trust_line(self) -> str:
-        """Return the one-line summary that ends every report."""
-        return (
-            f"Trust: {self.sentences_cited} sentences cited, {self.supported} supported, "
-            f"{self.flagged} flagged"
-        )
+        """Return the one-line summary that ends every report.
+
+        "Trust: 14 of 16 factual sentences supported; 1 repaired; 1 unsupported (figure),
+        1 uncited claim". A report with no factual sentence says so instead of "0 flagged".
+        """
+        other = sum(1 for f in self.flags if f.kind in {"unknown-citation", "foreign-url"})
+        tail = f"; {_count(other, 'citation or link')} removed" if other else ""
+        if not self.factual:
+            return (
+                "Trust: no factual sentence to check (none cites a source or states a figure "
+                f"or a name){tail}"
+            )
+        head = f"Trust: {self.supported} of {self.factual} factual sentences supported"
+        parts = [head]
+        if self.repaired:
+            parts.append(f"{self.repaired} repaired")
+        problems = [
+            f"{n} unsupported ({kind})"
+            for kind, n in sorted(self.unsupported_by_class().items(), key=lambda kv: -kv[1])
+        ]
+        if self.uncited_claims:
+            problems.append(_count(len(self.uncited_claims), "uncited claim"))
+        if problems:
+            parts.append(", ".join(problems))
+        return "; ".join(parts) + tail
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 # --------------------------------------------------------------------------------------------
@@ -100,37 +169,64 @@ def verify(
     pack: Any,
     *,
     threshold: float = SUPPORT_THRESHOLD,
-    flag_uncited: bool = False,
+    flag_uncited: bool = True,
+    judged: dict[str, dict[str, Any]] | None = None,
+    index: ClaimIndex | None = None,
 ) -> Verification:
-    """Clean `text` against `pack` and score every cited sentence.
+    """Clean `text` against `pack` and check every sentence; return the per-sentence verdicts.
 
-    flag_uncited: also flag sentences that state a figure (a digit) without any citation.
+    Each cited sentence goes through the claim check (figures, names, polarity, wrong source,
+    invented detail; see claims.py) and its support score must reach `threshold`. Sentences
+    that state a figure or a name without any citation are counted (and, with flag_uncited,
+    flagged) as uncited claims. judged: a model judge's verdicts by sentence text
+    ({"verdict": "supported"|"unsupported", "kind", "reason", "model"}), recorded beside the
+    deterministic ones; a judge can flag a sentence the code passed, never clear one it failed.
     """
     cleaned, flags, notes = sanitize_markdown(text, pack)
     sentences = list(iter_sentences(cleaned))
-    index = SupportIndex.from_pack(pack)
+    support = SupportIndex.from_pack(pack)
+    claims = index or ClaimIndex.from_pack(pack)
     known = {s.id for s in _sources(pack)}
+    judged = judged or {}
 
     citations: list[CitedSentence] = []
     cited_ids: list[str] = []
+    verdicts: list[SentenceVerdict] = []
+    uncited: list[str] = []
     for sentence in sentences:
         ids = [i for i in citation_ids(sentence) if i in known]
+        claim = _claim_text(sentence)
         if not ids:
-            if flag_uncited and re.search(r"\d", _strip_citations(sentence)):
-                flags.append(Flag("uncited-claim", "states a figure without a citation", sentence))
+            if is_factual(claim, claims):
+                uncited.append(sentence)
+                verdicts.append(SentenceVerdict(sentence, "uncited-claim"))
+                if flag_uncited:
+                    flags.append(
+                        Flag("uncited-claim", "states a figure or a name without a citation",
+                             sentence)
+                    )
+            else:
+                verdicts.append(SentenceVerdict(sentence, "no-claim"))
             continue
         for sid in ids:
             if sid not in cited_ids:
                 cited_ids.append(sid)
-        claim = _claim_text(sentence)
-        score, per_source, missing = index.score(claim, ids)
-        ok = score >= threshold
-        citations.append(CitedSentence(sentence, ids, round(score, 3), ok, per_source, missing))
-        if not ok:
-            detail = f"support {score:.2f} < {threshold:.2f} against {', '.join(ids)}"
-            if missing:
-                detail += f" (not in the sources: {', '.join(missing)})"
-            flags.append(Flag("unsupported", detail, sentence))
+        cited = _check_sentence(sentence, claim, ids, support, claims, threshold)
+        cited.judge = judged.get(sentence)
+        if cited.supported and cited.judge and cited.judge.get("verdict") == "unsupported":
+            cited.supported = False
+            cited.kind = str(cited.judge.get("kind") or "judge")
+            cited.reason = f"model judge ({cited.judge.get('model', '?')}): " + str(
+                cited.judge.get("reason") or "not supported by the cited sources"
+            )
+        citations.append(cited)
+        status = "supported" if cited.supported else "unsupported"
+        verdicts.append(
+            SentenceVerdict(sentence, status, cited.kind, cited.reason, ids, cited.matches,
+                            judge=cited.judge)
+        )
+        if not cited.supported:
+            flags.append(Flag("unsupported", cited.reason, sentence, claim_class=cited.kind))
 
     flagged_sentences = {f.sentence or f"#{n}" for n, f in enumerate(flags)}
     return Verification(
@@ -144,7 +240,35 @@ def verify(
         sentences_total=len(sentences),
         threshold=threshold,
         notes=notes,
+        uncited_claims=uncited,
+        sentences=verdicts,
     )
+
+
+def _check_sentence(
+    sentence: str,
+    claim: str,
+    ids: list[str],
+    support: SupportIndex,
+    claims: ClaimIndex,
+    threshold: float,
+) -> CitedSentence:
+    score, per_source, missing = support.score(claim, ids)
+    check = claims.check(claim, ids)
+    cited = CitedSentence(sentence, ids, round(score, 3), check.supported, per_source, missing)
+    cited.kind, cited.reason, cited.matches = check.kind, check.reason, check.matches
+    if cited.supported and score < threshold:
+        cited.supported, cited.kind = False, "invented"
+        cited.reason = f"support {score:.2f} < {threshold:.2f} against [{', '.join(ids)}]"
+        if missing:
+            cited.reason += f" (not in the sources: {', '.join(missing)})"
+    return cited
+
+
+def is_factual(claim: str, index: ClaimIndex) -> bool:
+    """Whether an uncited sentence states a fact a reader would want a source for."""
+    a = analyse(claim, index.vocabulary)
+    return bool(a.figures or a.names)
 
 
 def sanitize_markdown(text: str, pack: Any) -> tuple[str, list[Flag], list[str]]:
