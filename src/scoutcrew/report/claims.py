@@ -471,6 +471,8 @@ class ClaimIndex:
         self._df = df
         self._n = max(1, len(sources))
         self.vocabulary = vocabulary
+        self.known_names = {n.lower() for s in sources for _, n in s.analysis.names}
+        """Names the sources use: a capitalised first word that is one of them is a name."""
 
     @classmethod
     def from_pack(cls, pack: Any) -> ClaimIndex:

@@ -20,7 +20,10 @@ SCALE_WORDS = {"hundred": 1e2, "thousand": 1e3, "million": 1e6, "billion": 1e9, 
 
 FRACTION_WORDS = {"half": 0.5, "third": 1 / 3, "quarter": 0.25, "tenth": 0.1, "fifth": 0.2}
 
-MULTIPLIER_WORDS = {"twice": 2.0, "double": 2.0, "doubled": 2.0, "triple": 3.0, "tripled": 3.0}
+MULTIPLIER_WORDS = {
+    "twice": 2.0, "double": 2.0, "doubled": 2.0, "doubles": 2.0, "doubling": 2.0,
+    "triple": 3.0, "tripled": 3.0, "triples": 3.0, "thrice": 3.0,
+}  # fmt: skip
 
 SUFFIX_SCALE = {"k": 1e3, "m": 1e6, "b": 1e9, "bn": 1e9, "t": 1e12}
 

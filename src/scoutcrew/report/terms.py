@@ -33,6 +33,8 @@ def stem(word: str) -> str:
     if re.search(r"[^sxz]es$", word) and not re.search(r"(ch|sh)es$", word):
         word = word[:-1]  # "comes" -> "come", like "releases" -> "release"
     for suffix, repl, min_len in _SUFFIXES:
+        if suffix == "ed" and word.endswith("eed"):
+            break  # speed, need, feed
         if word.endswith(suffix) and len(word) - len(suffix) >= min_len:
             word = word[: len(word) - len(suffix)] + repl
             break

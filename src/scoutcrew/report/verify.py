@@ -132,7 +132,11 @@ class Verification:
         1 uncited claim". A report with no factual sentence says so instead of "0 flagged".
         """
         other = sum(1 for f in self.flags if f.kind in {"unknown-citation", "foreign-url"})
-        tail = f"; {_count(other, 'citation or link')} removed" if other else ""
+        tail = ""
+        if other:
+            tail = "; 1 unknown citation or link removed" if other == 1 else (
+                f"; {other} unknown citations or links removed"
+            )
         if not self.factual:
             return (
                 "Trust: no factual sentence to check (none cites a source or states a figure "
@@ -265,10 +269,54 @@ def _check_sentence(
     return cited
 
 
+MARKED_KINDS = ("unsupported", "uncited-claim")
+"""Flags whose sentence gets an inline footnote marker in the report."""
+MARKER_RE = re.compile(r"\[\^c(\d+)\]")
+
+
+def mark_claims(text: str, flags: list[Flag], start: int = 1) -> tuple[str, int]:
+    """Put a footnote marker ("[^c1]") after each flagged sentence found in `text`.
+
+    Each flag of MARKED_KINDS that has no marker yet and whose sentence occurs in `text` gets
+    the next number. Return (marked text, next free number). Markers the model wrote itself are
+    removed first, so only the check's markers remain.
+    """
+    text = MARKER_RE.sub("", text)
+    number = start
+    for flag in flags:
+        if flag.kind not in MARKED_KINDS or flag.marker is not None or not flag.sentence:
+            continue
+        words = flag.sentence.split()
+        if not words:
+            continue
+        pattern = r"\s+".join(re.escape(w) for w in words)
+        m = re.search(pattern, text)
+        if m is None:
+            continue
+        flag.marker = number
+        text = f"{text[: m.end()]}[^c{number}]{text[m.end() :]}"
+        number += 1
+    return text, number
+
+
+def marker_note(flag: Flag) -> str:
+    """The footnote text for a marked flag: what kind of problem, and why."""
+    if flag.kind == "uncited-claim":
+        return "uncited claim: states a figure or a name without a citation"
+    return f"unsupported ({flag.claim_class or 'support'}): {flag.detail}"
+
+
 def is_factual(claim: str, index: ClaimIndex) -> bool:
-    """Whether an uncited sentence states a fact a reader would want a source for."""
+    """Whether an uncited sentence states a fact a reader would want a source for: a figure,
+    or a name. A capitalised first word alone does not count ("Visit ...", "Update now")."""
     a = analyse(claim, index.vocabulary)
-    return bool(a.figures or a.names)
+    if a.figures:
+        return True
+    first = next((i for i, w in enumerate(a.words) if w[:1].isalpha()), -1)
+    return any(
+        i != first or not re.fullmatch(r"[A-Z][a-z]+", name) or name.lower() in index.known_names
+        for i, name in a.names
+    )
 
 
 def sanitize_markdown(text: str, pack: Any) -> tuple[str, list[Flag], list[str]]:
@@ -541,7 +589,8 @@ def _strip_citations(sentence: str) -> str:
 
 def _claim_text(sentence: str) -> str:
     """Return the words a sentence claims: no citations, markers, link targets or URLs."""
-    return link_labels(strip_markers(_strip_citations(sentence))).replace("&lt;", "<")
+    text = MARKER_RE.sub("", _strip_citations(sentence))
+    return link_labels(strip_markers(text)).replace("&lt;", "<")
 
 
 def _prose_blocks(markdown: str) -> Iterable[str]:
