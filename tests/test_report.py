@@ -255,9 +255,13 @@ def test_layout_notes_sections_trust_line(tmp_path, pack):
     assert md.index("base model") < md.index("Rust 1.95 was released")
     assert "`https://down.example.net/rss`: HTTP 503 after 3 tries" in md
     assert "degraded: search: ddgs rate-limited" in md
-    assert lines[-1] == v.trust_line() == (
-        "Trust: 2 of 4 factual sentences supported; 1 unsupported (invented), 1 uncited claim; "
-        "4 unknown citations or links removed"
+    assert (
+        lines[-1]
+        == v.trust_line()
+        == (
+            "Trust: 2 of 4 factual sentences supported; 1 unsupported (invented), 1 uncited claim; "
+            "4 unknown citations or links removed"
+        )
     )
     assert md.index("## References") < md.index("## Sources & notes") < md.index("## Flags")
     page = paths.html.read_text()

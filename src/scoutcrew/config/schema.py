@@ -166,6 +166,23 @@ class DeliveryConfig(Strict):
         return value
 
 
+class VerifyConfig(Strict):
+    """How a crew's report is checked before it is published.
+
+    The deterministic claim check always runs. judge: a model that also reads the sentences
+    the code could not decide, in one batched call per report (opt-in). repair: how many rounds
+    flagged sentences go back to the writer (0 turns repair off).
+    """
+
+    judge: str | None = None
+    repair: int = Field(default=1, ge=0, le=3)
+
+    @field_validator("judge")
+    @classmethod
+    def _judge(cls, value: str | None) -> str | None:
+        return check_model_spec(value) if value is not None else None
+
+
 class CrewConfig(Strict):
     """One file under crews/."""
 
@@ -179,6 +196,7 @@ class CrewConfig(Strict):
     schedule: ScheduleConfig | None = None
     output: OutputConfig = Field(default_factory=OutputConfig)
     delivery: DeliveryConfig | None = None
+    verify: VerifyConfig = Field(default_factory=VerifyConfig)
 
     @field_validator("schedule", mode="before")
     @classmethod

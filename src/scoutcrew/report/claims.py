@@ -49,6 +49,7 @@ _TOKEN = re.compile(
 _NUMBER_PART = re.compile(r"(\d[\d,]*(?:\.\d+)*)([a-z%]*)")
 _CITES = re.compile(r"\[\s*[Ss]\s?\d+(?:\s*[,;]\s*(?:[Ss]\s?)?\d+)*\s*\]")
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])|\n+")
+_POLAR_REACH = 4
 _PARTICLES = frozenset({"out", "up", "off", "down", "away", "short", "clear", "free"})
 _OPENERS = {":", "(", '"', "\u201c", "'", "-", "\u2014", "\u2013", "*", "\u2022", ";"}
 
@@ -137,7 +138,7 @@ def analyse(text: str, vocabulary: set[str] | None = None) -> Analysis:
             if len(part) >= 2 and part not in STOPWORDS and not part[0].isdigit():
                 if part not in lexicon.MONTHS and part not in lexicon.WEEKDAYS:
                     content.append((i, stem(part)))
-    negated = _negation_scopes(lower)
+    negated, near_negation = _negation_scopes(lower)
     polar = []
     for i, w in enumerate(lower):
         entry = lexicon.POLAR.get(w)
@@ -146,7 +147,7 @@ def analyse(text: str, vocabulary: set[str] | None = None) -> Analysis:
         if w == "on" and not _near(lower, i, {"by", "default", "turned", "switched", "now"}):
             continue  # "on" is mostly a preposition
         scale, side = entry
-        if i in negated and side != "0":
+        if (i in negated or i in near_negation) and side != "0":
             side = "-" if side == "+" else "+"
         polar.append(Polar(scale, side, w, i))
     parts = [p for w in lower for p in re.split(r"[^a-z0-9]+", w) if p]
@@ -157,9 +158,11 @@ def _near(lower: list[str], i: int, words: set[str], window: int = 2) -> bool:
     return any(w in words for w in lower[max(0, i - window) : i + window + 1])
 
 
-def _negation_scopes(lower: list[str]) -> set[int]:
-    """Positions negated by a cue before them (a few content words, up to a clause break)."""
+def _negation_scopes(lower: list[str]) -> tuple[set[int], set[int]]:
+    """Positions negated by a cue before them: the word it governs, and (for polar words such
+    as "faster") anything in the next few words of the clause ("did not make it faster")."""
     negated: set[int] = set()
+    near: set[int] = set()
     n = len(lower)
     i = 0
     while i < n:
@@ -174,6 +177,10 @@ def _negation_scopes(lower: list[str]) -> set[int]:
         if not width:
             i += 1
             continue
+        for k in range(i + width, min(n, i + width + _POLAR_REACH)):
+            if not lower[k][0].isalnum() or lower[k] in lexicon.SCOPE_BREAKS:
+                break
+            near.add(k)
         taken = 0
         j = i + width
         while j < n and taken < lexicon.NEGATION_SCOPE:
@@ -190,7 +197,7 @@ def _negation_scopes(lower: list[str]) -> set[int]:
                     taken -= 1
             j += 1
         i += width
-    return negated
+    return negated, near
 
 
 # -- figures ---------------------------------------------------------------------------------
@@ -249,8 +256,10 @@ def _is_month(words: list[str], lower: list[str], i: int) -> bool:
     if w in {"may", "march", "mar"} and not words[i][0].isupper():
         return False
     if len(w) <= 4 and w not in {"june", "july"}:
-        return words[i][0].isupper() and _near(lower, i, set(), 0) or any(
-            t[:1].isdigit() for t in lower[max(0, i - 1) : i + 2]
+        return (
+            words[i][0].isupper()
+            and _near(lower, i, set(), 0)
+            or any(t[:1].isdigit() for t in lower[max(0, i - 1) : i + 2])
         )
     return words[i][0].isupper()
 
@@ -561,7 +570,9 @@ class ClaimIndex:
                 kin = [g for _, g in pool if _same_kind(f, g)]
                 says = _figure_list(kin or [g for _, g in pool])
                 detail = f'"{f.text}" is not in [{where}]'
-                problems.append(Problem("figure", detail + (f" (the source says {says})" * bool(says))))
+                problems.append(
+                    Problem("figure", detail + (f" (the source says {says})" * bool(says)))
+                )
                 continue
             swap = self._swapped(a, f, same, [(s, g) for s, g in pool if _same_kind(f, g)])
             if swap is not None:
@@ -600,7 +611,7 @@ class ClaimIndex:
 
     def _name_problems(self, a: Analysis, cited: list[SourceText], where: str) -> list[Problem]:
         missing = []
-        for i, name in a.names:
+        for _, name in a.names:
             if not any(name_in(name, s.analysis, s.joined) for s in cited):
                 missing.append(name)
         if not missing:
@@ -608,9 +619,7 @@ class ClaimIndex:
         shown = ", ".join(f'"{n}"' for n in dict.fromkeys(missing))
         return [Problem("entity", f"{shown} not in [{where}]")]
 
-    def _polarity_problems(
-        self, a: Analysis, cited: list[SourceText], where: str
-    ) -> list[Problem]:
+    def _polarity_problems(self, a: Analysis, cited: list[SourceText], where: str) -> list[Problem]:
         problems = []
         claim_items = _items(a)
         for key, side, pos, word in claim_items:
@@ -631,7 +640,7 @@ class ClaimIndex:
             if any(side2 == side for _, side2, _, _ in best):
                 continue
             _, _, word2, sent = best[0]
-            said = " ".join(sent.words[: 24]) + (" ..." if len(sent.words) > 24 else "")
+            said = " ".join(sent.words[:24]) + (" ..." if len(sent.words) > 24 else "")
             problems.append(
                 Problem("polarity", f'"{word}" contradicts [{where}], which says: "{said}"')
             )
@@ -640,7 +649,10 @@ class ClaimIndex:
             flipped = _reversed_comparison(a, [x for s in cited for x in s.sentences])
             if flipped is not None:
                 problems.append(
-                    Problem("polarity", f'the comparison is the other way round in [{where}]: "{flipped}"')
+                    Problem(
+                        "polarity",
+                        f'the comparison is the other way round in [{where}]: "{flipped}"',
+                    )
                 )
         return problems
 
@@ -689,8 +701,27 @@ def _context(a: Analysis, pos: int, window: int = 3) -> set[str]:
 
 
 _CLAUSE_BREAKS = frozenset(
-    {",", ";", ":", ".", "(", ")", "!", "?", "but", "while", "whereas", "although", "though",
-     "and", "because", "which", "than", "so", "yet"}
+    {
+        ",",
+        ";",
+        ":",
+        ".",
+        "(",
+        ")",
+        "!",
+        "?",
+        "but",
+        "while",
+        "whereas",
+        "although",
+        "though",
+        "and",
+        "because",
+        "which",
+        "than",
+        "so",
+        "yet",
+    }
 )
 
 
@@ -712,7 +743,9 @@ def _unsupported_clause(a: Analysis, have: set[str]) -> str:
     bounds = [i for i, w in enumerate(a.lower) if w in _CLAUSE_BREAKS] + [len(a.lower)]
     for end in bounds:
         terms = [
-            (i, t) for i, t in a.content if start <= i < end and a.lower[i] not in lexicon.LIGHT_WORDS
+            (i, t)
+            for i, t in a.content
+            if start <= i < end and a.lower[i] not in lexicon.LIGHT_WORDS
         ]
         if len(terms) >= CLAUSE_MIN_WORDS:
             covered = sum(1 for _, t in terms if canonical(t) & have)
@@ -739,7 +772,9 @@ def _stems_near(a: Analysis, pos: int, window: int = 2) -> set[str]:
     return set(before + after)
 
 
-def _clause_bounds(a: Analysis, pos: int, breaks: frozenset[str] = _CLAUSE_BREAKS) -> tuple[int, int]:
+def _clause_bounds(
+    a: Analysis, pos: int, breaks: frozenset[str] = _CLAUSE_BREAKS
+) -> tuple[int, int]:
     lo = pos
     while lo > 0 and a.lower[lo - 1] not in breaks and pos - lo < 12:
         lo -= 1
@@ -758,7 +793,9 @@ def _context_text(a: Analysis, pos: int) -> str:
 
 
 def _overlap(x: set[str], y: set[str]) -> int:
-    return len({c for c in x & y if not c.startswith("#")} | {c for c in x & y if c.startswith("#")})
+    return len(
+        {c for c in x & y if not c.startswith("#")} | {c for c in x & y if c.startswith("#")}
+    )
 
 
 def _items(a: Analysis) -> list[tuple[str, str, int, str]]:
@@ -791,7 +828,7 @@ def _figure_list(figs: list[Figure]) -> str:
 
 
 def _derived_percentages(a: Analysis) -> list[Figure]:
-    """"one claim in five" also reads as 20%; "half" as 50%."""
+    """ "one claim in five" also reads as 20%; "half" as 50%."""
     out = []
     text = " ".join(a.lower)
     words = {**lexicon.NUMBER_WORDS, "one": 1}
@@ -836,8 +873,12 @@ def _reversed_comparison(a: Analysis, sentences: list[Analysis]) -> str | None:
         if "than" not in sent.lower:
             continue
         j = sent.lower.index("than")
-        src_b = {f.key for f in sent.figures if f.pos < j} | {n.lower() for i, n in sent.names if i < j}
-        src_a = {f.key for f in sent.figures if f.pos > j} | {n.lower() for i, n in sent.names if i > j}
+        src_b = {f.key for f in sent.figures if f.pos < j} | {
+            n.lower() for i, n in sent.names if i < j
+        }
+        src_a = {f.key for f in sent.figures if f.pos > j} | {
+            n.lower() for i, n in sent.names if i > j
+        }
         kept = len((anchors_b & src_b) - src_a) + len((anchors_a & src_a) - src_b)
         swapped = len((anchors_b & src_a) - src_b) + len((anchors_a & src_b) - src_a)
         if swapped >= 2 and kept == 0:

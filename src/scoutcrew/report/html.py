@@ -12,7 +12,6 @@ import re
 from typing import Any
 
 from .links import IMAGE_MARKER, LINK_MARKER, is_evidence_link
-from .verify import marker_note
 from .model import (
     Report,
     agent_of,
@@ -22,6 +21,7 @@ from .model import (
     sources_of,
     uncited_line,
 )
+from .verify import marker_note
 
 _CSS = """
 body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;
@@ -153,8 +153,7 @@ def _link_markers(escaped: str, notes: dict[int, str]) -> str:
         if n not in notes:
             return m.group(0)
         return (
-            f'<sup class="claim-flag"><a href="#claim-{n}" title="{_h(notes[n])}">'
-            f"[{n}]</a></sup>"
+            f'<sup class="claim-flag"><a href="#claim-{n}" title="{_h(notes[n])}">[{n}]</a></sup>'
         )
 
     return re.sub(r"\[\^c(\d+)\]", marker, escaped)

@@ -67,7 +67,7 @@ NEGATION_PHRASES = (
 
 SCOPE_BREAKS = {
     "but", "while", "whereas", "although", "though", "and", "so", "because", "which", "that",
-    "who", "yet", "unless", "than", "when", "if", "although", "however",
+    "who", "yet", "unless", "than", "when", "if", "however",
 }  # fmt: skip
 """A negation's scope ends at these words (and at punctuation)."""
 

@@ -21,8 +21,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .links import allowed_urls, link_labels, neutralise_bare_urls, neutralise_links, strip_markers
 from .claims import ClaimIndex, analyse
+from .links import allowed_urls, link_labels, neutralise_bare_urls, neutralise_links, strip_markers
 from .terms import terms
 
 SUPPORT_THRESHOLD = 0.5
@@ -72,6 +72,7 @@ class CitedSentence:
     judge: dict[str, Any] | None = None  # the model judge's verdict, when one was asked
     repaired: bool = False  # rewritten by the writer after a failed check, and now supported
     original: str = ""  # the sentence before repair
+    coverage: float = 1.0  # share of its content words in the cited sources (claim check)
 
 
 @dataclass
@@ -134,8 +135,10 @@ class Verification:
         other = sum(1 for f in self.flags if f.kind in {"unknown-citation", "foreign-url"})
         tail = ""
         if other:
-            tail = "; 1 unknown citation or link removed" if other == 1 else (
-                f"; {other} unknown citations or links removed"
+            tail = (
+                "; 1 unknown citation or link removed"
+                if other == 1
+                else (f"; {other} unknown citations or links removed")
             )
         if not self.factual:
             return (
@@ -206,8 +209,11 @@ def verify(
                 verdicts.append(SentenceVerdict(sentence, "uncited-claim"))
                 if flag_uncited:
                     flags.append(
-                        Flag("uncited-claim", "states a figure or a name without a citation",
-                             sentence)
+                        Flag(
+                            "uncited-claim",
+                            "states a figure or a name without a citation",
+                            sentence,
+                        )
                     )
             else:
                 verdicts.append(SentenceVerdict(sentence, "no-claim"))
@@ -226,8 +232,9 @@ def verify(
         citations.append(cited)
         status = "supported" if cited.supported else "unsupported"
         verdicts.append(
-            SentenceVerdict(sentence, status, cited.kind, cited.reason, ids, cited.matches,
-                            judge=cited.judge)
+            SentenceVerdict(
+                sentence, status, cited.kind, cited.reason, ids, cited.matches, judge=cited.judge
+            )
         )
         if not cited.supported:
             flags.append(Flag("unsupported", cited.reason, sentence, claim_class=cited.kind))
@@ -261,6 +268,7 @@ def _check_sentence(
     check = claims.check(claim, ids)
     cited = CitedSentence(sentence, ids, round(score, 3), check.supported, per_source, missing)
     cited.kind, cited.reason, cited.matches = check.kind, check.reason, check.matches
+    cited.coverage = check.coverage
     if cited.supported and score < threshold:
         cited.supported, cited.kind = False, "invented"
         cited.reason = f"support {score:.2f} < {threshold:.2f} against [{', '.join(ids)}]"
@@ -272,6 +280,14 @@ def _check_sentence(
 MARKED_KINDS = ("unsupported", "uncited-claim")
 """Flags whose sentence gets an inline footnote marker in the report."""
 MARKER_RE = re.compile(r"\[\^c(\d+)\]")
+
+
+def find_sentence(text: str, sentence: str) -> re.Match[str] | None:
+    """Find a sentence (as iter_sentences gave it) in Markdown text, whitespace aside."""
+    words = sentence.split()
+    if not words:
+        return None
+    return re.search(r"\s+".join(re.escape(w) for w in words), text)
 
 
 def mark_claims(text: str, flags: list[Flag], start: int = 1) -> tuple[str, int]:
@@ -286,11 +302,7 @@ def mark_claims(text: str, flags: list[Flag], start: int = 1) -> tuple[str, int]
     for flag in flags:
         if flag.kind not in MARKED_KINDS or flag.marker is not None or not flag.sentence:
             continue
-        words = flag.sentence.split()
-        if not words:
-            continue
-        pattern = r"\s+".join(re.escape(w) for w in words)
-        m = re.search(pattern, text)
+        m = find_sentence(text, flag.sentence)
         if m is None:
             continue
         flag.marker = number
@@ -435,8 +447,8 @@ class SupportIndex:
         self.docs = docs
         n = len(docs)
         df: dict[str, int] = {}
-        for terms in docs.values():
-            for term in terms:
+        for words in docs.values():
+            for term in words:
                 df[term] = df.get(term, 0) + 1
         self._df = df
         self._n = n
