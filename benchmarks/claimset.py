@@ -65,8 +65,10 @@ def build_pack():
     return EvidencePack(sources=sources), keys
 
 
-def load_claims() -> list[Claim]:
-    lines = (DATA / "claims.jsonl").read_text().splitlines()
+def load_claims(name: str = "claims.jsonl") -> list[Claim]:
+    """The labelled claims of one file: claims.jsonl (the set), heldout.jsonl (written after
+    the checker was tuned, and never tuned on)."""
+    lines = (DATA / name).read_text().splitlines()
     return [Claim(**json.loads(line)) for line in lines if line.strip()]
 
 

@@ -89,6 +89,7 @@ LIGHT_WORDS = {
     "make", "makes", "made", "take", "takes", "took", "look", "looked", "looks", "seem",
     "seems", "put", "thing", "things", "way", "ways", "kind", "lot", "well", "like", "able",
     "real", "really", "various", "given", "certain", "particular", "specific", "whole",
+    "let", "lets", "top", "versus",
 }  # fmt: skip
 """Words a paraphrase adds without adding a fact; they do not count as invented detail."""
 
@@ -160,6 +161,27 @@ _POLAR = {
     "failure": ("outcome", "-"), "failures": ("outcome", "-"),
     "open": ("open", "+"), "closed": ("open", "-"), "proprietary": ("open", "-"),
     "permissive": ("open", "+"), "restrictive": ("open", "-"),
+    "long": ("length", "+"), "longer": ("length", "+"), "longest": ("length", "+"),
+    "short": ("length", "-"), "shorter": ("length", "-"), "shortest": ("length", "-"),
+    "help": ("quality", "+"), "helps": ("quality", "+"), "helped": ("quality", "+"),
+    "harm": ("quality", "-"), "harms": ("quality", "-"), "harmed": ("quality", "-"),
+    "cheap": ("cost", "-"), "cheaper": ("cost", "-"), "cheapest": ("cost", "-"),
+    "expensive": ("cost", "+"), "costlier": ("cost", "+"), "pricier": ("cost", "+"),
+    "easy": ("ease", "+"), "easier": ("ease", "+"), "hard": ("ease", "-"),
+    "harder": ("ease", "-"), "difficult": ("ease", "-"),
+    "strong": ("strength", "+"), "stronger": ("strength", "+"), "weak": ("strength", "-"),
+    "weaker": ("strength", "-"),
+    "early": ("time", "-"), "earlier": ("time", "-"), "late": ("time", "+"),
+    "later": ("time", "+"), "before": ("time", "-"), "after": ("time", "+"),
+    "accurate": ("accuracy", "+"), "inaccurate": ("accuracy", "-"),
+    "correct": ("accuracy", "+"), "incorrect": ("accuracy", "-"),
+    "safe": ("safety", "+"), "unsafe": ("safety", "-"), "secure": ("safety", "+"),
+    "insecure": ("safety", "-"),
+    "public": ("public", "+"), "private": ("public", "-"),
+    "free": ("cost", "-"), "paid": ("cost", "+"),
+    "win": ("outcome", "+"), "wins": ("outcome", "+"), "won": ("outcome", "+"),
+    "beat": ("outcome", "+"), "beats": ("outcome", "+"),
+    "lose": ("retain", "-"),
     "still": ("still", "+"),
 }  # fmt: skip
 

@@ -30,11 +30,13 @@ def stem(word: str) -> str:
     word = IRREGULAR.get(word, word)
     word = re.sub(r"is(e|es|ed|ing|ation|ations)$", r"iz\1", word)  # British -ise spelling
     verb_ate = re.search(r"at(e|es|ed|ing)$", word) and len(word) >= 8
-    if re.search(r"[^sxz]es$", word) and not re.search(r"(ch|sh)es$", word):
+    if re.search(r"[^sxzi]es$", word) and not re.search(r"(ch|sh)es$", word):
         word = word[:-1]  # "comes" -> "come", like "releases" -> "release"
     for suffix, repl, min_len in _SUFFIXES:
         if suffix == "ed" and word.endswith("eed"):
             break  # speed, need, feed
+        if suffix == "s" and re.search(r"(ss|us|is)$", word):
+            break  # less, versus, analysis
         if word.endswith(suffix) and len(word) - len(suffix) >= min_len:
             word = word[: len(word) - len(suffix)] + repl
             break
