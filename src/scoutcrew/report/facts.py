@@ -84,6 +84,8 @@ def analyse(text: str, vocabulary: set[str] | None = None) -> Analysis:
     for i, w in enumerate(lower):
         if i in name_pos or i in figure_pos or not w[0].isalpha() or w in _UNIT_WORDS:
             continue
+        if w in lexicon.NEGATION_CUES or w.endswith("n't"):
+            continue  # polarity, not content: the negation check reads it
         for part in re.split(r"[-/.']", w):
             if len(part) >= 2 and part not in STOPWORDS and not part[0].isdigit():
                 if part not in lexicon.MONTHS and part not in lexicon.WEEKDAYS:

@@ -89,7 +89,7 @@ LIGHT_WORDS = {
     "make", "makes", "made", "take", "takes", "took", "look", "looked", "looks", "seem",
     "seems", "put", "thing", "things", "way", "ways", "kind", "lot", "well", "like", "able",
     "real", "really", "various", "given", "certain", "particular", "specific", "whole",
-    "let", "lets", "top", "versus",
+    "let", "lets", "top", "versus", "rather", "instead",
 }  # fmt: skip
 """Words a paraphrase adds without adding a fact; they do not count as invented detail."""
 
@@ -181,7 +181,6 @@ _POLAR = {
     "free": ("cost", "-"), "paid": ("cost", "+"),
     "win": ("outcome", "+"), "wins": ("outcome", "+"), "won": ("outcome", "+"),
     "beat": ("outcome", "+"), "beats": ("outcome", "+"),
-    "lose": ("retain", "-"),
     "still": ("still", "+"),
 }  # fmt: skip
 

@@ -269,7 +269,8 @@ def _check_sentence(
     cited = CitedSentence(sentence, ids, round(score, 3), check.supported, per_source, missing)
     cited.kind, cited.reason, cited.matches = check.kind, check.reason, check.matches
     cited.coverage = check.coverage
-    if cited.supported and score < threshold:
+    # The support score knows no synonyms; the claim check's coverage does: either may carry.
+    if cited.supported and max(score, check.coverage) < threshold:
         cited.supported, cited.kind = False, "invented"
         cited.reason = f"support {score:.2f} < {threshold:.2f} against [{', '.join(ids)}]"
         if missing:
