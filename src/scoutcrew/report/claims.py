@@ -101,6 +101,7 @@ class ClaimIndex:
         self._df = df
         self._n = max(1, len(sources))
         self.vocabulary = vocabulary
+        self.cache: dict[str, Any] = {}  # what other checks build from the same pack
         self.known_names = {n.lower() for s in sources for _, n in s.analysis.names}
         """Names the sources use: a capitalised first word that is one of them is a name."""
 
@@ -250,10 +251,8 @@ class ClaimIndex:
             found: list[tuple[tuple[int, int], str, str, Analysis]] = []
             for s in cited:
                 for sent in s.sentences:
-                    for key2, side2, pos2, word2 in _items(sent):
-                        if key2 != key:
-                            continue
-                        near = _overlap(ctx, _clause_context(sent, pos2, reach))
+                    for side2, pos2, word2, ctx2 in _indexed_items(sent, reach).get(key, ()):
+                        near = _overlap(ctx, ctx2)
                         # Two polar words of one scale must be about the same things ("more
                         # tokens" vs "no gain in quality" are not): they share their neighbours.
                         if near >= (1 if key.startswith("w:") else 2):
@@ -425,7 +424,20 @@ def _overlap(x: set[str], y: set[str]) -> int:
 
 
 def _all_terms(a: Analysis) -> set[str]:
-    return {t for _, t in a.content}
+    if "terms" not in a.cache:
+        a.cache["terms"] = {t for _, t in a.content}
+    return a.cache["terms"]
+
+
+def _indexed_items(a: Analysis, reach: int) -> dict[str, list[tuple[str, int, str, set[str]]]]:
+    """A source sentence's polar items by key, with their contexts (computed once)."""
+    slot = f"items{reach}"
+    if slot not in a.cache:
+        table: dict[str, list[tuple[str, int, str, set[str]]]] = {}
+        for key, side, pos, word in _items(a):
+            table.setdefault(key, []).append((side, pos, word, _clause_context(a, pos, reach)))
+        a.cache[slot] = table
+    return a.cache[slot]
 
 
 def _items(a: Analysis) -> list[tuple[str, str, int, str]]:

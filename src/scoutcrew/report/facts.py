@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from . import lexicon
 from .terms import STOPWORDS, stem
@@ -65,6 +65,7 @@ class Analysis:
     negated: set[int]
     polar: list[Polar]
     parts: list[str]  # every word split at hyphens, dots and slashes, for name matching
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 def tokenize(text: str) -> list[str]:

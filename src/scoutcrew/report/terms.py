@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _CITE_GROUP_RE = re.compile(r"\[\s*[Ss]\s?\d+(?:\s*[,;]\s*(?:[Ss]\s?)?\d+)*\s*\]")
 
@@ -25,6 +26,7 @@ def terms(text: str) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """Strip common English suffixes so "released", "releases", "release" meet."""
     word = IRREGULAR.get(word, word)

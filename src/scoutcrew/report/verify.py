@@ -191,8 +191,10 @@ def verify(
     """
     cleaned, flags, notes = sanitize_markdown(text, pack)
     sentences = list(iter_sentences(cleaned))
-    support = SupportIndex.from_pack(pack)
     claims = index or ClaimIndex.from_pack(pack)
+    support = claims.cache.get("support")
+    if not isinstance(support, SupportIndex):
+        support = claims.cache["support"] = SupportIndex.from_pack(pack)
     known = {s.id for s in _sources(pack)}
     judged = judged or {}
 
