@@ -251,7 +251,7 @@ class ClaimIndex:
             found: list[tuple[tuple[int, int], str, str, Analysis]] = []
             for s in cited:
                 for sent in s.sentences:
-                    for side2, pos2, word2, ctx2 in _indexed_items(sent, reach).get(key, ()):
+                    for side2, _pos2, word2, ctx2 in _indexed_items(sent, reach).get(key, ()):
                         near = _overlap(ctx, ctx2)
                         # Two polar words of one scale must be about the same things ("more
                         # tokens" vs "no gain in quality" are not): they share their neighbours.
