@@ -594,17 +594,17 @@ def publish(
     runtime: Any,
     options: RunOptions,
 ) -> Any:
-    """Verify the citations of the report's sections and write the report files."""
+    """Check the report's sections (and repair them once), then write the report files."""
     from .report.files import write_report
-    from .report.verify import verify
+    from .review import review_sections
     from .untrusted import strip_controls
 
     # Model text enters the report here: no control character of it reaches a file.
     sections = [
         (t.heading, strip_controls(outputs.get(t.name, ""))) for t in plan.tasks if t.in_report
     ]
-    body = "\n\n".join(f"## {heading}\n\n{text}" for heading, text in sections)
-    verification = verify(body, pack)
+    sections, verification = review_sections(plan, pack, sections, runtime)
+    usage = list(runtime.ledger.records)  # the judge's and the repair's calls count too
     out_dir = options.output_dir or _output_dir(plan)
     notes = list(runtime.model_notes())
     return write_report(

@@ -222,6 +222,23 @@ class BudgetConfig(Strict):
     minutes: float | None = Field(default=DEFAULT_BUDGET["minutes"], gt=0)
 
 
+class VerifyConfig(Strict):
+    """How a crew's report is checked before it is published.
+
+    The deterministic claim check always runs. judge: a model that also reads the sentences
+    the code could not decide, in one batched call per report (opt-in). repair: how many rounds
+    flagged sentences go back to the writer (0 turns repair off).
+    """
+
+    judge: str | None = None
+    repair: int = Field(default=1, ge=0, le=3)
+
+    @field_validator("judge")
+    @classmethod
+    def _judge(cls, value: str | None) -> str | None:
+        return check_model_spec(value) if value is not None else None
+
+
 class CrewConfig(Strict):
     """One file under crews/."""
 
@@ -249,6 +266,9 @@ class CrewConfig(Strict):
     @classmethod
     def _specs(cls, value: list[ChainEntry] | None) -> list[ChainEntry] | None:
         return None if value is None else _check_chain(value)
+
+
+    verify: VerifyConfig = Field(default_factory=VerifyConfig)
 
     @field_validator("schedule", mode="before")
     @classmethod

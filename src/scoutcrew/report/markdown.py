@@ -14,7 +14,7 @@ from .model import (
     source_title,
     uncited_line,
 )
-from .verify import Flag
+from .verify import Flag, marker_note
 
 
 def render_markdown(report: Report) -> str:
@@ -26,6 +26,10 @@ def render_markdown(report: Report) -> str:
         if heading:
             out += [f"## {md_text(heading)}", ""]
         out += [body, ""]
+    marked = [f for f in report.flags if f.marker is not None]
+    if marked:  # footnotes for the inline markers: GitHub renders them, plain text reads them
+        out += [f"[^c{f.marker}]: {md_text(marker_note(f))}" for f in marked]
+        out.append("")
 
     out += _stories_md(report)
     out += ["## References", ""]

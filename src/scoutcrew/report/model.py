@@ -15,7 +15,14 @@ from datetime import date, datetime
 from typing import Any
 
 from .links import allowed_urls, defang_urls
-from .verify import REFERENCE_HEADINGS, Flag, Verification, citation_ids, sanitize_markdown
+from .verify import (
+    REFERENCE_HEADINGS,
+    Flag,
+    Verification,
+    citation_ids,
+    mark_claims,
+    sanitize_markdown,
+)
 
 
 @dataclass
@@ -85,6 +92,7 @@ def build_report(
     seen = {(f.kind, f.url or f.detail, f.sentence) for f in flags}
     extra_notes: list[str] = list(verification.notes)
     sections: list[tuple[str, str]] = []
+    marker = 1
     for heading, body in sections_in:
         if REFERENCE_HEADINGS.match(re.sub(r"[*_`#]", "", heading).strip()):
             extra_notes.append(
@@ -101,6 +109,7 @@ def build_report(
                 seen.add(key)
                 flags.append(flag)
         clean = _drop_leading_h1(clean).strip("\n")
+        clean, marker = mark_claims(clean, flags, marker)  # what failed stays visible inline
         sections.append((heading.strip(), _demote_headings(clean) if heading.strip() else clean))
     if len(flags) != len(verification.flags):
         extra_flagged = {f.sentence for f in flags[len(verification.flags) :]}
