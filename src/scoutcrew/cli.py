@@ -67,6 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run a crew and write its report")
     p.add_argument("crew", nargs="?", help="crew name (default: the project's default crew)")
     _run_options(p)
+    p.add_argument(
+        "--review-plan",
+        action="store_true",
+        help="research crews: stop after the plan, to edit it before `scoutcrew resume RUN`",
+    )
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("plan", help="gather evidence and estimate tokens, without any model")
@@ -170,6 +175,7 @@ def _options(args: argparse.Namespace):  # -> RunOptions
         output_dir=Path(args.output).resolve() if getattr(args, "output", None) else None,
         backend=args.backend,
         all_items=args.all_items,
+        review_plan=bool(getattr(args, "review_plan", False)),
     )
 
 
@@ -188,7 +194,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _finish(result) -> int:  # result: pipeline.RunResult
-    if result.status == "nothing-new":
+    if result.status in {"nothing-new", "paused"}:
         print(result.message, file=sys.stderr)
         return 0
     if result.summary:
@@ -221,7 +227,18 @@ def cmd_show(args: argparse.Namespace) -> int:
 
     project = _project(args)
     with Store.open(project.data_dir / "scoutcrew.sqlite") as store:
-        print(format_run(get_run(store, args.run)))
+        run = get_run(store, args.run)
+    print(format_run(run))
+    from .research.run import CHECKPOINT_FILE
+
+    if (project.data_dir / CHECKPOINT_FILE).is_file():  # only research runs have a trail
+        from .research.result import format_trail
+        from .research.run import load_state
+
+        state = load_state(project.data_dir, run["id"])
+        if state:
+            print("")
+            print(format_trail(state))
     return 0
 
 

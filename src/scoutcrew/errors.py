@@ -89,3 +89,11 @@ class RunInterrupted(ScoutcrewError):
     """The run was stopped (Ctrl-C or SIGTERM); `scoutcrew resume RUN` continues it."""
 
     exit_code = 130
+
+
+class BudgetExhausted(ScoutcrewError):
+    """The run's model budget (prompt tokens, output tokens or minutes) is spent."""
+
+    def __init__(self, message: str, limit: str = "budget"):
+        self.limit = limit
+        super().__init__(message)

@@ -34,7 +34,7 @@ class RunResult:
     """What a run produced."""
 
     crew: str
-    status: str  # "ok" | "nothing-new" | "failed"
+    status: str  # "ok" | "nothing-new" | "failed" | "paused" (plan review)
     report: Path | None = None
     paths: Any = None
     run_id: str | None = None
@@ -50,6 +50,7 @@ class RunOptions:
     output_dir: Path | None = None
     backend: str | None = None
     all_items: bool = False
+    review_plan: bool = False  # research crews: stop after the plan for a person to edit it
 
 
 def load_plan(project: Project, crew: str, options: RunOptions) -> Plan:
@@ -141,11 +142,6 @@ def resume_run(
         run = get_run(store, run_id)
     if run["status"] in {"ok", "nothing-new"}:
         raise RunFailed(f"run {run['id']} finished ({run['status']}); there is nothing to resume")
-    if not run.get("evidence"):
-        raise RunFailed(
-            f"run {run['id']} stopped before its evidence was packed; start a new run with "
-            f"`scoutcrew run {run['crew']}`"
-        )
     saved = run["options"] or {}
     options = RunOptions(
         inputs=run["inputs"] or {},
@@ -155,10 +151,15 @@ def resume_run(
         all_items=bool(saved.get("all_items")),
     )
     plan = load_plan(project, run["crew"], options)
+    # A research crew's loop continues from its own checkpoints, evidence packed or not.
+    if not run.get("evidence") and plan.config.process != "research":
+        raise RunFailed(
+            f"run {run['id']} stopped before its evidence was packed; start a new run with "
+            f"`scoutcrew run {run['crew']}`"
+        )
     done = {t["task"]: t["output"] for t in run["tasks"]}
-    return _execute(
-        plan, options, progress=progress, resume=(run["id"], pack_from_dict(run["evidence"]), done)
-    )
+    pack = pack_from_dict(run["evidence"]) if run.get("evidence") else None
+    return _execute(plan, options, progress=progress, resume=(run["id"], pack, done))
 
 
 STORE_FILE = "scoutcrew.sqlite"
@@ -271,7 +272,17 @@ def _stages(
     from .crew.build import build_crew
 
     pack_seen: list[str] = []
-    if resume is None:
+    evidence: str | None = None
+    research: Any = None
+    if plan.config.process == "research":
+        research = _research(plan, options, store, runtime, recorder, say, search_backend)
+        if isinstance(research, RunResult):
+            return research
+        pack, evidence, gathered = research.pack, research.evidence, None
+        recorder.save_evidence(pack_to_dict(pack, None), [str(n) for n in pack.notes], [])
+        done = dict(resume[2]) if resume is not None else {}
+        pack_seen = pack.urls
+    elif resume is None:
         say("gathering sources")
         gathered, pack = gather_evidence(plan, store, runtime, options.all_items, search_backend)
         recorder.save_evidence(
@@ -315,19 +326,59 @@ def _stages(
         recorder.task_done(positions[result.name], result.name, result.agent, result.output)
         say(f"task {result.name} done ({result.agent})")
 
-    crew_obj = build_crew(plan, runtime, pack.render(), on_task_done=task_done, done=done)
+    evidence = evidence if evidence is not None else pack.render()
+    crew_obj = build_crew(plan, runtime, evidence, on_task_done=task_done, done=done)
     say(f"running {len(plan.tasks) - len(done)} tasks ({plan.config.process})")
     crew_output = crew_obj.kickoff()
     pending = [t for t in plan.tasks if t.name not in done]
     for task, output in zip(pending, crew_output.tasks_output, strict=False):
         if task.name not in outputs:
             task_done(_Finished(task.name, task.agent, str(output.raw)))
-    paths = publish(plan, pack, gathered, outputs, runtime.ledger.records, runtime, options)
+    paths = publish(
+        plan, pack, gathered, outputs, runtime.ledger.records, runtime, options, research=research
+    )
     # Everything this run saw is no longer new for the crew, used in the pack or not.
     seen = gathered_urls(gathered) if gathered is not None else pack_seen
     store.mark_delivered(plan.crew, seen)
     recorder.finish("ok", report=str(paths.md))
     return RunResult(crew=plan.crew, status="ok", report=paths.md, paths=paths)
+
+
+def _research(
+    plan: Plan,
+    options: RunOptions,
+    store: Any,
+    runtime: Any,
+    recorder: Any,
+    say: Callable[[str], None],
+    search_backend: Any,
+) -> Any:
+    """Run or continue the research loop; a RunResult when it paused for plan review."""
+    from .research.run import format_plan, research_evidence
+
+    result = research_evidence(
+        plan,
+        store=store,
+        runtime=runtime,
+        run_id=recorder.run_id,
+        say=say,
+        search_backend=search_backend,
+        review=options.review_plan,
+    )
+    if getattr(result, "paused", False):
+        message = (
+            f"{format_plan(result.state)}\nplan written to {result.plan_file}: edit it if you "
+            f"like, then `scoutcrew resume {recorder.run_id}`"
+        )
+        recorder.finish("paused", error=f"waiting for plan review ({result.plan_file})")
+        return RunResult(crew=plan.crew, status="paused", message=message)
+    if not result.pack.sources:
+        raise RunFailed(
+            f"the research loop of {plan.crew} found no page to take notes from "
+            f"({result.summary['queries']} queries). Check the search backend "
+            f"(`scoutcrew show {recorder.run_id}` has the trail)"
+        )
+    return result
 
 
 def _failed_sources(gathered: Any) -> tuple[int, int]:
@@ -431,6 +482,7 @@ def publish(
     usage: list[Any],
     runtime: Any,
     options: RunOptions,
+    research: Any = None,
 ) -> Any:
     """Verify the citations of the report's sections and write the report files."""
     from .report.markdown import write_report
@@ -441,6 +493,10 @@ def publish(
     verification = verify(body, pack)
     out_dir = options.output_dir or _output_dir(plan)
     notes = list(runtime.model_notes())
+    meta_extra: dict[str, Any] = {}
+    if research is not None:  # written by code from the trail, so not verified as claims
+        sections = [*sections, ("How this was researched", research.section)]
+        meta_extra["research"] = research.summary
     return write_report(
         out_dir,
         plan.crew,
@@ -455,6 +511,7 @@ def publish(
             "inputs": {k: v for k, v in plan.inputs.items() if k != "evidence"},
             "process": plan.config.process,
             "gathered_items": len(gathered.items) if gathered is not None else None,
+            **meta_extra,
         },
     )
 
