@@ -272,6 +272,7 @@ def _stages(
     from .crew.build import build_crew
 
     pack_seen: list[str] = []
+    done: dict[str, str] = {}
     evidence: str | None = None
     research: Any = None
     if plan.config.process == "research":
@@ -288,7 +289,6 @@ def _stages(
         recorder.save_evidence(
             pack_to_dict(pack, gathered), [str(n) for n in pack.notes], list(pack.degraded)
         )
-        done: dict[str, str] = {}
     else:
         _, pack, done = resume
         gathered = None
@@ -356,7 +356,7 @@ def _research(
     """Run or continue the research loop; a RunResult when it paused for plan review."""
     from .research.run import format_plan, research_evidence
 
-    result = research_evidence(
+    result: Any = research_evidence(
         plan,
         store=store,
         runtime=runtime,

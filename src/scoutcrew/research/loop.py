@@ -338,9 +338,9 @@ def search_node(ctx: LoopContext, state: ResearchState) -> dict[str, Any]:
     from ..gather.search import run_searches
 
     rnd = state["round"]
-    if rnd == 1 and not state.get("pending"):
-        state = {**state, **first_queries(ctx, state)}
-    pending = state["pending"]
+    pending = list(state.get("pending") or [])
+    if rnd == 1 and not pending:
+        pending = first_queries(ctx, state)["pending"]
     notes: list[Note] = []
     degraded: list[str] = []
     searches, results = [], []
@@ -541,7 +541,8 @@ def reflect_node(ctx: LoopContext, state: ResearchState) -> dict[str, Any]:
         messages = _reflect_messages(ctx, state["topic"], questions, noted, searched, limit)
 
         def check(answer: ReflectAnswer) -> None:
-            bad_q = {a.question for a in [*answer.answered, *answer.gaps]} - ids
+            named = [a.question for a in answer.answered] + [g.question for g in answer.gaps]
+            bad_q = set(named) - ids
             if bad_q:
                 raise ValueError(f"no sub-question {', '.join(sorted(bad_q))}; use Q1..")
             bad_s = {s for a in answer.answered for s in a.sources} - sids
