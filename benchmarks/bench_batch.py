@@ -56,7 +56,7 @@ def main() -> None:
 
     from scoutcrew.config.project import find_project
     from scoutcrew.pipeline import RunOptions
-    from scoutcrew.scale.local import run_batch
+    from scoutcrew.scale.batch import run_batch
     from scoutcrew.testing import FakeOllama
 
     os.environ["SCOUTCREW_BACKEND"] = "ollama"

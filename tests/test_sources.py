@@ -9,7 +9,8 @@ from feedserver import FeedServer, RateLimitingSearch
 
 from scoutcrew.config.schema import SourcesConfig
 from scoutcrew.errors import SourceError
-from scoutcrew.gather.feeds import MAX_TEXT_CHARS, gather, parse_date, parse_feed
+from scoutcrew.gather.feeds import gather, parse_date, parse_feed
+from scoutcrew.gather.items import MAX_TEXT_CHARS
 from scoutcrew.gather.safety import FetchLimits, check_xml, html_to_text
 from scoutcrew.gather.search import Searcher
 from scoutcrew.store import Store

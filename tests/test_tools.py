@@ -12,7 +12,7 @@ import pytest
 
 from scoutcrew.crew.tools import SNIPPET_CHARS, make_tools, page_text, search_text
 from scoutcrew.gather.search import Searcher
-from scoutcrew.llm.runtime import CallRecord
+from scoutcrew.llm.ledger import CallRecord
 from scoutcrew.progress import Progress
 
 ARTICLE = (

@@ -99,8 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", metavar="SPEC[,SPEC...]", help="check these models instead")
     p.set_defaults(func=cmd_doctor)
 
-    from .scale.local import add_batch_command
-    from .schedule.daemon import add_schedule_commands
+    from .commands.batch import add_batch_command
+    from .commands.schedule import add_schedule_commands
 
     add_schedule_commands(sub)
     add_batch_command(sub)
@@ -256,7 +256,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     from .config.schema import load_config, parse_model_override
-    from .llm.runtime import UsageLedger, format_doctor
+    from .llm.doctor import format_doctor, run_doctor
+    from .llm.ledger import UsageLedger
     from .pipeline import make_runtime
 
     project = _project(args)
@@ -268,7 +269,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             raise ConfigError(config.problems)
         specs = sorted({spec for agent in config.agents.values() for spec in agent.llm})
     runtime = make_runtime(project, "ollama", UsageLedger())
-    lines = runtime.doctor(specs)
+    lines = run_doctor(runtime, specs)
     print(format_doctor(lines))
     return 0 if all(getattr(line, "ok", True) for line in lines) else 1
 

@@ -61,7 +61,7 @@ def load_plan(project: Project, crew: str, options: RunOptions) -> Plan:
 
 def evidence_budget(plan: Plan, runtime: Any) -> int:
     """Tokens the evidence may take: the reading model's num_ctx minus the prompt's fixed parts."""
-    from .evidence.select import estimate_tokens
+    from .text import estimate_tokens
 
     readers = plan.evidence_readers() or list(plan.agents.values())[:1]
     budgets = []
@@ -173,7 +173,7 @@ def _execute(
     search_backend: Any = None,
     resume: tuple[str, Any, dict[str, str]] | None = None,
 ) -> RunResult:
-    from .llm.runtime import UsageLedger
+    from .llm.ledger import UsageLedger
     from .runs import RunRecorder, config_hash, mark_stale
     from .schedule.locks import crew_lock
     from .store import Store
@@ -226,7 +226,7 @@ def _execute(
     result.run_id = recorder.run_id
     result.usage = ledger.records
     if result.status == "ok":
-        from .report.markdown import summary_table
+        from .report.usage import summary_table
 
         elapsed = time.monotonic() - started
         result.summary = summary_table(ledger.records) + f"\nwall time: {elapsed:.1f} s"
@@ -454,7 +454,7 @@ def pack_from_dict(data: dict[str, Any]) -> Any:
     from datetime import datetime
 
     from .evidence.select import EvidencePack, Source
-    from .gather.feeds import Note
+    from .gather.items import Note
 
     sources = []
     for raw in data["sources"]:
@@ -485,7 +485,7 @@ def publish(
     research: Any = None,
 ) -> Any:
     """Verify the citations of the report's sections and write the report files."""
-    from .report.markdown import write_report
+    from .report.files import write_report
     from .report.verify import verify
 
     sections = [(t.heading, outputs.get(t.name, "")) for t in plan.tasks if t.in_report]
@@ -562,9 +562,10 @@ CONTEXT_ANSWER_ESTIMATE = 500
 
 def plan_crew(project: Project, crew: str, options: RunOptions | None = None) -> str:
     """Gather and pack the evidence, then describe it and estimate each task's prompt."""
-    from .evidence.select import estimate_tokens, format_plan_summary
-    from .llm.runtime import UsageLedger
+    from .evidence.select import format_plan_summary
+    from .llm.ledger import UsageLedger
     from .store import Store
+    from .text import estimate_tokens
 
     options = options or RunOptions()
     plan = load_plan(project, crew, options)

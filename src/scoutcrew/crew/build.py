@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,33 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..config.plan import Plan, PlannedAgent
 from ..config.schema import fill
+from ..crewai_env import import_crewai
 
 if TYPE_CHECKING:
     from ..llm.runtime import LLMRuntime
-
-TELEMETRY_OPT_IN = "SCOUTCREW_TELEMETRY"
-_TELEMETRY_OFF = {
-    "OTEL_SDK_DISABLED": "true",
-    "CREWAI_DISABLE_TELEMETRY": "true",
-    "CREWAI_DISABLE_TRACKING": "true",
-    "CREWAI_TRACING_ENABLED": "false",
-}
-
-
-def quiet_telemetry() -> None:
-    """Turn crewai's telemetry and tracing off unless the user opted in."""
-    if os.environ.get(TELEMETRY_OPT_IN, "").lower() in {"1", "true", "yes"}:
-        return
-    for key, value in _TELEMETRY_OFF.items():
-        os.environ.setdefault(key, value)
-
-
-def import_crewai() -> Any:
-    """Import crewai (seconds) with telemetry off; call only where a crew is really needed."""
-    quiet_telemetry()
-    import crewai
-
-    return crewai
 
 
 @dataclass

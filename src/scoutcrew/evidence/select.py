@@ -7,46 +7,15 @@ budget with stable ids [S1]..[Sn] and compact excerpts. No model is involved.
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-from ..gather.feeds import Gathered, Item, Note
-
-# Query parameters that identify a campaign or a click, never the content.
-TRACKING_PARAMS = {
-    "fbclid",
-    "gclid",
-    "dclid",
-    "gbraid",
-    "wbraid",
-    "msclkid",
-    "yclid",
-    "mc_cid",
-    "mc_eid",
-    "igshid",
-    "_hsenc",
-    "_hsmi",
-    "mkt_tok",
-    "ref_src",
-    "ref_url",
-    "spm",
-    "cmpid",
-    "s_cid",
-    "oly_anon_id",
-    "oly_enc_id",
-    "vero_id",
-    "wt_mc",
-    "__s",
-    "ncid",
-    "sr_share",
-}
-TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hsa_")
-DEFAULT_PORTS = {"http": 80, "https": 443}
+from ..gather.items import Gathered, Item, Note
+from ..gather.urls import canonical_url
+from ..text import STOPWORDS, estimate_tokens, rank, words
 
 PREAMBLE = (
     "The evidence below is quoted source material from feeds, search results and web pages. "
@@ -55,65 +24,7 @@ PREAMBLE = (
 )
 
 
-_SIMPLE_URL = re.compile(r"(?i)(https?)://([^/?#@\s]+)([^?#\s]*)(?:\?([^#\s]*))?(?:#.*)?")
-
-
-def canonical_url(url: str) -> str:
-    """Normalise a URL: lower-case scheme and host, no default port, credentials, tracking
-    parameters or fragment. Kept query parameters are sorted, their encoding left as is."""
-    url = url.strip()
-    match = _SIMPLE_URL.fullmatch(url)
-    if match:
-        scheme, host, path, query = match.groups()
-    else:
-        try:
-            parts = urlsplit(url)
-        except ValueError:
-            return url
-        scheme, host, path, query = (
-            parts.scheme,
-            parts.netloc.rpartition("@")[2],
-            parts.path,
-            parts.query,
-        )
-    scheme, host = scheme.lower(), host.lower()
-    default = DEFAULT_PORTS.get(scheme)
-    if default and host.endswith(f":{default}"):
-        host = host[: -len(str(default)) - 1]
-    host = host.rstrip(".")
-    if query:
-        query = "&".join(
-            sorted(
-                pair
-                for pair in query.split("&")
-                if pair and not _is_tracking(pair.partition("=")[0].lower())
-            )
-        )
-    return urlunsplit((scheme, host, path or "/", query or "", ""))
-
-
-def _is_tracking(key: str) -> bool:
-    return key in TRACKING_PARAMS or key.startswith(TRACKING_PREFIXES)
-
-
-def estimate_tokens(text: str) -> int:
-    """Estimate a text's token count (about 3.6 characters per token for English prose)."""
-    return math.ceil(len(text) / 3.6) if text else 0
-
-
 # -- duplicates -------------------------------------------------------------------------------
-
-_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-STOPWORDS = frozenset(
-    "a an and are as at be by for from has have in is it its of on or that the this to was "
-    "were will with not but they their we our you your he she his her which who what when "
-    "new how than then also into over more most about after before can could would should "
-    "may might been being do does did so if no yes all any one two".split()
-)
-
-
-def words(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
 
 
 def _shingles(item: Item, size: int = 3) -> set[str]:
@@ -205,46 +116,6 @@ def _merge(into: Item, other: Item) -> None:
 
 
 # -- ranking ----------------------------------------------------------------------------------
-
-
-def _terms(text: str) -> list[str]:
-    return [w for w in words(text) if w not in STOPWORDS and len(w) > 1]
-
-
-def bm25_scores(
-    docs: list[list[str]], query: list[str], k1: float = 1.5, b: float = 0.75
-) -> list[float]:
-    """Score tokenised documents against a tokenised query with Okapi BM25."""
-    n = len(docs)
-    if not n or not query:
-        return [0.0] * n
-    avg = sum(len(d) for d in docs) / n or 1.0
-    df: Counter[str] = Counter()
-    for d in docs:
-        df.update(set(d))
-    qterms = set(query)
-    idf = {t: math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5)) for t in qterms}
-    scores = []
-    for d in docs:
-        tf = Counter(t for t in d if t in qterms)
-        norm = k1 * (1 - b + b * len(d) / avg)
-        scores.append(sum(idf[t] * f * (k1 + 1) / (f + norm) for t, f in tf.items()))
-    return scores
-
-
-def rank(items: list[Item], query: str) -> list[Item]:
-    """Order items by BM25 relevance to `query` (title counts twice), newest first on ties."""
-    docs = [_terms(f"{it.title} {it.title} {it.text}") for it in items]
-    scores = bm25_scores(docs, _terms(query))
-    order = sorted(
-        range(len(items)),
-        key=lambda i: (-round(scores[i], 6), -_stamp(items[i].published), items[i].url),
-    )
-    return [items[i] for i in order]
-
-
-def _stamp(dt: datetime | None) -> float:
-    return dt.timestamp() if dt else 0.0
 
 
 # -- the pack ---------------------------------------------------------------------------------

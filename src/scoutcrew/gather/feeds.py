@@ -8,7 +8,6 @@ to plain text. A source that fails becomes a Note; nothing here stops a run.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import io
 import json
 import logging
@@ -24,20 +23,25 @@ from urllib.parse import urljoin
 
 from ..errors import SourceError
 from ..store import FeedState, Store
+from .items import (
+    Gathered,
+    Item,
+    Note,
+    describe_failure,
+    entry_row,
+    item_from_row,
+)
 from .safety import (
     AddressPolicy,
     Fetcher,
     FetchLimits,
     check_xml,
-    html_to_text,
     refuse_entities,
     tidy,
 )
 
 log = logging.getLogger(__name__)
 
-MAX_TITLE_CHARS = 300
-MAX_TEXT_CHARS = 20_000  # per item: a feed cannot push a book into a prompt
 MAX_ENTRIES_PER_FEED = 500
 FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, "
@@ -58,51 +62,6 @@ class SourcesSettings(Protocol):
     search_results: int
     search_backend: str
     allow_private_hosts: bool
-
-
-@dataclass
-class Note:
-    """Something the report's sources section should mention (a failed feed, say)."""
-
-    kind: str  # "feed" | "search" | "page" | "evidence"
-    source: str
-    message: str
-    level: str = "warning"  # "warning" | "error" | "info"
-
-    def __str__(self) -> str:
-        return f"{self.kind} {self.source}: {self.message}"
-
-
-@dataclass
-class Item:
-    """One story: clean plain text, canonical URL, every link it was seen at."""
-
-    url: str
-    links: list[str]
-    title: str
-    text: str
-    published: datetime | None
-    feed_url: str
-    feed_title: str
-    content_hash: str
-    first_seen: str = ""
-
-
-@dataclass
-class Gathered:
-    """Everything gathered for one run."""
-
-    items: list[Item]
-    notes: list[Note] = field(default_factory=list)
-    stats: dict[str, Any] = field(default_factory=dict)
-    degraded: list[str] = field(default_factory=list)
-
-    def __repr__(self) -> str:
-        # Short on purpose: asyncio reprs a finished task's result in full (Python 3.11).
-        return (
-            f"Gathered({len(self.items)} items, {len(self.notes)} notes, "
-            f"{len(self.degraded)} degraded)"
-        )
 
 
 # -- entry point ------------------------------------------------------------------------------
@@ -183,7 +142,7 @@ async def _gather(sources, store, project_root, search_backend, progress, limits
             try:
                 items, status = await fetch_feed(url, fetcher, store, notes, states.get(url))
             except Exception as exc:  # one bad feed never stops a run
-                message = _failure(exc)
+                message = describe_failure(exc)
                 stats["feeds_failed"] += 1
                 notes.append(Note("feed", url, message, "error"))
                 await asyncio.to_thread(
@@ -204,7 +163,7 @@ async def _gather(sources, store, project_root, search_backend, progress, limits
             try:
                 search_items, search_stats = await search_task
             except Exception as exc:  # search is degraded, the run goes on
-                message = _failure(exc)
+                message = describe_failure(exc)
                 notes.append(Note("search", ", ".join(queries), message, "error"))
                 degraded.append(f"search failed, the report lacks its results ({message})")
             else:
@@ -225,14 +184,6 @@ async def _gather(sources, store, project_root, search_backend, progress, limits
     return Gathered(items=items, notes=notes, stats=stats, degraded=degraded)
 
 
-def _failure(exc: Exception) -> str:
-    """Word a failure for the report; unexpected ones are logged with their traceback."""
-    if isinstance(exc, SourceError):
-        return str(exc)
-    log.warning("unexpected error while gathering", exc_info=exc)
-    return f"unexpected {type(exc).__name__}: {str(exc)[:160]}"
-
-
 # -- one feed ---------------------------------------------------------------------------------
 
 
@@ -249,7 +200,7 @@ async def fetch_feed(
     if fetched.not_modified and state is not None:
         await asyncio.to_thread(store.record_feed_fetch, url, status=304, keep_validators=True)
         rows = await asyncio.to_thread(store.feed_items, url)
-        return [_item_from_row(row, url, state.title or url) for row in rows], 304
+        return [item_from_row(row, url, state.title or url) for row in rows], 304
 
     def ingest() -> tuple[list[Item], list[Note]]:
         # Parsing and cleaning are CPU work: off the event loop, so fetches keep flowing.
@@ -271,7 +222,7 @@ async def fetch_feed(
         )
         for row in rows:
             row["first_seen"] = first_seen.get(row["url"], "")
-        return [_item_from_row(row, url, title) for row in rows], found
+        return [item_from_row(row, url, title) for row in rows], found
 
     items, found = await asyncio.to_thread(ingest)
     notes.extend(found)
@@ -283,45 +234,6 @@ def _unique_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for row in rows:
         seen.setdefault(row["url"], row)
     return list(seen.values())
-
-
-def entry_row(entry: dict[str, Any]) -> dict[str, Any]:
-    """Turn a parsed entry into a store row: canonical URL, clean text, content hash."""
-    from ..evidence.select import canonical_url
-
-    title = html_to_text(entry.get("title"))[:MAX_TITLE_CHARS] or "(untitled)"
-    text = html_to_text(entry.get("content") or entry.get("summary"))[:MAX_TEXT_CHARS]
-    published = entry.get("published")
-    url = canonical_url(entry["link"])
-    return {
-        "url": url,
-        "links": [url],
-        "title": title,
-        "text": text,
-        "published": published.isoformat() if published else None,
-        "content_hash": content_hash(title, text),
-    }
-
-
-def content_hash(title: str, text: str) -> str:
-    """Hash an item's normalised title and text (exact-duplicate key)."""
-    norm = " ".join(f"{title}\n{text}".lower().split())
-    return hashlib.sha256(norm.encode()).hexdigest()[:20]
-
-
-def _item_from_row(row: dict[str, Any], feed_url: str, feed_title: str) -> Item:
-    published = row.get("published")
-    return Item(
-        url=row["url"],
-        links=list(row.get("links") or [row["url"]]),
-        title=row["title"],
-        text=row["text"],
-        published=datetime.fromisoformat(published) if published else None,
-        feed_url=feed_url,
-        feed_title=feed_title,
-        content_hash=row["content_hash"],
-        first_seen=row.get("first_seen", ""),
-    )
 
 
 # -- parsing ----------------------------------------------------------------------------------

@@ -30,8 +30,8 @@ async def enrich_with_pages(
     items: list[Any], k: int, keywords: list[str], fetcher: Fetcher, store: Any, notes: list
 ) -> dict[str, int]:
     """Fetch the top `k` items' pages and use their main text when it says more."""
-    from ..evidence.select import rank
-    from .feeds import Note, _failure, content_hash
+    from ..text import rank
+    from .items import Note, content_hash, describe_failure
 
     top = (
         rank(items, " ".join(keywords))[:k]
@@ -47,7 +47,7 @@ async def enrich_with_pages(
             await fetch_one(item)
         except Exception as exc:  # a page is a bonus: its failure never stops the run
             stats["pages_failed"] += 1
-            notes.append(Note("page", item.url, _failure(exc), "warning"))
+            notes.append(Note("page", item.url, describe_failure(exc), "warning"))
 
     async def fetch_one(item: Any) -> None:
         cached = await asyncio.to_thread(store.cached_page, item.url)

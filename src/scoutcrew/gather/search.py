@@ -172,7 +172,7 @@ def as_searcher(backend: Any) -> Searcher:
 
 async def run_searches(queries, sources, store, search_backend, notes, degraded):
     """Run every query (cached per query, backend and day) and turn results into items."""
-    from .feeds import Note, _item_from_row, entry_row
+    from .items import Note, entry_row, item_from_row
 
     backend = str(getattr(sources, "search_backend", "auto") or "auto")
     if backend == "searxng" and search_backend is None:
@@ -231,6 +231,6 @@ async def run_searches(queries, sources, store, search_backend, notes, degraded)
             list({row["url"]: row for row in reversed(rows)}.values())[::-1],
         )
         saved = await asyncio.to_thread(store.feed_items, feed_url)
-        items.extend(_item_from_row(row, feed_url, f"search: {query}") for row in saved)
+        items.extend(item_from_row(row, feed_url, f"search: {query}") for row in saved)
     stats["search_items"] = len(items)
     return items, stats

@@ -9,7 +9,7 @@ import asyncio
 import json
 from typing import Any
 
-from ..crew.build import quiet_telemetry
+from ..crewai_env import quiet_telemetry
 from ..errors import OutputFormatError
 from .ollama import message_text
 

@@ -6,14 +6,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..errors import LLMError, ModelNotFound
+from .specs import ModelSpec, parse_spec
 
 if TYPE_CHECKING:
-    from .runtime import LLMRuntime, ModelSpec
+    from .runtime import LLMRuntime
 
 
 @dataclass
 class DoctorLine:
-    """One finding of `LLMRuntime.doctor`: what was checked, what was found, how to fix it."""
+    """One finding of `run_doctor`: what was checked, what was found, how to fix it."""
 
     subject: str
     message: str
@@ -37,8 +38,6 @@ def format_doctor(lines: list[DoctorLine]) -> str:
 
 def run_doctor(runtime: LLMRuntime, specs: list[str]) -> list[DoctorLine]:
     """Check Ollama and every model the crews use; say how to fix what is wrong."""
-    from .runtime import parse_spec
-
     lines: list[DoctorLine] = []
     parsed = [parse_spec(s) for s in dict.fromkeys(specs)]
     if runtime.backend != "embedded" and any(p.backend == "ollama" for p in parsed):

@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,7 +31,6 @@ from ..errors import (
     OllamaUnreachable,
     RunInterrupted,
 )
-from .doctor import DoctorLine, format_doctor, run_doctor
 from .ledger import CallRecord, UsageLedger
 from .ollama import (
     Attempt,
@@ -48,81 +45,18 @@ from .ollama import (
     parse_hosts,
     to_ollama_messages,
 )
-
-__all__ = [
-    "CallRecord",
-    "DoctorLine",
-    "LLMRuntime",
-    "ModelSpec",
-    "UsageLedger",
-    "format_doctor",
-    "parse_spec",
-    "strip_thinking",
-]
+from .specs import (
+    BACKENDS,
+    EMBEDDED_DEFAULT,
+    ModelInfo,
+    ModelSpec,
+    model_info_from_show,
+    option_value,
+    parse_spec,
+    strip_thinking,
+)
 
 log = logging.getLogger(__name__)
-
-BACKENDS = ("auto", "ollama", "embedded")
-EMBEDDED_DEFAULT = "embedded/default"
-_THINK_BLOCK = re.compile(r"<think(?:ing)?>.*?</think(?:ing)?>", re.DOTALL | re.IGNORECASE)
-_THINK_CLOSE = re.compile(r"</think(?:ing)?>", re.IGNORECASE)
-
-
-# -- specs ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """A parsed model spec: `ollama/NAME`, `ollama/NAME@HOST`, `embedded/...`."""
-
-    raw: str
-    backend: str
-    name: str
-    host: str | None = None
-
-
-def parse_spec(spec: str) -> ModelSpec:
-    """Parse a model spec string; raise InvalidModelSpec naming the accepted forms."""
-    backend, sep, rest = spec.strip().partition("/")
-    if sep and backend == "ollama" and rest:
-        name, at, host = rest.partition("@")
-        if name:
-            return ModelSpec(spec, "ollama", name, normalize_host(host) if at else None)
-    if sep and backend == "embedded" and rest:
-        return ModelSpec(spec, "embedded", rest)
-    raise InvalidModelSpec(
-        f"unknown model spec {spec!r}: use ollama/NAME (e.g. ollama/qwen3:8b), "
-        "ollama/NAME@http://host:11434, embedded/default, embedded/ollama:NAME "
-        "or embedded/<path to .gguf>"
-    )
-
-
-@dataclass
-class ModelInfo:
-    """What /api/show (or the embedded engine) says about a model."""
-
-    context_length: int | None
-    capabilities: list[str]
-    family: str | None = None
-    host: str | None = None
-
-
-def _option(options: Any, key: str) -> Any:
-    if options is None:
-        return None
-    if isinstance(options, dict):
-        return options.get(key)
-    return getattr(options, key, None)
-
-
-def strip_thinking(text: str) -> str:
-    """Drop <think>...</think> blocks (and a dangling prefix before a lone </think>)."""
-    text = _THINK_BLOCK.sub("", text)
-    closing = list(_THINK_CLOSE.finditer(text))
-    if closing:
-        text = text[closing[-1].end() :]
-    return text.strip()
-
 
 # -- the runtime ---------------------------------------------------------------------------
 
@@ -246,7 +180,7 @@ class LLMRuntime:
                         f"run `ollama pull {spec.name}`"
                     ) from exc
                 raise LLMError(f"Ollama at {host} could not describe {spec.name}: {exc}") from exc
-            info = _parse_show(shown, host)
+            info = model_info_from_show(shown, host)
             with self._lock:
                 self._info[key] = info
             return info
@@ -265,7 +199,7 @@ class LLMRuntime:
         with self._lock:
             if key in self._num_ctx:
                 return self._num_ctx[key]
-            requested = self._ctx_claims.get(key) or _option(options, "num_ctx")
+            requested = self._ctx_claims.get(key) or option_value(options, "num_ctx")
         if spec.backend == "embedded":
             value = int(requested or self.embedded_num_ctx)
             trained = self.model_info(spec_text).context_length
@@ -291,7 +225,7 @@ class LLMRuntime:
             return self._num_ctx.setdefault(key, value)
 
     def _claim_num_ctx(self, spec_text: str, options: Any) -> None:
-        requested = _option(options, "num_ctx")
+        requested = option_value(options, "num_ctx")
         if not requested:
             return
         key = _model_key(parse_spec(spec_text))
@@ -527,7 +461,7 @@ class LLMRuntime:
     ) -> dict:
         model_options: dict[str, Any] = {"num_ctx": num_ctx}
         for key in ("temperature", "seed", "num_predict"):
-            value = _option(options, key)
+            value = option_value(options, key)
             if value is not None:
                 model_options[key] = value
         if stop:
@@ -539,7 +473,7 @@ class LLMRuntime:
             "truncate": False,  # an over-long prompt must fail, never be cut silently
             "stream": True,
         }
-        keep_alive = _option(options, "keep_alive")
+        keep_alive = option_value(options, "keep_alive")
         if keep_alive is not None:
             payload["keep_alive"] = keep_alive
         if tools and "tools" in info.capabilities:
@@ -581,7 +515,7 @@ class LLMRuntime:
     ) -> tuple[ChatResult, CallRecord]:
         from . import embedded
 
-        requested = _option(options, "num_predict")
+        requested = option_value(options, "num_predict")
         if spec.name == "default":  # the small base model: short answers keep a demo quick
             limit = min(int(requested or self.embedded_num_predict), self.embedded_num_predict)
         else:
@@ -594,8 +528,8 @@ class LLMRuntime:
                 data_dir=self.data_dir,
                 num_ctx=num_ctx,
                 num_predict=limit,
-                temperature=_option(options, "temperature"),
-                seed=_option(options, "seed"),
+                temperature=option_value(options, "temperature"),
+                seed=option_value(options, "seed"),
                 stop=stop,
             )
         except LLMError as exc:
@@ -606,12 +540,6 @@ class LLMRuntime:
         return result, record(
             **_server_counts(result), wall_ms=(time.perf_counter() - started) * 1000
         )
-
-    # -- doctor ------------------------------------------------------------------------------
-
-    def doctor(self, specs: list[str]) -> list[DoctorLine]:
-        """Check Ollama and every model the crews use; say how to fix what is wrong."""
-        return run_doctor(self, specs)
 
     @property
     def versions(self) -> dict[str, str]:
@@ -645,22 +573,7 @@ def _model_key(spec: ModelSpec) -> str:
 
 def _options_dict(options: Any) -> dict[str, Any]:
     keys = ("num_ctx", "temperature", "seed", "keep_alive", "num_predict")
-    return {k: v for k in keys if (v := _option(options, k)) is not None}
-
-
-def _parse_show(shown: dict, host: str) -> ModelInfo:
-    model_info = shown.get("model_info") or {}
-    arch = model_info.get("general.architecture")
-    context = model_info.get(f"{arch}.context_length") if arch else None
-    if context is None:  # some conversions only have the key under another prefix
-        context = next((v for k, v in model_info.items() if k.endswith(".context_length")), None)
-    family = (shown.get("details") or {}).get("family") or arch
-    return ModelInfo(
-        context_length=int(context) if context else None,
-        capabilities=list(shown.get("capabilities") or ["completion"]),
-        family=family,
-        host=host,
-    )
+    return {k: v for k in keys if (v := option_value(options, k)) is not None}
 
 
 _LLM_CLASS: type | None = None

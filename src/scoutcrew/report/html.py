@@ -12,7 +12,15 @@ import re
 from typing import Any
 
 from .links import IMAGE_MARKER, LINK_MARKER, is_evidence_link
-from .markdown import Report, _agent, _day, _linkable, _sources, _title, _uncited_line
+from .model import (
+    Report,
+    agent_of,
+    is_linkable,
+    source_day,
+    source_title,
+    sources_of,
+    uncited_line,
+)
 
 _CSS = """
 body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;
@@ -46,7 +54,7 @@ def render_html(report: Report) -> str:
         f"<h1>{e(report.title)}</h1>",
     ]
     parts += [f'<p class="note"><strong>Note:</strong> {e(n)}</p>' for n in report.model_notes]
-    known = {s.id for s in _sources(report.pack)}
+    known = {s.id for s in sources_of(report.pack)}
     for heading, body in report.sections:
         if heading:
             parts.append(f"<h2>{e(heading)}</h2>")
@@ -62,7 +70,7 @@ def render_html(report: Report) -> str:
     else:
         parts.append("<p>No source was cited.</p>")
     if report.uncited_count:
-        parts.append(f"<p>{_uncited_line(report.uncited_count)}</p>")
+        parts.append(f"<p>{uncited_line(report.uncited_count)}</p>")
         parts.append("<h2>Also in the evidence</h2><ul>")
         for s in report.uncited:
             parts.append(f"<li>{_source_html(s)}</li>")
@@ -136,11 +144,11 @@ def _link_citations(escaped: str, known: set[str]) -> str:
 def _charts_html(report: Report) -> str:
     agents: dict[str, list[int]] = {}
     for rec in report.usage:
-        row = agents.setdefault(_agent(rec), [0, 0])
+        row = agents.setdefault(agent_of(rec), [0, 0])
         row[0] += int(getattr(rec, "prompt_tokens", 0) or 0)
         row[1] += int(getattr(rec, "completion_tokens", 0) or 0)
     feeds: dict[str, int] = {}
-    for s in _sources(report.pack):
+    for s in sources_of(report.pack):
         name = str(getattr(s, "feed_title", "") or "") or _host(str(getattr(s, "url", "")))
         feeds[name] = feeds.get(name, 0) + 1
     charts = []
@@ -210,8 +218,8 @@ def _source_html(s: Any) -> str:
     url = str(getattr(s, "url", "") or "")
     link = (
         f'<a href="{e(url)}" rel="noopener noreferrer nofollow">{e(url)}</a>'
-        if _linkable(url)
+        if is_linkable(url)
         else f"<code>{e(url)}</code>"
     )
-    suffix = ", ".join(b for b in (str(getattr(s, "feed_title", "") or ""), _day(s)) if b)
-    return f"{e(_title(s))} - {link}" + (f" ({e(suffix)})" if suffix else "")
+    suffix = ", ".join(b for b in (str(getattr(s, "feed_title", "") or ""), source_day(s)) if b)
+    return f"{e(source_title(s))} - {link}" + (f" ({e(suffix)})" if suffix else "")

@@ -16,16 +16,16 @@ from typing import Any
 
 from ..config.project import Project
 from ..runs import import_run
-from .local import (
+from .jobs import (
     NODE_HOME_ENV,
     NODE_HOST_ENV,
     RESOURCE,
     RUNS_PER_PROCESS,
     BatchError,
     CrewOutcome,
-    _default_jobs,
-    _drive,
-    _outcome,
+    default_jobs,
+    drive,
+    outcome,
     report_dir,
     run_one,
 )
@@ -98,7 +98,7 @@ def run_ray(
     ray = _import_ray()
     started_here = not ray.is_initialized()
     if started_here:
-        _init_ray(ray, project, address, jobs or _default_jobs())
+        _init_ray(ray, project, address, jobs or default_jobs())
     try:
         slots = ray.cluster_resources().get(RESOURCE, 0)
         if slots < 1:
@@ -128,7 +128,7 @@ def run_ray(
             except Exception as exc:  # RayTaskError, WorkerCrashedError, NodeDiedError...
                 return ready[0], None, exc
 
-        return _drive(
+        return drive(
             names,
             lambda crew: task.remote({**template, "crew": crew}),
             wait_one,
@@ -160,7 +160,7 @@ def _init_ray(ray: Any, project: Project, address: str | None, jobs: int) -> Non
 
 def collect(project: Project, options: Any, data: dict[str, Any], attempts: int) -> CrewOutcome:
     """Write a finished task's report files (and, from other machines, its record) locally."""
-    from ..report.markdown import atomic_write
+    from ..report.files import atomic_write
 
     report = None
     files = data.get("files") or {}
@@ -174,7 +174,7 @@ def collect(project: Project, options: Any, data: dict[str, Any], attempts: int)
         report = out_dir / md[0] if md else None
     if not data.get("same_store"):
         _import_into_driver_store(project, data, files, report)
-    return _outcome(data, attempts, report)
+    return outcome(data, attempts, report)
 
 
 def _import_into_driver_store(

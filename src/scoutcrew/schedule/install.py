@@ -12,7 +12,6 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 from ..config.project import Project
 from ..errors import ConfigError, ScoutcrewError
@@ -193,36 +192,3 @@ def install_systemd(
                     f"{unit_dir}: run the command yourself once the user session is up"
                 )
     return [" ".join(cmd) for cmd in commands]
-
-
-def cmd_install(args: Any) -> int:
-    """`scoutcrew schedule install --cron|--systemd [--write]`."""
-    from ..config.project import find_project
-
-    project = find_project(args.project)
-    schedules = install_schedules(project)
-    command = scoutcrew_command()
-    if not schedules:
-        print("no crew has a schedule: nothing to install", file=sys.stderr)
-    if args.cron:
-        block = cron_block(project, schedules, command)
-        if not args.write:
-            print(block, end="")
-            return 0
-        install_cron(project, block, args.crontab_command.split())
-        print(f"crontab updated: {len(schedules)} crew(s) of {project.root}", file=sys.stderr)
-        return 0
-    units = systemd_units(project, schedules, command)
-    if not args.write:
-        for name, text in units.items():
-            print(f"### {name}\n{text}")
-        return 0
-    unit_dir = Path(args.unit_dir).expanduser() if args.unit_dir else None
-    commands = install_systemd(
-        project, units, unit_dir, None if unit_dir else ["systemctl", "--user"]
-    )
-    where = unit_dir or Path.home() / ".config" / "systemd" / "user"
-    print(f"wrote {len(units)} unit file(s) to {where}", file=sys.stderr)
-    if unit_dir:
-        print("activate them with:\n  " + "\n  ".join(commands), file=sys.stderr)
-    return 0

@@ -1,30 +1,19 @@
-"""Run many crews at once: in a local process pool, or as Ray tasks spread over Ollama hosts.
+"""One crew run in a worker process, and the bookkeeping both executors share.
 
 Each crew run happens in a worker process, never in the caller's: crewai keeps module-level
 caches that only grow, and a crash in one run must not take the batch down. Worker processes
 are recycled after RUNS_PER_PROCESS runs, which bounds that growth without paying crewai's
-import (seconds) for every run.
-
-On Ray, each run is a task that asks for one unit of the custom resource "ollama". A node
-started with `ray start --resources='{"ollama": N}'` (N = that machine's OLLAMA_NUM_PARALLEL)
-therefore never runs more than N crews at once, and each task talks to the Ollama of the node
-it landed on. Ray does the placement; this module only submits, retries once and collects.
-Report files and run records travel back to the driver, which writes them into its own
-reports folder and store, so a batch over several machines ends with everything in one place.
-
-Ray is an optional extra (`pip install 'scoutcrew[ray]'`) and is imported only on that path.
+import (seconds) for every run. A failed run is retried once (drive), then reported.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import socket
 import sqlite3
-import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -114,71 +103,7 @@ class BatchResult:
         return "\n".join(lines)
 
 
-# -- the library API ---------------------------------------------------------------------------
-
-
-def run_batch(
-    project: Project,
-    crews: Sequence[str] | None = None,
-    *,
-    executor: str = "local",
-    address: str | None = None,
-    jobs: int | None = None,
-    hosts: Mapping[str, str] | None = None,
-    options: Any = None,
-    progress: Callable[[str], None] | None = None,
-) -> BatchResult:
-    """Run `crews` (default: every crew of the project) and return each one's outcome.
-
-    executor "local": a pool of `jobs` worker processes (default $OLLAMA_NUM_PARALLEL or 1),
-    all using OLLAMA_HOST. executor "ray": one Ray task per crew, each holding one "ollama"
-    resource; `address` joins an existing cluster ("auto" or host:port), without it a local
-    Ray instance with `jobs` ollama slots is started. `hosts` maps a Ray node (its IP address
-    or node id) to the Ollama URL its tasks use, overriding the node's own environment.
-    """
-    from ..config.schema import load_config
-    from ..pipeline import RunOptions
-
-    say = progress or (lambda message: None)
-    options = options or RunOptions()
-    config = load_config(project)
-    if config.problems:
-        raise ConfigError(config.problems)
-    names = list(crews) if crews else sorted(config.crews)
-    unknown = [name for name in names if name not in config.crews]
-    if unknown:
-        known = ", ".join(sorted(config.crews)) or "none"
-        raise UnknownCrew(f"no crew {', '.join(map(repr, unknown))}: crews are {known}")
-    if not names:
-        raise BatchError(f"no crews to run: add crew files under {project.crews_dir}")
-    if len(set(names)) != len(names):
-        raise BatchError("a crew is named twice: each crew may run once per batch")
-    # Decide the backend here so every worker, on any machine, uses the same one.
-    backend = options.backend or os.environ.get("SCOUTCREW_BACKEND")
-    options = replace(options, backend=backend)
-    # Create (or migrate) the store once, before several processes open it at the same moment.
-    from ..store import Store
-
-    Store.open(project.data_dir / "scoutcrew.sqlite").close()
-    started = time.monotonic()
-    if executor == "local":
-        if hosts:
-            raise BatchError(
-                "--host maps Ray nodes to Ollama hosts; with the local executor set OLLAMA_HOST"
-            )
-        outcomes = _run_local(project, names, options, jobs or _default_jobs(), say)
-    elif executor == "ray":
-        from .ray_cluster import run_ray
-
-        outcomes = run_ray(project, names, options, address, jobs, hosts or {}, say)
-    else:
-        raise BatchError(f"unknown executor '{executor}': use 'local' or 'ray'")
-    order = {name: i for i, name in enumerate(names)}
-    outcomes.sort(key=lambda o: order[o.crew])
-    return BatchResult(executor, outcomes, time.monotonic() - started)
-
-
-def _default_jobs() -> int:
+def default_jobs() -> int:
     try:
         return max(1, int(os.environ.get("OLLAMA_NUM_PARALLEL", "1")))
     except ValueError:
@@ -304,7 +229,7 @@ def _failed_run(project: Project, crew: str, since: str) -> dict[str, Any] | Non
     return _run_record(project, row.id)
 
 
-def _outcome(data: dict[str, Any], attempts: int, report: Path | None = None) -> CrewOutcome:
+def outcome(data: dict[str, Any], attempts: int, report: Path | None = None) -> CrewOutcome:
     if report is None and data.get("report"):
         report = Path(data["report"])
     return CrewOutcome(
@@ -341,7 +266,7 @@ def _should_retry(data: dict[str, Any] | None, attempts: int) -> bool:
     return data is None or (data["status"] == "failed" and not data.get("permanent"))
 
 
-def _drive(
+def drive(
     names: list[str],
     submit: Callable[[str], Any],
     wait_one: Callable[[list[Any]], tuple[Any, dict[str, Any] | None, BaseException | None]],
@@ -373,138 +298,5 @@ def _drive(
     return outcomes
 
 
-# -- local executor ----------------------------------------------------------------------------
-
-
-def _run_local(
-    project: Project, names: list[str], options: Any, jobs: int, say: Callable[[str], None]
-) -> list[CrewOutcome]:
-    """Run the crews in a pool of `jobs` worker processes on this machine."""
-    import multiprocessing
-    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-    from concurrent.futures.process import BrokenProcessPool
-
-    def new_pool() -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(
-            max_workers=min(jobs, len(names)),
-            # spawn, not fork: the caller may hold threads (servers, crewai) fork would copy.
-            mp_context=multiprocessing.get_context("spawn"),
-            max_tasks_per_child=RUNS_PER_PROCESS,
-        )
-
-    template = {"root": str(project.root), "options": options, "data_dir": str(project.data_dir)}
-    pools = [new_pool()]
-    born: dict[Future, int] = {}  # which pool (by index) ran each run
-
-    def submit(crew: str) -> Future:
-        future = pools[-1].submit(run_one, {**template, "crew": crew})
-        born[future] = len(pools) - 1
-        return future
-
-    def wait_one(futures: list[Future]) -> tuple[Future, dict[str, Any] | None, Exception | None]:
-        done, _ = wait(futures, return_when=FIRST_COMPLETED)
-        future = next(iter(done))
-        try:
-            return future, future.result(), None
-        except Exception as exc:  # a worker died, or the run raised something unexpected
-            # A dead worker breaks its whole pool, so every run still in it fails too and is
-            # retried in a new pool (each counts an attempt: the pool cannot say whose died).
-            if isinstance(exc, BrokenProcessPool) and born[future] == len(pools) - 1:
-                pools[-1].shutdown(wait=False, cancel_futures=True)
-                pools.append(new_pool())
-            return future, None, exc
-
-    try:
-        return _drive(names, submit, wait_one, lambda d, n: _outcome(d, n), say, len(names))
-    finally:
-        pools[-1].shutdown(wait=True, cancel_futures=True)
-
-
 def _short_host(url: str) -> str:
     return url.split("://", 1)[-1]
-
-
-# -- the command -------------------------------------------------------------------------------
-
-
-def add_batch_command(subparsers: Any) -> argparse.ArgumentParser:
-    """Add `scoutcrew batch` to the CLI's subcommands."""
-    p = subparsers.add_parser(
-        "batch",
-        help="run many crews at once, locally or on a Ray cluster",
-        description="Run many crews: in a local process pool, or as Ray tasks that each hold "
-        "one 'ollama' slot of the node they run on.",
-    )
-    p.add_argument("crews", nargs="*", metavar="CREW", help="crews to run")
-    p.add_argument("--all", action="store_true", help="run every crew of the project")
-    p.add_argument("--executor", choices=["local", "ray"], default="local")
-    p.add_argument(
-        "--address",
-        metavar="ADDR",
-        help="Ray cluster to join ('auto' or HOST:PORT); default: start a local Ray instance",
-    )
-    p.add_argument(
-        "--jobs",
-        "-j",
-        type=int,
-        metavar="N",
-        help="runs at once (local: processes, default $OLLAMA_NUM_PARALLEL or 1; "
-        "ray: slots of the local instance, or a cap on a cluster)",
-    )
-    p.add_argument(
-        "--host",
-        action="append",
-        default=[],
-        metavar="NODE=URL",
-        help="ray: the Ollama URL for the tasks on NODE (IP or node id); repeatable",
-    )
-    p.add_argument("--input", "-i", action="append", default=[], metavar="KEY=VALUE")
-    p.add_argument("--model", metavar="SPEC[,SPEC...]", help="override every agent's model chain")
-    p.add_argument("--output", metavar="DIR", help="report folder (default: reports/)")
-    p.add_argument("--backend", choices=["auto", "ollama", "embedded"], help="default: auto")
-    p.add_argument("--all-items", action="store_true", help="not only items new since last run")
-    p.set_defaults(func=cmd_batch)
-    return p
-
-
-def cmd_batch(args: argparse.Namespace) -> int:
-    """Run the batch the arguments describe; exit 1 if any crew failed."""
-    from ..config.plan import parse_inputs
-    from ..config.project import find_project
-    from ..config.schema import parse_model_override
-    from ..pipeline import RunOptions
-
-    if args.all == bool(args.crews):
-        raise BatchError("name the crews to run, or pass --all (not both)")
-    project = find_project(args.project)
-    options = RunOptions(
-        inputs=parse_inputs(args.input),
-        model=parse_model_override(args.model) if args.model else None,
-        output_dir=Path(args.output).resolve() if args.output else None,
-        backend=args.backend,
-        all_items=args.all_items,
-    )
-    result = run_batch(
-        project,
-        None if args.all else args.crews,
-        executor=args.executor,
-        address=args.address,
-        jobs=args.jobs,
-        hosts=_parse_host_map(args.host),
-        options=options,
-        progress=lambda message: print(f"[scoutcrew] {message}", file=sys.stderr, flush=True),
-    )
-    print(result.table())
-    return 0 if result.ok else 1
-
-
-def _parse_host_map(pairs: list[str]) -> dict[str, str]:
-    hosts = {}
-    for pair in pairs:
-        node, sep, url = pair.partition("=")
-        if not sep or not node.strip() or not url.strip():
-            raise BatchError(
-                f"--host '{pair}' is not NODE=URL, e.g. 10.0.0.5=http://10.0.0.5:11434"
-            )
-        hosts[node.strip()] = url.strip()
-    return hosts

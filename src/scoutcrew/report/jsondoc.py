@@ -1,0 +1,83 @@
+"""The machine-readable report: findings, citations, sources, usage, flags and trust."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, is_dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from .model import Report, sources_of
+from .usage import usage_by_agent
+from .verify import citation_ids
+
+JSON_SCHEMA_VERSION = 1
+
+
+def report_json(report: Report) -> dict[str, Any]:
+    """Return the machine-readable report: findings, citations, sources, usage, flags."""
+    v = report.verification
+    cited_ids = {s.id for s in report.cited}
+    return {
+        "schema": JSON_SCHEMA_VERSION,
+        "crew": report.crew,
+        "title": report.title,
+        "generated_at": report.generated_at.isoformat(),
+        "findings": [
+            {"heading": h, "markdown": body, "cited": citation_ids(body)}
+            for h, body in report.sections
+        ],
+        "citations": [asdict(c) for c in v.citations],
+        "sources": [
+            {
+                "id": s.id,
+                "url": getattr(s, "url", None),
+                "links": list(getattr(s, "links", None) or []),
+                "title": getattr(s, "title", None),
+                "feed_title": getattr(s, "feed_title", None),
+                "published": getattr(s, "published", None),
+                "cited": s.id in cited_ids,
+            }
+            for s in sources_of(report.pack)
+        ],
+        "usage": [_record_dict(r) for r in report.usage],
+        "usage_by_agent": usage_by_agent(report.usage),
+        "flags": [asdict(f) for f in report.flags],
+        "notes": {
+            "model": report.model_notes,
+            "evidence": [_note_dict(n) for n in getattr(report.pack, "notes", None) or []],
+            "degraded": list(getattr(report.pack, "degraded", None) or []),
+            "report": list(report.evidence_notes),
+        },
+        "trust": {
+            "sentences": v.sentences_total,
+            "sentences_cited": v.sentences_cited,
+            "supported": v.supported,
+            "flagged": v.flagged,
+            "threshold": v.threshold,
+            "line": v.trust_line(),
+        },
+        "meta": report.meta,
+    }
+
+
+def _record_dict(rec: Any) -> dict[str, Any]:
+    if is_dataclass(rec) and not isinstance(rec, type):
+        return asdict(rec)
+    if isinstance(rec, dict):
+        return dict(rec)
+    return {k: v for k, v in vars(rec).items() if not k.startswith("_")}
+
+
+def _note_dict(note: Any) -> dict[str, Any]:
+    return {k: getattr(note, k, None) for k in ("kind", "source", "message", "level")}
+
+
+def json_default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    return str(value)

@@ -1,0 +1,199 @@
+"""The report model the renderers share: a run's sections, sources, flags and notes, cleaned.
+
+The model writes the body only. The title block, the references (from the evidence pack, never
+from the model), the notes on failed feeds or degraded search, the flags and the trust line are
+written by scoutcrew. Everything the model wrote is treated as untrusted text: links that are
+not evidence URLs are neutralised (links.py) and every renderer escapes it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Any
+
+from .links import allowed_urls, defang_urls
+from .verify import REFERENCE_HEADINGS, Flag, Verification, citation_ids, sanitize_markdown
+
+
+@dataclass
+class Report:
+    """Everything the renderers need, already cleaned."""
+
+    crew: str
+    title: str
+    generated_at: datetime
+    sections: list[tuple[str, str]]
+    pack: Any
+    verification: Verification
+    flags: list[Flag]
+    usage: list[Any]
+    model_notes: list[str]
+    evidence_notes: list[str]  # human lines for "Sources & notes"
+    meta: dict[str, Any]
+    allowed: set[str]
+
+    @property
+    def cited(self) -> list[Any]:
+        ids = list(self.verification.cited_ids)
+        for _, body in self.sections:  # sections may carry citations verify did not see
+            ids += [i for i in citation_ids(body) if i not in ids]
+        cited = set(ids)
+        # In pack order (S1, S2, ...): the ids are the pack's, so the list reads in order.
+        return [s for s in sources_of(self.pack) if s.id in cited]
+
+    @property
+    def info_line(self) -> str:
+        return (
+            f"info: {len(sources_of(self.pack))} sources in the evidence; crew "
+            f"`{code_text(self.crew)}`, generated {self.generated_at:%Y-%m-%d %H:%M} UTC"
+        )
+
+    @property
+    def uncited(self) -> list[Any]:
+        """Sources the crew read but the report does not cite, in evidence order."""
+        cited = {s.id for s in self.cited}
+        return [s for s in sources_of(self.pack) if s.id not in cited]
+
+    @property
+    def uncited_count(self) -> int:
+        return len(self.uncited)
+
+
+def build_report(
+    crew: str,
+    *,
+    title: str,
+    body_sections: Sequence[tuple[str, str]] | None,
+    pack: Any,
+    verification: Verification,
+    usage: Sequence[Any],
+    notes: Sequence[str],
+    meta: dict[str, Any],
+    generated_at: datetime,
+) -> Report:
+    """Clean the sections once more and gather the notes; renderers only format."""
+    sections_in = list(body_sections or [("", verification.text)])
+    flags = list(verification.flags)
+    seen = {(f.kind, f.url or f.detail, f.sentence) for f in flags}
+    extra_notes: list[str] = list(verification.notes)
+    sections: list[tuple[str, str]] = []
+    for heading, body in sections_in:
+        if REFERENCE_HEADINGS.match(re.sub(r"[*_`#]", "", heading).strip()):
+            extra_notes.append(
+                f'Dropped a model-written "{heading.strip()}" section: the references are '
+                "generated from the evidence."
+            )
+            continue
+        # Idempotent on verified text; catches sections that never went through verify().
+        clean, new_flags, new_notes = sanitize_markdown(body, pack)
+        extra_notes += [n for n in new_notes if n not in extra_notes]
+        for flag in new_flags:
+            key = (flag.kind, flag.url or flag.detail, flag.sentence)
+            if key not in seen:
+                seen.add(key)
+                flags.append(flag)
+        clean = _drop_leading_h1(clean).strip("\n")
+        sections.append((heading.strip(), _demote_headings(clean) if heading.strip() else clean))
+    if len(flags) != len(verification.flags):
+        extra_flagged = {f.sentence for f in flags[len(verification.flags) :]}
+        verification = _with_flagged(verification, flags, extra_flagged)
+    return Report(
+        crew=crew,
+        title=title.strip() or crew,
+        generated_at=generated_at,
+        sections=sections,
+        pack=pack,
+        verification=verification,
+        flags=flags,
+        usage=list(usage),
+        model_notes=[n for n in notes if n and n.strip()],
+        evidence_notes=_evidence_notes(pack) + extra_notes,
+        meta=meta,
+        allowed=allowed_urls(pack),
+    )
+
+
+def _drop_leading_h1(text: str) -> str:
+    """Drop the model's own title line: the report has its title already."""
+    return re.sub(r"\A\s*# [^\n]*\n", "", text, count=1)
+
+
+def _demote_headings(text: str) -> str:
+    """Put the model's headings below the section's own "##" heading (code left alone)."""
+    out, fence = [], False
+    for line in text.split("\n"):
+        fence ^= bool(re.match(r"^ {0,3}(```|~~~)", line))
+        out.append(re.sub(r"^( {0,3})(#{1,5})(?=\s)", r"\1\2#", line) if not fence else line)
+    return "\n".join(out)
+
+
+def _with_flagged(v: Verification, flags: list[Flag], extra: set[str]) -> Verification:
+    already = {f.sentence for f in v.flags}
+    return replace(v, flags=flags, flagged=v.flagged + len(extra - already))
+
+
+def _evidence_notes(pack: Any) -> list[str]:
+    lines = []
+    for note in getattr(pack, "notes", None) or []:
+        level = getattr(note, "level", "warning")
+        kind = getattr(note, "kind", "evidence")
+        lines.append(
+            f"{level}: {kind} `{code_text(getattr(note, 'source', ''))}`: "
+            f"{md_text(getattr(note, 'message', ''))}"
+        )
+    for what in getattr(pack, "degraded", None) or []:
+        lines.append(f"degraded: {md_text(str(what))}")
+    dropped = getattr(pack, "dropped", None) or []
+    if dropped:
+        lines.append(f"info: {plural(len(dropped), 'item')} left out of the evidence")
+    return lines
+
+
+# -- helpers the renderers share ------------------------------------------------------------
+
+
+def sources_of(pack: Any) -> list[Any]:
+    return list(getattr(pack, "sources", None) or [])
+
+
+def agent_of(rec: Any) -> str:
+    return str(getattr(rec, "agent", None) or "-")
+
+
+def source_title(source: Any) -> str:
+    """A source's title as shown to the reader: feed text, so any URL in it is defanged."""
+    return defang_urls(str(getattr(source, "title", "") or "")) or "(untitled)"
+
+
+def source_day(source: Any) -> str:
+    published = getattr(source, "published", None)
+    if isinstance(published, datetime | date):
+        return published.strftime("%Y-%m-%d")
+    return str(published)[:10] if published else ""
+
+
+def is_linkable(url: str) -> bool:
+    return bool(re.match(r"^https?://[^\s<>\"'`]+$", url, re.IGNORECASE))
+
+
+def plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def uncited_line(n: int) -> str:
+    verb = "was" if n == 1 else "were"
+    return f"{plural(n, 'more source')} in the evidence {verb} not cited."
+
+
+def code_text(text: str) -> str:
+    return str(text).replace("`", "'").replace("\n", " ")
+
+
+def md_text(text: str) -> str:
+    """Escape evidence or config text for Markdown; URLs in it are defanged, not linked."""
+    text = re.sub(r"\s+", " ", str(text)).strip()
+    text = defang_urls(text)
+    return re.sub(r"([\\`*_\[\]<>|~])", r"\\\1", text)  # with [] escaped, () cannot link

@@ -1,0 +1,184 @@
+"""The package's shape: imports point one way, no cycles, private names stay in their module.
+
+Read from the source with ast (imports inside functions count too), so a lazy import that
+closes a circle is caught as surely as one at the top of a file.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "scoutcrew"
+
+# What each stage may never import. A stage is a subpackage; the names are module prefixes.
+FORBIDDEN = {
+    "scoutcrew.config": (
+        "scoutcrew.gather",
+        "scoutcrew.evidence",
+        "scoutcrew.llm",
+        "scoutcrew.crew",
+        "scoutcrew.report",
+        "scoutcrew.schedule",
+        "scoutcrew.scale",
+        "scoutcrew.pipeline",
+        "scoutcrew.runs",
+        "scoutcrew.cli",
+        "crewai",
+    ),
+    "scoutcrew.gather": (
+        "crewai",
+        "scoutcrew.crew",
+        "scoutcrew.llm",
+        "scoutcrew.evidence",
+        "scoutcrew.report",
+        "scoutcrew.pipeline",
+        "scoutcrew.cli",
+    ),
+    "scoutcrew.evidence": (
+        "crewai",
+        "scoutcrew.crew",
+        "scoutcrew.llm",
+        "scoutcrew.report",
+        "scoutcrew.pipeline",
+        "scoutcrew.cli",
+    ),
+    "scoutcrew.report": (
+        "crewai",
+        "scoutcrew.crew",
+        "scoutcrew.llm",
+        "scoutcrew.pipeline",
+        "scoutcrew.cli",
+    ),
+    "scoutcrew.llm": (
+        "scoutcrew.gather",
+        "scoutcrew.evidence",
+        "scoutcrew.report",
+        "scoutcrew.crew",
+        "scoutcrew.pipeline",
+        "scoutcrew.cli",
+    ),
+    "scoutcrew.schedule": ("crewai", "scoutcrew.pipeline", "scoutcrew.crew", "scoutcrew.cli"),
+}
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def imports_of(name: str) -> list[tuple[str, list[str], int]]:
+    """Return (imported module, names taken from it, line) for every import in `name`."""
+    path = MODULES[name]
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, [], node.lineno) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            names = [alias.name for alias in node.names]
+            # `from pkg import module` imports the module, not a name of the package.
+            for sub in [n for n in names if f"{target}.{n}" in MODULES]:
+                found.append((f"{target}.{sub}", [], node.lineno))
+            rest = [n for n in names if f"{target}.{n}" not in MODULES]
+            if rest:
+                found.append((target, rest, node.lineno))
+    return found
+
+
+def internal_graph() -> dict[str, set[str]]:
+    return {
+        name: {t for t, _, _ in imports_of(name) if t in MODULES and t != name} for name in MODULES
+    }
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                return stack[stack.index(nxt) :] + [nxt]
+            if nxt not in state and (cycle := visit(nxt)):
+                return cycle
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (cycle := visit(node)):
+            return cycle
+    return None
+
+
+def test_the_walker_sees_a_cycle_when_there_is_one() -> None:
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_no_import_cycles_between_modules() -> None:
+    cycle = find_cycle(internal_graph())
+    assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
+
+
+def test_no_module_imports_another_modules_private_names() -> None:
+    offences = [
+        f"{MODULES[name].relative_to(PACKAGE.parent)}:{line}: {target}.{n}"
+        for name in MODULES
+        for target, names, line in imports_of(name)
+        for n in names
+        if n.startswith("_") and not n.startswith("__") and target != name
+    ]
+    assert not offences, "private names imported across modules:\n" + "\n".join(offences)
+
+
+@pytest.mark.parametrize("stage", sorted(FORBIDDEN))
+def test_stages_import_only_what_their_layer_allows(stage: str) -> None:
+    offences = [
+        f"{MODULES[name].relative_to(PACKAGE.parent)}:{line}: imports {target}"
+        for name in MODULES
+        if name == stage or name.startswith(stage + ".")
+        for target, _, line in imports_of(name)
+        if any(target == f or target.startswith(f + ".") for f in FORBIDDEN[stage])
+    ]
+    assert not offences, "\n".join(offences)
+
+
+def test_package_inits_say_what_they_hold_and_import_nothing() -> None:
+    for name, path in MODULES.items():
+        if path.name != "__init__.py" or name == "scoutcrew":
+            continue
+        tree = ast.parse(path.read_text())
+        doc = ast.get_docstring(tree) or ""
+        assert doc, f"{name} has no docstring"
+        assert "import" in doc.lower(), f"{name}'s docstring omits what it may import"
+        assert not [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)], name
+
+
+def test_only_the_cli_turns_errors_into_exit_codes() -> None:
+    """sys.exit and exit-code-returning commands live in scoutcrew.cli (and main, crewai's hook)."""
+    offences = []
+    for name, path in MODULES.items():
+        if name.startswith(("scoutcrew.cli", "scoutcrew.commands")) or name == "scoutcrew.main":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                if node.func.attr == "exit" and getattr(node.func.value, "id", "") == "sys":
+                    offences.append(f"{name}:{node.lineno}: sys.exit")
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("cmd_"):
+                offences.append(f"{name}:{node.lineno}: CLI command {node.name}")
+    assert not offences, "\n".join(offences)
