@@ -61,6 +61,17 @@ FORBIDDEN = {
         "scoutcrew.cli",
     ),
     "scoutcrew.schedule": ("crewai", "scoutcrew.pipeline", "scoutcrew.crew", "scoutcrew.cli"),
+    # The research loop sits above gather, evidence and llm and below the pipeline.
+    "scoutcrew.research": (
+        "crewai",
+        "scoutcrew.crew",
+        "scoutcrew.report",
+        "scoutcrew.pipeline",
+        "scoutcrew.cli",
+        "scoutcrew.commands",
+        "scoutcrew.scale",
+        "scoutcrew.schedule",
+    ),
 }
 
 

@@ -26,7 +26,9 @@ from typing import Annotated, Any, TypedDict
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import BudgetExhausted
-from ..evidence.select import Source, canonical_url, estimate_tokens, excerpt
+from ..evidence.select import Source, excerpt
+from ..gather.urls import canonical_url
+from ..text import estimate_tokens
 from .notetaking import Reading, take_notes
 from .structured import ask_structured
 
@@ -334,7 +336,7 @@ def first_queries(ctx: LoopContext, state: ResearchState) -> dict[str, Any]:
 
 def search_node(ctx: LoopContext, state: ResearchState) -> dict[str, Any]:
     """Run this round's queries (the store caches each per backend and day)."""
-    from ..gather.feeds import Note
+    from ..gather.items import Note
     from ..gather.search import run_searches
 
     rnd = state["round"]
@@ -486,7 +488,7 @@ def _fetch_pages(
     ctx: LoopContext, chosen: list[dict[str, Any]], started_at: str
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Main text of each chosen page; pages this run already fetched come from the store."""
-    from ..gather.feeds import Item, Note
+    from ..gather.items import Item, Note
     from ..gather.pages import enrich_with_pages
     from ..gather.safety import AddressPolicy, Fetcher, FetchLimits
 

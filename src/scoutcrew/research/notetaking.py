@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import BudgetExhausted, ScoutcrewError
-from ..evidence.select import PREAMBLE, Source, estimate_tokens
+from ..evidence.select import PREAMBLE, Source
+from ..text import estimate_tokens
 
 NOTE_SYSTEM = (
     "You take notes for a research crew. From each source below, write the facts that matter: "

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..evidence.select import EvidencePack, Source, estimate_tokens
+from ..evidence.select import EvidencePack, Source
+from ..text import estimate_tokens
 from .loop import STOP_REASONS
 
 
@@ -31,7 +32,7 @@ def open_gaps(state: dict[str, Any]) -> list[dict[str, Any]]:
 
 def research_pack(state: dict[str, Any], degraded: list[str] | None = None) -> EvidencePack:
     """The evidence pack: one source per page that gave notes; its excerpt is the note."""
-    from ..gather.feeds import Note
+    from ..gather.items import Note
 
     sources = [
         Source(
