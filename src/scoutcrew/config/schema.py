@@ -322,8 +322,17 @@ def _fields_at(model: type, loc: tuple) -> list[str]:
         field_info = getattr(current, "model_fields", {}).get(part)
         if field_info is None:
             return []
-        current = field_info.annotation
+        current = _model_of(field_info.annotation)
     return list(getattr(current, "model_fields", {}))
+
+
+def _model_of(annotation: Any) -> Any:
+    """The pydantic model inside an annotation such as `ResearchConfig | None`."""
+    import typing
+
+    if hasattr(annotation, "model_fields"):
+        return annotation
+    return next((a for a in typing.get_args(annotation) if hasattr(a, "model_fields")), None)
 
 
 def _load_entries(doc: YamlDoc, model: type[BaseModel], what: str) -> dict[str, Any]:
