@@ -441,4 +441,6 @@ def test_pages_on_loopback_are_refused_without_allow_private_hosts(
     assert web.page_requests == []  # the search engine is the user's; the pages are not
     state = state_of(project_dir, last_run(project_dir)["id"])
     assert {p["status"] for p in state["pages"]} == {"snippet only"}
-    assert all("private" in p["fetch_note"] or "loopback" in p["fetch_note"] for p in state["pages"])
+    assert all(
+        "private" in p["fetch_note"] or "loopback" in p["fetch_note"] for p in state["pages"]
+    )

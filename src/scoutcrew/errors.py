@@ -97,3 +97,9 @@ class BudgetExhausted(ScoutcrewError):
     def __init__(self, message: str, limit: str = "budget"):
         self.limit = limit
         super().__init__(message)
+
+
+class RunPartial(ScoutcrewError):
+    """The run wrote a partial report: some new items were not read (budget or errors)."""
+
+    exit_code = 3

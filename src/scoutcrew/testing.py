@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import sys
 import threading
@@ -579,3 +580,40 @@ def copy_project(source: Path, dest: Path) -> Path:
         elif src.exists():
             shutil.copy2(src, dest / name)
     return dest
+
+
+# -- scripted readers -------------------------------------------------------------------------
+
+_SOURCE_BLOCK = re.compile(r"^\[(S\d+)\][^\n]*\n((?:>[^\n]*(?:\n|$))+)", re.MULTILINE)
+
+
+def sources_in_prompt(text: str) -> list[tuple[str, str, str]]:
+    """The (id, title, text) of every source rendered between BEGIN and END SOURCES."""
+    start, end = text.find("BEGIN SOURCES"), text.rfind("END SOURCES")
+    if start < 0 or end < start:
+        return []
+    out = []
+    for match in _SOURCE_BLOCK.finditer(text[start:end]):
+        lines = [line[1:].strip() for line in match.group(2).splitlines()]
+        title, body = (lines[0], " ".join(lines[1:])) if lines else ("", "")
+        out.append((match.group(1), title, body))
+    return out
+
+
+def first_sentence(text: str) -> str:
+    match = re.match(r"(.+?[.!?])(?:\s|$)", text.strip())
+    return (match.group(1) if match else text.strip())[:300]
+
+
+def scripted_notes(request: dict) -> str:
+    """A FakeOllama reply for note prompts: each source's first sentence, with its id.
+
+    Extractive like a careful note taker: figures and names are copied as they stand.
+    """
+    messages = request.get("messages") or []
+    text = "\n".join(str(m.get("content") or "") for m in messages)
+    lines = []
+    for sid, title, body in sources_in_prompt(text):
+        fact = first_sentence(body) or title
+        lines.append(f"- {fact} [{sid}]")
+    return "\n".join(lines) or "Final Answer: nothing to note."

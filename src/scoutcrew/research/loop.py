@@ -19,7 +19,7 @@ import asyncio
 import logging
 import operator
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, TypedDict
 
@@ -29,7 +29,7 @@ from ..errors import BudgetExhausted
 from ..evidence.select import Source, excerpt
 from ..gather.urls import canonical_url
 from ..text import estimate_tokens
-from .notetaking import Reading, take_notes
+from ..evidence.notes import Reading, take_notes
 from .structured import ask_structured
 
 log = logging.getLogger(__name__)
@@ -182,7 +182,7 @@ class LoopReader:
         self.ctx = ctx
         self.spending = spending
         self.task = task
-        self.models = ctx.chain
+        self.models: Sequence[str] = ctx.chain
         self.num_ctx = ctx.runtime.num_ctx(self.models[0], ctx.agent.options)
 
     def read(self, messages: list[dict[str, str]], *, max_tokens: int) -> Reading:
