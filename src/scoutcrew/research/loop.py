@@ -26,10 +26,10 @@ from typing import Annotated, Any, TypedDict
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import BudgetExhausted
+from ..evidence.notes import Reading, take_notes
 from ..evidence.select import Source, excerpt
 from ..gather.urls import canonical_url
 from ..text import estimate_tokens
-from ..evidence.notes import Reading, take_notes
 from .structured import ask_structured
 
 log = logging.getLogger(__name__)
