@@ -332,12 +332,16 @@ def _cli(project_dir: Path, *args: str, env: dict[str, str]) -> subprocess.Popen
     )
 
 
-@pytest.mark.parametrize("kill_at", ["reflect", "crew"])
+# Which call is in flight when the process is killed: the nth call of that kind.
+KILL_AT = {"notes": 2, "reflect": 2, "crew": 1}
+
+
+@pytest.mark.parametrize("kill_at", ["notes", "reflect", "crew"])
 def test_kill_9_then_resume_pays_nothing_finished_again(
     project_dir: Path, web: FakeSearxng, data_home: Path, kill_at: str
 ) -> None:
-    """Kill the run's process at the second reflection (or the crew's first task) while the
-    model call is in flight, then resume: no finished search, page or model call again."""
+    """Kill the run's process while a model call is in flight (round 2's notes, round 2's
+    reflection, the crew's first task), then resume: no finished search, page or call again."""
     base = brain()
     seen: list[str] = []
     reached = threading.Event()
@@ -346,10 +350,9 @@ def test_kill_9_then_resume_pays_nothing_finished_again(
     def answer(body: dict) -> str:
         kind = kinds_of(body)
         seen.append(kind)
-        if not reached.is_set() and kind == kill_at and (kill_at == "crew" or "Q3" in str(body)):
-            if kill_at == "crew" or seen.count("reflect") == 2:
-                reached.set()
-                release.wait(30)  # the process is killed meanwhile
+        if not reached.is_set() and kind == kill_at and seen.count(kind) == KILL_AT[kill_at]:
+            reached.set()
+            release.wait(30)  # the process is killed meanwhile
         return base(body)
 
     def kinds_of(body: dict) -> str:
@@ -389,7 +392,10 @@ def test_kill_9_then_resume_pays_nothing_finished_again(
         after = seen[len(before) :]
 
     # The killed call is asked again (it never finished); nothing before it is.
-    if kill_at == "reflect":
+    if kill_at == "notes":
+        assert before == ["plan", "notes", "reflect", "notes"]
+        assert after == ["notes", "reflect", "crew", "crew"]
+    elif kill_at == "reflect":
         assert before == ["plan", "notes", "reflect", "notes", "reflect"]
         assert after == ["reflect", "crew", "crew"]
     else:
