@@ -102,6 +102,7 @@ class ResearchState(TypedDict, total=False):
     reflections: Annotated[list[dict[str, Any]], operator.add]
     trail: Annotated[list[dict[str, Any]], operator.add]  # {round, step, text}
     spent: Annotated[dict[str, int], _spend]  # calls, prompt_tokens, completion_tokens
+    costs: Annotated[list[dict[str, Any]], operator.add]  # the same, per round and step
     budget_hit: bool
     review: bool  # stop after the plan for a person to edit it
     stop: str
@@ -146,6 +147,11 @@ class Spending:
         self.ctx = ctx
         self.before = dict(state.get("spent") or {})
         self.mark = len(ctx.runtime.ledger.records)
+
+    def cost(self, rnd: int, step: str) -> list[dict[str, Any]]:
+        """This node's spending as one entry of the state's per-round costs."""
+        delta = self.delta()
+        return [{"round": rnd, "step": step, **delta}] if delta["calls"] else []
 
     def delta(self) -> dict[str, int]:
         records = self.ctx.runtime.ledger.records[self.mark :]
@@ -273,6 +279,7 @@ def plan_node(ctx: LoopContext, state: ResearchState) -> dict[str, Any]:
         "plan_source": source,
         "trail": trail,
         "spent": spending.delta(),
+        "costs": spending.cost(0, "plan"),
     }
 
 
@@ -480,6 +487,7 @@ def read_node(ctx: LoopContext, state: ResearchState) -> dict[str, Any]:
         "pages": pages,
         "trail": trail,
         "spent": spending.delta(),
+        "costs": spending.cost(rnd, "notes"),
         "budget_hit": budget_hit,
     }
 
@@ -605,6 +613,7 @@ def reflect_node(ctx: LoopContext, state: ResearchState) -> dict[str, Any]:
         "round": rnd + 1 if not stop else rnd,
         "trail": trail,
         "spent": spending.delta(),
+        "costs": spending.cost(rnd, "reflect"),
         "budget_hit": budget_hit,
         "stop": stop,
     }
@@ -754,6 +763,7 @@ def initial_state(topic: str, started_at: str, review: bool = False) -> Research
         "reflections": [],
         "trail": [],
         "spent": {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0},
+        "costs": [],
         "budget_hit": False,
         "stop": "",
     }

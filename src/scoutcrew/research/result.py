@@ -177,10 +177,28 @@ def format_trail(state: dict[str, Any]) -> str:
                 )
             follow = ", ".join(repr(f["query"]) for f in reflection.get("follow_up") or [])
             lines.append(f"    next queries: {follow or 'none'}")
+        spent = round_costs(state).get(rnd)
+        if spent:
+            lines.append(
+                f"    cost: {spent['calls']} calls, {spent['prompt_tokens']} prompt + "
+                f"{spent['completion_tokens']} output tokens"
+            )
     for event in state.get("trail") or []:
         if event["step"] in {"plan", "review", "stop"} or "repair" in event["text"]:
             lines.append(f"  {event['step']}: {event['text']}")
     return "\n".join(lines)
+
+
+def round_costs(state: dict[str, Any]) -> dict[int, dict[str, int]]:
+    """Model calls and tokens per round (round 0 is the plan)."""
+    out: dict[int, dict[str, int]] = {}
+    for cost in state.get("costs") or []:
+        row = out.setdefault(
+            cost["round"], {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0}
+        )
+        for key in row:
+            row[key] += int(cost.get(key, 0))
+    return out
 
 
 def _tick(text: str) -> str:
