@@ -108,7 +108,10 @@ def test_bad_values_are_reported_with_their_line(project_dir: Path) -> None:
         "schedule: '0 7 * *'\nsources:\n  feeds: []\n  max_items: 0\n"
     )
     found = "\n".join(problems(project_dir))
-    assert "crews/bad.yaml:4: process: Input should be 'sequential', 'hierarchical' or 'research'" in found
+    assert (
+        "crews/bad.yaml:4: process: Input should be 'sequential', 'hierarchical' or 'research'"
+        in found
+    )
     assert "crews/bad.yaml:5: schedule.cron: '0 7 * *' is not a 5-field cron expression" in found
     assert "crews/bad.yaml:8: sources.max_items:" in found
 

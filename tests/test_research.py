@@ -14,7 +14,16 @@ from pathlib import Path
 
 import pytest
 import yaml
-from research_web import PAGES, TOPIC, brain, kinds, plan_json, reflect_answer, research_crew
+from research_web import (
+    PAGES,
+    QUESTIONS,
+    TOPIC,
+    brain,
+    kinds,
+    plan_json,
+    reflect_answer,
+    research_crew,
+)
 
 from scoutcrew.cli import main
 from scoutcrew.config.project import find_project
@@ -450,3 +459,36 @@ def test_pages_on_loopback_are_refused_without_allow_private_hosts(
     assert all(
         "private" in p["fetch_note"] or "loopback" in p["fetch_note"] for p in state["pages"]
     )
+
+
+def test_shipped_topic_brief_researches_on_searxng_from_the_environment(
+    project_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A fourth question whose page no first-round query finds: only its follow-up does.
+    limits = ("What limits them?", "lithium dendrites cracks", "dendrites")
+    questions = [*QUESTIONS, limits]
+    pages = {
+        **PAGES,
+        "dendrites": ("Dendrites", "Dendrites of lithium metal grow through cracks and short it."),
+    }
+
+    def reflect(body: dict) -> str:
+        return reflect_answer(body, questions, {"Q4": "lithium dendrites cracks"})
+
+    model = brain(plan=plan_json(questions), reflect=reflect)
+    with FakeSearxng(pages, results=3) as web, FakeOllama(default_reply=model) as fake:
+        monkeypatch.setenv("SEARXNG_URL", web.url)
+        monkeypatch.setenv("SCOUTCREW_ALLOW_PRIVATE_HOSTS", "1")  # the stand-in pages are local
+        monkeypatch.setenv("OLLAMA_HOST", fake.url)
+        assert run_brief(project_dir, "topic-brief") == 0
+        assert kinds(fake)[:3] == ["plan", "notes", "reflect"]
+        basics = web.page_url("basics")
+    report = Path(capsys.readouterr().out.strip().splitlines()[-1])
+    run = last_run(project_dir)
+    state = state_of(project_dir, run["id"])
+    assert max(s["round"] for s in state["searches"]) >= 2  # a gap remained after round 1
+    assert web.queries[0] == "solid-state battery electrolyte basics"
+    text = report.read_text("utf-8")
+    assert f"<{basics}>" in text and "## How this was researched" in text
+    assert "dendrites" in web.page_requests and state["stop"] == "no gaps"
+    assert research_tokens(run) <= 40000  # the crew's token_budget

@@ -1,8 +1,9 @@
 """Web search through ddgs or a SearXNG instance, cached per query, backend and day.
 
 ddgs backs off on rate limits, then tries another of its backends. SearXNG (`search_backend:
-searxng`) is asked through its JSON API at the crew's `searxng_url` or $SEARXNG_URL, with no
-fallback: a user who runs their own search engine does not want queries sent elsewhere.
+searxng`, or `auto` when an instance is named) is asked through its JSON API at the crew's
+`searxng_url` or $SEARXNG_URL, with no fallback: a user who runs their own search engine does
+not want the queries sent elsewhere.
 
 A search that still fails is reported as degraded; an empty list is only ever returned when a
 backend really answered with nothing.
@@ -175,6 +176,8 @@ async def run_searches(queries, sources, store, search_backend, notes, degraded)
     from .items import Note, entry_row, item_from_row
 
     backend = str(getattr(sources, "search_backend", "auto") or "auto")
+    if backend == "auto" and search_backend is None and searxng_url(sources):
+        backend = "searxng"  # a SearXNG instance the user named wins over the public engines
     if backend == "searxng" and search_backend is None:
         url = searxng_url(sources)
         if url is None:

@@ -91,6 +91,11 @@ def ask_structured(
         return parse_as(model, text, check)
 
     for spec in chain:
+        if spec.startswith("embedded/"):
+            # The in-process engine runs base models and takes no schema: asking costs
+            # minutes and cannot succeed, so the caller's code fallback goes first.
+            asked.problems.append(f"{spec}: the embedded engine cannot answer in a JSON schema")
+            continue
         turn = list(messages)
         for attempt in (1, 2):
             if before_call is not None:
