@@ -492,3 +492,28 @@ def test_shipped_topic_brief_researches_on_searxng_from_the_environment(
     assert f"<{basics}>" in text and "## How this was researched" in text
     assert "dendrites" in web.page_requests and state["stop"] == "no gaps"
     assert research_tokens(run) <= 40000  # the crew's token_budget
+
+
+def test_perspectives_shape_the_plan(
+    project_dir: Path,
+    web: FakeSearxng,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def plan(body: dict) -> str:
+        data = json.loads(plan_json())
+        for q, angle in zip(data["sub_questions"], ["engineer", "buyer", "buyer"], strict=True):
+            q["perspective"] = angle
+        return json.dumps(data)
+
+    with FakeOllama(default_reply=brain(plan=plan)) as fake:
+        monkeypatch.setenv("OLLAMA_HOST", fake.url)
+        crew = research_crew(project_dir, web.url, research={"perspectives": 2})
+        assert run_brief(project_dir, crew, "--review-plan") == 0
+        asked = fake.chat_requests[0]["json"]["messages"]
+    assert "think of 2 different perspectives" in asked[1]["content"]
+    assert '"perspective"' in asked[0]["content"]
+    err = capsys.readouterr().err
+    assert "Q1 [engineer] What is a solid-state battery?" in err
+    state = state_of(project_dir, last_run(project_dir)["id"])
+    assert [q["perspective"] for q in state["questions"]] == ["engineer", "buyer", "buyer"]

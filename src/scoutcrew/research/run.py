@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from .loop import LoopContext, build_graph, checked_plan, initial_state
+from .answers import checked_plan
+from .loop import LoopContext, build_graph, initial_state
 
 CHECKPOINT_FILE = "research.sqlite"
 
