@@ -89,8 +89,8 @@ def test_plan_prints_the_evidence_pack_without_any_model(
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "Gathered 28 items" in out and "3 feeds (3 fetched" in out
-    assert "Evidence pack: 12 sources" in out and "[S1] " in out
-    assert "near-duplicate" in out  # the story told by two feeds became one source
-    for task in ("collect", "analyse", "write_digest"):
-        assert f"  {task} " in out
-    assert "token estimate per task (no model called)" in out
+    assert "New, to be read: 27 sources" in out and "[S1] " in out
+    assert "Left out: 1 duplicate" in out  # the story told by two feeds became one source
+    assert "notes: 27 sources to read in 1 calls" in out
+    assert "crew: 3 tasks" in out and "no model was called" in out
+    assert "no measured speed for ollama/qwen3:8b" in out

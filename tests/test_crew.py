@@ -10,7 +10,7 @@ import pytest
 from scoutcrew.cli import main
 from scoutcrew.config.project import find_project
 from scoutcrew.pipeline import RunOptions, run_crew
-from scoutcrew.testing import FakeOllama
+from scoutcrew.testing import NOTE_MARK, FakeOllama
 
 COLLECT = "- Local inference got faster this month [S1]\n- A new open-weights model shipped [S2]"
 ANALYSE = "Theme: open weights are catching up, and local inference is cheaper [S1] [S2]."
@@ -51,7 +51,9 @@ def task_requests(server: FakeOllama) -> dict[str, list[str]]:
     groups: dict[str, list[str]] = {}
     for request in server.chat_requests:
         text = prompt_text(request)
-        if "Review the digest" in text:
+        if str(request["json"]["messages"][0].get("content")).startswith(NOTE_MARK):
+            key = "notes"
+        elif "Review the digest" in text:
             key = "critique"
         elif "Write the digest" in text:
             key = "write_digest"
@@ -78,7 +80,12 @@ def test_demo_crew_runs_sequentially_with_declared_context_only(
     assert "Local inference on laptops got noticeably faster" in report
 
     prompts = task_requests(ollama)
-    assert [len(prompts[k]) for k in ("collect", "analyse", "write_digest")] == [1, 1, 1]
+    assert [len(prompts[k]) for k in ("notes", "collect", "analyse", "write_digest")] == [
+        1,
+        1,
+        1,
+        1,
+    ]
     sources = json.loads(result.paths.json.read_text())["sources"]
     first_title = sources[0]["title"]
     # The evidence reaches the researcher only; later tasks get exactly their context.
@@ -128,7 +135,11 @@ def test_hierarchical_crew_delegates_through_the_manager(
             "demo-led",
             RunOptions(backend="ollama", output_dir=tmp_path / "out"),
         )
-        requests = list(server.chat_requests)
+        requests = [
+            r
+            for r in server.chat_requests
+            if not str(r["json"]["messages"][0].get("content")).startswith(NOTE_MARK)
+        ]
     systems = [str(r["json"]["messages"][0].get("content")) for r in requests]
     assert result.status == "ok"
     assert len(requests) == 3  # manager delegates, researcher answers, manager concludes
@@ -175,5 +186,5 @@ def test_cli_run_survives_503s_and_speaks_only_the_native_api(
     assert "Local inference on laptops got noticeably faster" in report.read_text()
     assert {r["path"] for r in ollama.requests} <= {"/api/version", "/api/show", "/api/chat"}
     chats = ollama.chat_requests
-    assert len(chats) == 5  # two refused, then one per task
+    assert len(chats) == 6  # two refused, then the notes, then one per task
     assert all(c["json"]["truncate"] is False and c["json"]["options"]["num_ctx"] for c in chats)

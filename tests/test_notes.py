@@ -164,3 +164,43 @@ def test_model_errors_leave_sources_unread() -> None:
 def test_parse_facts(text: str, ids: list[str], expected: dict[str, int]) -> None:
     facts = parse_facts(text, ids)
     assert {k: len(v) for k, v in facts.items()} == expected
+
+
+def test_reduce_in_levels_keeps_every_source_and_fits_the_budget() -> None:
+    from scoutcrew.evidence.notes import SourceNote
+    from scoutcrew.evidence.reduce import fit_evidence
+    from scoutcrew.evidence.stories import Story
+    from scoutcrew.testing import scripted_summary
+
+    stories = [
+        Story(
+            id=f"st-{i}",
+            title=f"Story number {i} about model M{i}",
+            notes=[
+                SourceNote(
+                    f"S{i}",
+                    f"https://x/{i}",
+                    f"Story number {i} about model M{i}",
+                    [f"Lab {i} shipped model M{i} with {i} billion parameters"],
+                    f"h{i}",
+                    MODEL,
+                )
+            ],
+        )
+        for i in range(1, 301)
+    ]
+    calls: list[int] = []
+
+    def summarise(messages: list[dict[str, str]], limit: int) -> str:
+        calls.append(limit)
+        return scripted_summary({"messages": messages})
+
+    fits = fit_evidence(stories[:3], budget_tokens=2000, window_tokens=2048, summarise=summarise)
+    assert fits.levels == 0 and not calls and "[S2] " in fits.text
+
+    reduced = fit_evidence(stories, budget_tokens=1500, window_tokens=2048, summarise=summarise)
+    assert reduced.levels >= 1 and reduced.calls == len(calls) > 1
+    assert estimate_tokens(reduced.text) <= 1500
+    for i in range(1, 301):  # nothing was cut: every source is still cited
+        assert f"[S{i}]" in reduced.text
+    assert reduced.text.count("BEGIN SOURCES") == 1

@@ -63,8 +63,8 @@ def test_run_record_matches_server_counts_and_rerun_is_free(
     # Every call recorded with the server's own token counts, agent and task.
     server_counts = [count_prompt_tokens(r["json"]["messages"]) for r in server.chat_requests]
     assert [c["prompt_tokens"] for c in run["calls"]] == server_counts
-    assert [c["task"] for c in run["calls"]] == ["collect", "analyse", "write_digest"]
-    assert {c["agent"] for c in run["calls"]} == {"researcher", "analyst", "writer"}
+    assert [c["task"] for c in run["calls"]] == ["notes", "collect", "analyse", "write_digest"]
+    assert {c["agent"] for c in run["calls"]} == {"reader", "researcher", "analyst", "writer"}
 
     assert main(["--project", str(project_dir), "runs"]) == 0
     assert row.id in capsys.readouterr().out

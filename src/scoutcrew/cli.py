@@ -80,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", metavar="SPEC[,SPEC...]", help="override every agent's model")
     p.add_argument("--backend", choices=["auto", "ollama", "embedded"])
     p.add_argument("--all-items", action="store_true", help="not only items new since last run")
+    _budget_options(p)
     p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("runs", help="list recent runs with their token totals")
@@ -117,6 +118,21 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--all-items", action="store_true", help="use all items, not only those new since last run"
     )
+    p.add_argument(
+        "--notes-on-ray",
+        metavar="ADDRESS",
+        help="take the notes on a Ray cluster ('auto': the local one), one 'ollama' slot per call",
+    )
+    _budget_options(p)
+
+
+def _budget_options(p: argparse.ArgumentParser) -> None:
+    group = p.add_argument_group(
+        "budget", "cap the run's model work (overrides the crew's budget:; 0 = no cap)"
+    )
+    group.add_argument("--budget-prompt-tokens", type=int, metavar="N")
+    group.add_argument("--budget-output-tokens", type=int, metavar="N")
+    group.add_argument("--budget-minutes", type=float, metavar="M")
 
 
 def _project(args: argparse.Namespace) -> Project:
@@ -176,6 +192,11 @@ def _options(args: argparse.Namespace):  # -> RunOptions
         backend=args.backend,
         all_items=args.all_items,
         review_plan=bool(getattr(args, "review_plan", False)),
+        budget={
+            key: value
+            for key in ("prompt_tokens", "output_tokens", "minutes")
+            if (value := getattr(args, f"budget_{key}", None)) is not None
+        },
     )
 
 
@@ -185,12 +206,22 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     project = _project(args)
     crew = args.crew or project.default_crew
+    options = _options(args)
+    if args.notes_on_ray:
+        from .scale.ray_notes import ray_reader_factory
+
+        options.reader_factory = ray_reader_factory(args.notes_on_ray)
     progress = Progress()
     try:
-        result = run_crew(project, crew, _options(args), progress=progress)
+        result = run_crew(project, crew, options, progress=progress)
     finally:
         progress.close()
     return _finish(result)
+
+
+# Exit statuses: 0 ok (or nothing new), 1 failed, 3 partial (a report was written, but some
+# new items were not read: budget or model errors; they stay new for the next run).
+EXIT_PARTIAL = 3
 
 
 def _finish(result) -> int:  # result: pipeline.RunResult
@@ -199,8 +230,10 @@ def _finish(result) -> int:  # result: pipeline.RunResult
         return 0
     if result.summary:
         print(result.summary, file=sys.stderr)
+    if result.status == "partial":
+        print(result.message, file=sys.stderr)
     print(result.report)
-    return 0
+    return EXIT_PARTIAL if result.status == "partial" else 0
 
 
 def cmd_plan(args: argparse.Namespace) -> int:

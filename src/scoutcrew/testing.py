@@ -617,3 +617,115 @@ def scripted_notes(request: dict) -> str:
         fact = first_sentence(body) or title
         lines.append(f"- {fact} [{sid}]")
     return "\n".join(lines) or "Final Answer: nothing to note."
+
+
+def scripted_summary(request: dict) -> str:
+    """A FakeOllama reply for reduce prompts: per story the first ten words of its first fact,
+    with every id of the story, neighbouring stories merged into one line until the answer has
+    no more lines than the prompt asks for."""
+    messages = request.get("messages") or []
+    text = "\n".join(str(m.get("content") or "") for m in messages)
+    start, end = text.find("BEGIN NOTES"), text.rfind("END NOTES")
+    body = text[start + len("BEGIN NOTES") : end] if 0 <= start < end else text
+    groups: list[list[str]] = []
+    for line in (ln.strip() for ln in body.splitlines()):
+        if not line:
+            continue
+        if line.startswith("Story") or not groups or not groups[-1][0].startswith("Story"):
+            groups.append([line])
+        else:
+            groups[-1].append(line)
+    cited = [g for g in groups if any(re.search(r"\[S\d+\]", ln) for ln in g)]
+    asked = re.search(r"at most (\d+) lines", text)
+    most = int(asked.group(1)) if asked else max(1, len(cited) // 2)
+    if len(cited) > most:  # merge neighbouring stories until the answer has `most` lines
+        size = -(-len(cited) // most)
+        cited = [sum(cited[i : i + size], []) for i in range(0, len(cited), size)]
+    out = []
+    for group in cited:
+        ids = [sid for ln in group for sid in re.findall(r"\[(S\d+)\]", ln)]
+        first = next(ln for ln in group if re.search(r"\[S\d+\]", ln))
+        words_ = re.sub(r"\[S\d+\]", "", first).split()[:10]
+        out.append(f"{' '.join(words_)} {''.join(f'[{i}]' for i in dict.fromkeys(ids))}")
+    return "\n".join(out)
+
+
+NOTE_MARK = "You take notes"
+REDUCE_MARK = "You merge research notes"
+
+
+def scripted_reader(crew_reply: Callable[[dict], str | dict]) -> Callable[[dict], str | dict]:
+    """A FakeOllama reply that answers note and reduce prompts as above and hands every other
+    request (the crew's tasks) to `crew_reply`."""
+
+    def reply(request: dict) -> str | dict:
+        messages = request.get("messages") or []
+        system = str(messages[0].get("content") or "") if messages else ""
+        if system.startswith(NOTE_MARK):
+            return scripted_notes(request)
+        if system.startswith(REDUCE_MARK):
+            return scripted_summary(request)
+        return crew_reply(request)
+
+    return reply
+
+
+# -- generated news ---------------------------------------------------------------------------
+
+_VOCAB = (
+    "model lab release weights benchmark laptop context window quantised agent tool server "
+    "cache prompt latency memory accuracy dataset licence parameter runtime kernel compiler "
+    "vision audio speech translation search retrieval index embedding vector summary report "
+    "schedule cluster node driver firmware battery energy cooling chip board camera phone "
+    "browser plugin editor notebook library framework protocol schema format parser token "
+    "decoder encoder layer adapter expert router gateway queue worker thread socket stream "
+    "archive mirror registry package install update patch security audit policy review "
+    "student teacher hospital court council newsroom museum farm factory harbour airport"
+).split()
+_NAMES = (
+    "Northwind Kestrel Heron Osprey Falcon Marten Lynx Otter Badger Wren Finch Plover Tern "
+    "Alder Birch Cedar Larch Rowan Hazel Juniper Maple Aspen Willow Linden Spruce"
+).split()
+
+
+def news_item(feed: int, index: int) -> tuple[str, str, str]:
+    """One generated news item (title, link, html), varied enough that no two are duplicates.
+
+    Figures, names and dates differ per item, so extractive notes can be checked exactly.
+    """
+    import random
+
+    rng = random.Random(feed * 100_003 + index)
+    name = f"{rng.choice(_NAMES)}-{rng.randint(2, 99)}B"
+    org = f"{rng.choice(_NAMES)} {rng.choice(['Labs', 'AI', 'Research', 'Systems'])}"
+    topic = " ".join(rng.sample(_VOCAB, 3))
+    title = f"{org} ships {name} with faster {topic}"
+    figures = f"{rng.randint(5, 95)} percent"
+
+    def filler() -> str:
+        return " ".join(rng.choice(_VOCAB) for _ in range(rng.randint(10, 16))).capitalize() + "."
+
+    sentences = [
+        f"{org} released {name} on 2026-11-{rng.randint(1, 28):02d} and reports {figures} "
+        f"better {rng.choice(_VOCAB)} {rng.choice(_VOCAB)} than its last release.",
+        filler(),
+        filler(),
+        f"It costs {rng.randint(1, 400)} dollars to run for a month on "
+        f"{rng.randint(1, 64)} {rng.choice(_VOCAB)} nodes.",
+        filler(),
+        filler(),
+        filler(),
+        filler(),
+    ]
+    link = f"https://feed{feed}.example/{index}/{name.lower()}"
+    return title, link, "<p>" + " ".join(sentences) + "</p>"
+
+
+def near_duplicate(item: tuple[str, str, str], feed: int) -> tuple[str, str, str]:
+    """The same story as `item`, syndicated by another feed: another link, a little more text."""
+    title, link, html = item
+    return (
+        title,
+        link.replace("https://", f"https://mirror{feed}.").rstrip("/") + "-copy",
+        (html.replace("</p>", f" Reported by feed {feed}.</p>")),
+    )

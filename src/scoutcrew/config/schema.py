@@ -116,7 +116,11 @@ class SourcesConfig(Strict):
     feeds: list[str] = Field(default_factory=list)
     search: list[str] = Field(default_factory=list)
     keywords: list[str] = Field(default_factory=list)
-    max_items: int = Field(default=30, ge=1)
+    # Leave out (as "off topic") items that mention none of the keywords; off by default,
+    # since the keywords only rank items otherwise.
+    require_keywords: bool = False
+    # A cap the user sets on the items one run reads (the rest stay new); none by default.
+    max_items: int | None = Field(default=None, ge=1)
     pages: int = Field(default=0, ge=0)
     search_results: int = Field(default=5, ge=1)
     search_backend: str = "auto"
@@ -190,6 +194,18 @@ class DeliveryConfig(Strict):
         return value
 
 
+# The model work one run may do unless the crew or the command line says otherwise.
+DEFAULT_BUDGET = {"prompt_tokens": 500_000, "output_tokens": 100_000, "minutes": None}
+
+
+class BudgetConfig(Strict):
+    """A cap on one run's model work; at the cap the run writes a partial report."""
+
+    prompt_tokens: int | None = Field(default=DEFAULT_BUDGET["prompt_tokens"], gt=0)
+    output_tokens: int | None = Field(default=DEFAULT_BUDGET["output_tokens"], gt=0)
+    minutes: float | None = Field(default=DEFAULT_BUDGET["minutes"], gt=0)
+
+
 class CrewConfig(Strict):
     """One file under crews/."""
 
@@ -204,6 +220,7 @@ class CrewConfig(Strict):
     schedule: ScheduleConfig | None = None
     output: OutputConfig = Field(default_factory=OutputConfig)
     delivery: DeliveryConfig | None = None
+    budget: BudgetConfig = Field(default_factory=BudgetConfig)
 
     @field_validator("schedule", mode="before")
     @classmethod

@@ -38,8 +38,9 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from ..errors import BudgetExhausted, ScoutcrewError
-from .select import PREAMBLE, Source, estimate_tokens, excerpt
+from ..errors import BudgetExhausted, RunInterrupted, ScoutcrewError
+from ..text import estimate_tokens
+from .select import PREAMBLE, Source, excerpt
 
 PROMPT_VERSION = "notes-1"
 
@@ -75,9 +76,14 @@ class Reading:
 class NoteReader(Protocol):
     """The model call the map step uses (see scoutcrew.reading.runtime_reader)."""
 
-    models: Sequence[str]  # the chain, first choice first
-    num_ctx: int
-    parallel: int
+    @property
+    def models(self) -> Sequence[str]: ...  # the chain, first choice first
+
+    @property
+    def num_ctx(self) -> int: ...
+
+    @property
+    def parallel(self) -> int: ...
 
     def read(self, messages: list[dict[str, str]], *, max_tokens: int) -> Reading: ...
 
@@ -94,6 +100,7 @@ class SourceNote:
     model: str
     cached: bool = False
     source_tokens: int = 0  # the rendered source's size, what the model read
+    date: str = ""  # the source's publication day (ISO), "" when undated
 
     def lines(self) -> list[str]:
         """The facts as the crew reads them, each ending with this run's [S#] id."""
@@ -264,6 +271,8 @@ def take_notes(
                 return
         try:
             reading = reader.read(note_messages(batch), max_tokens=output_tokens_for(batch))
+        except RunInterrupted:
+            raise  # an interrupt stops the run; the batches finished so far are saved
         except BudgetExhausted as exc:
             with lock:
                 stop.append(f"over budget ({exc.limit})")
@@ -289,6 +298,15 @@ def take_notes(
     result.notes = sorted(found.values(), key=lambda n: order[n.source_id])
     result.unread.sort(key=lambda pair: order[pair[0].id])
     return result
+
+
+def cached_notes(
+    store: Any, sources: Sequence[Source], models: Sequence[str], version: str = PROMPT_VERSION
+) -> set[str]:
+    """The ids of `sources` whose note is already in the store (no call needed)."""
+    keys = {s.id: note_key(s) for s in sources}
+    found = _cached(store, list(keys.values()), list(models), version)
+    return {sid for sid, key in keys.items() if key in found}
 
 
 def _run_all(batches: list[list[Source]], run: Any, parallel: int) -> None:
@@ -323,6 +341,7 @@ def _note(source: Source, key: str, model: str, facts: list[str], *, cached: boo
         model=model,
         cached=cached,
         source_tokens=estimate_tokens(source.render()),
+        date=source.published.date().isoformat() if source.published else "",
     )
 
 

@@ -57,7 +57,7 @@ class SourcesSettings(Protocol):
     feeds: list[str]
     search: list[str]
     keywords: list[str]
-    max_items: int
+    max_items: int | None
     pages: int
     search_results: int
     search_backend: str

@@ -43,6 +43,13 @@ def report_json(report: Report) -> dict[str, Any]:
         "usage": [_record_dict(r) for r in report.usage],
         "usage_by_agent": usage_by_agent(report.usage),
         "flags": [asdict(f) for f in report.flags],
+        "stories": list(getattr(report.pack, "stories", None) or []),
+        "left_out": dict(getattr(report.pack, "left_out", None) or {}),
+        "unread": [
+            {"title": title, "reason": reason}
+            for title, reason in getattr(report.pack, "unread", None) or []
+        ],
+        "partial": bool(getattr(report.pack, "unread", None)),
         "notes": {
             "model": report.model_notes,
             "evidence": [_note_dict(n) for n in getattr(report.pack, "notes", None) or []],

@@ -27,6 +27,7 @@ def render_markdown(report: Report) -> str:
             out += [f"## {md_text(heading)}", ""]
         out += [body, ""]
 
+    out += _stories_md(report)
     out += ["## References", ""]
     cited = report.cited
     for source in cited:
@@ -54,6 +55,31 @@ def render_markdown(report: Report) -> str:
         out.append("")
     out += ["---", "", report.verification.trust_line(), ""]
     return "\n".join(out)
+
+
+def _stories_md(report: Report) -> list[str]:
+    """The stories this report tells: new, or updated with what changed since last time."""
+    stories = getattr(report.pack, "stories", None) or []
+    if not stories:
+        return []
+    out = ["## Stories", ""]
+    for story in stories:
+        count = len(story.get("sources") or [])
+        sources = f" ({count} sources)" if count > 1 else ""
+        title = md_text(story.get("title", ""))
+        if story.get("status") == "updated":
+            when = str(story.get("last_reported") or "")[:10]
+            out.append(f"- **updated** since {when}: {title}{sources}")
+            for line in story.get("changed") or []:
+                out.append(f"  - new: {md_text(_no_ids(line))}")
+        else:
+            out.append(f"- **new**: {title}{sources}")
+    out.append("")
+    return out
+
+
+def _no_ids(text: str) -> str:
+    return re.sub(r"\s*\[S\d+\]", "", text).strip()
 
 
 def _reference_md(source: Any) -> str:

@@ -146,9 +146,25 @@ def _evidence_notes(pack: Any) -> list[str]:
         )
     for what in getattr(pack, "degraded", None) or []:
         lines.append(f"degraded: {md_text(str(what))}")
+    left_out = getattr(pack, "left_out", None) or {}
     dropped = getattr(pack, "dropped", None) or []
-    if dropped:
+    if left_out:
+        detail = ", ".join(f"{n} {reason}" for reason, n in left_out.items())
+        total = plural(sum(left_out.values()), "item")
+        lines.append(f"info: {total} left out on purpose: {detail}")
+    elif dropped:
         lines.append(f"info: {plural(len(dropped), 'item')} left out of the evidence")
+    unread = getattr(pack, "unread", None) or []
+    if unread:
+        reasons: dict[str, int] = {}
+        for _title, reason in unread:
+            key = reason.split(":")[0]
+            reasons[key] = reasons.get(key, 0) + 1
+        detail = ", ".join(f"{n} {reason}" for reason, n in reasons.items())
+        lines.append(
+            f"partial: {plural(len(unread), 'new item')} not read by a model ({md_text(detail)}); "
+            "they stay new and the next run reads them first"
+        )
     return lines
 
 
