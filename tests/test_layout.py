@@ -70,6 +70,17 @@ FORBIDDEN = {
         "scoutcrew.cli",
         "scoutcrew.commands",
     ),
+    # The research loop sits above gather, evidence and llm and below the pipeline.
+    "scoutcrew.research": (
+        "crewai",
+        "scoutcrew.crew",
+        "scoutcrew.report",
+        "scoutcrew.pipeline",
+        "scoutcrew.cli",
+        "scoutcrew.commands",
+        "scoutcrew.scale",
+        "scoutcrew.schedule",
+    ),
 }
 
 

@@ -68,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run a crew and write its report")
     p.add_argument("crew", nargs="?", help="crew name (default: the project's default crew)")
     _run_options(p)
+    p.add_argument(
+        "--review-plan",
+        action="store_true",
+        help="research crews: stop after the plan, to edit it before `scoutcrew resume RUN`",
+    )
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("plan", help="gather evidence and estimate tokens, without any model")
@@ -200,6 +205,7 @@ def _options(args: argparse.Namespace):  # -> RunOptions
         output_dir=Path(args.output).resolve() if getattr(args, "output", None) else None,
         backend=args.backend,
         all_items=args.all_items,
+        review_plan=bool(getattr(args, "review_plan", False)),
         budget={
             key: value
             for key in ("prompt_tokens", "output_tokens", "minutes")
@@ -233,7 +239,7 @@ EXIT_PARTIAL = 3
 
 
 def _finish(result) -> int:  # result: pipeline.RunResult
-    if result.status == "nothing-new":
+    if result.status in {"nothing-new", "paused"}:
         print(result.message, file=sys.stderr)
         return 0
     if result.summary:
@@ -270,7 +276,18 @@ def cmd_show(args: argparse.Namespace) -> int:
     project = _project(args)
     with Store.open(project.data_dir / "scoutcrew.sqlite") as store:
         mark_dead_runs(store, project)
-        print(strip_controls(format_run(get_run(store, args.run))))
+        run = get_run(store, args.run)
+    print(strip_controls(format_run(run)))
+    from .research.run import CHECKPOINT_FILE
+
+    if (project.data_dir / CHECKPOINT_FILE).is_file():  # only research runs have a trail
+        from .research.result import format_trail
+        from .research.run import load_state
+
+        state = load_state(project.data_dir, run["id"])
+        if state:
+            print("")
+            print(strip_controls(format_trail(state)))
     return 0
 
 

@@ -34,7 +34,7 @@ class RunResult:
     """What a run produced."""
 
     crew: str
-    status: str  # "ok" | "partial" | "nothing-new" | "failed"
+    status: str  # "ok" | "partial" | "nothing-new" | "failed" | "paused" (plan review)
     report: Path | None = None
     paths: Any = None
     run_id: str | None = None
@@ -50,6 +50,7 @@ class RunOptions:
     output_dir: Path | None = None
     backend: str | None = None
     all_items: bool = False
+    review_plan: bool = False  # research crews: stop after the plan for a person to edit it
     # Overrides of the crew's budget: prompt_tokens, output_tokens, minutes (0 = no cap).
     budget: dict[str, float] = field(default_factory=dict)
     # Builds the map step's reader (runtime, agent, guard) -> NoteReader, e.g. on Ray
@@ -319,7 +320,18 @@ def _stages(
     # `--backend ollama` never falls back: with Ollama down, stop before gathering anything.
     planned = [*plan.agents.values(), *([plan.manager] if plan.manager else [])]
     runtime.require_ollama([spec for agent in planned for spec in agent.llm])
-    if resume is None or resume[1] is None:
+    done: dict[str, str] = {}
+    research: Any = None
+    if plan.config.process == "research":
+        # The loop took its own notes; the crew writes from them (continued from checkpoints
+        # on resume, and the crew's finished tasks are kept).
+        research = _research(plan, options, store, runtime, recorder, say, search_backend)
+        if isinstance(research, RunResult):
+            return research
+        pack, gathered = research.pack, None
+        recorder.save_evidence(pack_to_dict(pack, None), [str(n) for n in pack.notes], [])
+        done = dict(resume[2]) if resume is not None else {}
+    elif resume is None or resume[1] is None:
         say("gathering sources")
         begun = utcnow()
         gathered, pack = gather_evidence(
@@ -328,7 +340,6 @@ def _stages(
         recorder.save_evidence(
             pack_to_dict(pack, gathered), [str(n) for n in pack.notes], list(pack.degraded)
         )
-        done: dict[str, str] = {}
     else:
         _, pack, done = resume
         gathered = None
@@ -349,7 +360,9 @@ def _stages(
         recorder.finish("nothing-new")  # the caller prints the message, once
         return RunResult(crew=plan.crew, status="nothing-new", message=message)
 
-    if _needs_evidence(plan):
+    if research is not None:
+        outcome, notes, evidence = None, None, research.evidence
+    elif _needs_evidence(plan):
         outcome = read_sources(
             plan,
             pack,
@@ -395,7 +408,9 @@ def _stages(
     for task, output in zip(pending, crew_output.tasks_output, strict=False):
         if task.name not in outputs:
             task_done(_Finished(task.name, task.agent, str(output.raw)))
-    paths = publish(plan, read_pack, gathered, outputs, runtime.ledger.records, runtime, options)
+    paths = publish(
+        plan, read_pack, gathered, outputs, runtime.ledger.records, runtime, options, research
+    )
     # An item counts as reported only when a model read it: unread items stay new.
     if outcome is not None:
         _remember(plan, store, read_pack, outcome)
@@ -490,6 +505,43 @@ def nothing_new_message(crew: str, gathered: Any) -> str:
         f"{message}. For a report from every item anyway: `scoutcrew run {crew} --all-items` "
         "(or `all_items: true` under sources: in its crew file)"
     )
+
+
+def _research(
+    plan: Plan,
+    options: RunOptions,
+    store: Any,
+    runtime: Any,
+    recorder: Any,
+    say: Callable[[str], None],
+    search_backend: Any,
+) -> Any:
+    """Run or continue the research loop; a RunResult when it paused for plan review."""
+    from .research.run import format_plan, research_evidence
+
+    result: Any = research_evidence(
+        plan,
+        store=store,
+        runtime=runtime,
+        run_id=recorder.run_id,
+        say=say,
+        search_backend=search_backend,
+        review=options.review_plan,
+    )
+    if getattr(result, "paused", False):
+        message = (
+            f"{format_plan(result.state)}\nplan written to {result.plan_file}: edit it if you "
+            f"like, then `scoutcrew resume {recorder.run_id}`"
+        )
+        recorder.finish("paused", error=f"waiting for plan review ({result.plan_file})")
+        return RunResult(crew=plan.crew, status="paused", message=message)
+    if not result.pack.sources:
+        raise RunFailed(
+            f"the research loop of {plan.crew} found no page to take notes from "
+            f"({result.summary['queries']} queries). Check the search backend "
+            f"(`scoutcrew show {recorder.run_id}` has the trail)"
+        )
+    return result
 
 
 def _failed_sources(gathered: Any) -> tuple[int, int]:
@@ -593,6 +645,7 @@ def publish(
     usage: list[Any],
     runtime: Any,
     options: RunOptions,
+    research: Any = None,
 ) -> Any:
     """Check the report's sections (and repair them once), then write the report files."""
     from .report.files import write_report
@@ -607,6 +660,10 @@ def publish(
     usage = list(runtime.ledger.records)  # the judge's and the repair's calls count too
     out_dir = options.output_dir or _output_dir(plan)
     notes = list(runtime.model_notes())
+    meta_extra: dict[str, Any] = {}
+    if research is not None:  # written by code from the trail, so not verified as claims
+        sections = [*sections, ("How this was researched", research.section)]
+        meta_extra["research"] = research.summary
     return write_report(
         out_dir,
         plan.crew,
@@ -621,6 +678,7 @@ def publish(
             "inputs": {k: v for k, v in plan.inputs.items() if k != "evidence"},
             "process": plan.config.process,
             "gathered_items": len(gathered.items) if gathered is not None else None,
+            **meta_extra,
         },
     )
 

@@ -161,10 +161,34 @@ class SourcesConfig(Strict):
     pages: int = Field(default=0, ge=0)
     search_results: int = Field(default=5, ge=1)
     search_backend: str = "auto"
+    searxng_url: str | None = None  # else $SEARXNG_URL; used when search_backend is searxng
     allow_private_hosts: bool = False
     # Every run reads every item, as `--all-items` does: for crews over files that never
     # change (the bundled demo), where "new since the last run" would leave nothing to read.
     all_items: bool = False
+
+    @field_validator("searxng_url")
+    @classmethod
+    def _searxng_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError(
+                f"searxng_url '{value}' must be the http(s) address of a SearXNG instance, "
+                "e.g. http://localhost:8080"
+            )
+        return value
+
+
+class ResearchConfig(Strict):
+    """The research loop of a `process: research` crew: plan, search, read, reflect."""
+
+    rounds: int = Field(default=3, ge=1, le=10)
+    sub_questions: int = Field(default=4, ge=1, le=12)
+    queries_per_round: int = Field(default=3, ge=1, le=10)
+    pages_per_round: int = Field(default=5, ge=1, le=20)
+    perspectives: int = Field(default=0, ge=0, le=6)
+    token_budget: int | None = Field(default=None, gt=0)  # prompt + output tokens of the loop
+    agent: str | None = None  # the agent that plans, takes notes and reflects
+    page_tokens: int = Field(default=600, ge=50, le=4000)  # of each page, for its note
 
 
 class ScheduleConfig(Strict):
@@ -245,8 +269,9 @@ class CrewConfig(Strict):
     description: str
     agents: list[str]
     tasks: list[str]
-    process: Literal["sequential", "hierarchical"] = "sequential"
+    process: Literal["sequential", "hierarchical", "research"] = "sequential"
     manager: str | None = None
+    research: ResearchConfig | None = None
     sources: SourcesConfig = Field(default_factory=SourcesConfig)
     inputs: dict[str, str | int | float] = Field(default_factory=dict)
     schedule: ScheduleConfig | None = None
@@ -387,8 +412,17 @@ def _fields_at(model: type, loc: tuple) -> list[str]:
         field_info = getattr(current, "model_fields", {}).get(part)
         if field_info is None:
             return []
-        current = field_info.annotation
+        current = _model_of(field_info.annotation)
     return list(getattr(current, "model_fields", {}))
+
+
+def _model_of(annotation: Any) -> Any:
+    """The pydantic model inside an annotation such as `ResearchConfig | None`."""
+    import typing
+
+    if hasattr(annotation, "model_fields"):
+        return annotation
+    return next((a for a in typing.get_args(annotation) if hasattr(a, "model_fields")), None)
 
 
 def _load_entries(doc: YamlDoc, model: type[BaseModel], what: str) -> dict[str, Any]:
@@ -524,7 +558,11 @@ def _check_crew(
                 f"{where}: tasks: no task '{task_name}' in tasks.yaml{_suggest(task_name, tasks)}"
             )
             continue
-        if crew.process == "sequential" and task.agent in agents and task.agent not in crew.agents:
+        if (
+            crew.process != "hierarchical"
+            and task.agent in agents
+            and task.agent not in crew.agents
+        ):
             out.append(
                 f"{where}: tasks: task '{task_name}' is done by agent '{task.agent}', "
                 f"which is not in this crew's agents: add it to agents:"
@@ -563,6 +601,7 @@ def _check_crew(
             f"{doc.where(('manager',))}: manager: only a hierarchical crew has a manager "
             "(set process: hierarchical or remove manager:)"
         )
+    out += _check_research(crew, doc)
     return out
 
 
@@ -586,6 +625,24 @@ def _missing_local_feeds(crew: CrewConfig, doc: YamlDoc, root: Path) -> list[str
                 "a web feed as a URL starting with https://"
             )
     return out
+
+
+def _check_research(crew: CrewConfig, doc: YamlDoc) -> list[str]:
+    """A research block belongs to a research crew, and its agent to the crew."""
+    if crew.process != "research":
+        if crew.research is not None:
+            return [
+                f"{doc.where(('research',))}: research: only a `process: research` crew has a "
+                "research loop (set process: research or remove research:)"
+            ]
+        return []
+    research = crew.research or ResearchConfig()
+    if research.agent is not None and research.agent not in crew.agents:
+        return [
+            f"{doc.where(('research', 'agent'))}: research.agent: '{research.agent}' is not in "
+            f"this crew's agents{_suggest(research.agent, crew.agents)}"
+        ]
+    return []
 
 
 # --------------------------------------------------------------------------- the plan

@@ -1,4 +1,9 @@
-"""Web search through ddgs: backoff on rate limits, then another backend, cached per day.
+"""Web search through ddgs or a SearXNG instance, cached per query, backend and day.
+
+ddgs backs off on rate limits, then tries another of its backends. SearXNG (`search_backend:
+searxng`, or `auto` when an instance is named) is asked through its JSON API at the crew's
+`searxng_url` or $SEARXNG_URL, with no fallback: a user who runs their own search engine does
+not want the queries sent elsewhere.
 
 A search that still fails is reported as degraded; an empty list is only ever returned when a
 backend really answered with nothing.
@@ -36,6 +41,67 @@ def ddgs_search(query: str, backend: str, max_results: int) -> list[dict[str, An
         if str(exc).strip() == "No results found.":
             return []
         raise
+
+
+SEARXNG_ENV = "SEARXNG_URL"
+SEARXNG_MAX_BYTES = 2_000_000
+
+
+def searxng_url(sources: Any) -> str | None:
+    """The SearXNG instance a crew searches: its `searxng_url`, else $SEARXNG_URL."""
+    import os
+
+    url = getattr(sources, "searxng_url", None) or os.environ.get(SEARXNG_ENV) or ""
+    return url.rstrip("/") or None
+
+
+def searxng_search(base_url: str, *, timeout: float = 15.0) -> SearchFn:
+    """A search function on a SearXNG instance's JSON API (GET /search?q=...&format=json)."""
+    import httpx
+
+    endpoint = base_url.rstrip("/") + "/search"
+
+    def search(query: str, backend: str, max_results: int) -> list[dict[str, Any]]:
+        import json
+
+        params = {"q": query, "format": "json"}
+        try:
+            with httpx.stream(
+                "GET", endpoint, params=params, timeout=timeout, follow_redirects=False
+            ) as response:
+                if response.status_code == 403:
+                    raise SourceError(
+                        f"SearXNG at {base_url} refused format=json: add json under "
+                        "search.formats in its settings.yml"
+                    )
+                if response.status_code >= 400:
+                    raise SourceError(f"SearXNG at {base_url} answered {response.status_code}")
+                body = b""
+                for chunk in response.iter_bytes():
+                    body += chunk
+                    if len(body) > SEARXNG_MAX_BYTES:
+                        raise SourceError(f"SearXNG answer over {SEARXNG_MAX_BYTES} bytes")
+        except httpx.HTTPError as exc:
+            raise SourceError(
+                f"SearXNG is not reachable at {base_url} ({type(exc).__name__}): start it or "
+                f"fix searxng_url / ${SEARXNG_ENV}"
+            ) from exc
+        try:
+            data = json.loads(body)
+        except ValueError as exc:
+            raise SourceError(f"SearXNG at {base_url} did not answer JSON") from exc
+        results = data.get("results") if isinstance(data, dict) else None
+        return [
+            {
+                "title": r.get("title") or "",
+                "href": r.get("url") or "",
+                "body": r.get("content") or "",
+            }
+            for r in (results or [])
+            if isinstance(r, dict)
+        ][:max_results]
+
+    return search
 
 
 def is_rate_limited(exc: BaseException) -> bool:
@@ -145,8 +211,21 @@ async def run_searches(queries, sources, store, search_backend, notes, degraded)
     """Run every query (cached per query, backend and day) and turn results into items."""
     from .items import Note, entry_row, item_from_row
 
-    searcher = as_searcher(search_backend)
     backend = str(getattr(sources, "search_backend", "auto") or "auto")
+    if backend == "auto" and search_backend is None and searxng_url(sources):
+        backend = "searxng"  # a SearXNG instance the user named wins over the public engines
+    if backend == "searxng" and search_backend is None:
+        url = searxng_url(sources)
+        if url is None:
+            message = (
+                f"search_backend is searxng but no instance is set: add searxng_url to the "
+                f"crew's sources or set ${SEARXNG_ENV}"
+            )
+            notes.append(Note("search", ", ".join(queries), message, "error"))
+            degraded.append(f"search failed, the report lacks its results ({message})")
+            return [], {"searches": len(queries), "searches_failed": len(queries)}
+        search_backend = Searcher(search=searxng_search(url), fallbacks=(), retries=1)
+    searcher = as_searcher(search_backend)
     max_results = int(getattr(sources, "search_results", 5) or 5)
     day = datetime.now(UTC).date().isoformat()
     stats = {
