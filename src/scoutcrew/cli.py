@@ -212,7 +212,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
     project = _project(args)
     with Store.open(project.data_dir / "scoutcrew.sqlite") as store:
-        print(format_runs(list_runs(store, args.crew, args.limit)))
+        print(strip_controls(format_runs(list_runs(store, args.crew, args.limit))))
     return 0
 
 
