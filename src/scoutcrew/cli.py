@@ -265,7 +265,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     project = _project(args)
     with Store.open(project.data_dir / "scoutcrew.sqlite") as store:
         mark_dead_runs(store, project)
-        print(format_runs(list_runs(store, args.crew, args.limit)))
+        print(strip_controls(format_runs(list_runs(store, args.crew, args.limit))))
     return 0
 
 

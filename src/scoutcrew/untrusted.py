@@ -24,7 +24,9 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 def strip_controls(text: str) -> str:
     """Remove control characters (and the sequences they start), keeping newline and tab."""
-    if not _CONTROL.search(text):
+    # The common case, cheaply: isprintable is False for every control character (and for a
+    # few harmless ones, such as a no-break space, which the search then clears).
+    if text.replace("\n", "").replace("\t", "").isprintable() or not _CONTROL.search(text):
         return text
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     return _CONTROL.sub("", _SEQUENCE.sub("", text))

@@ -253,7 +253,8 @@ class ParsedFeed:
     warnings: list[str] = field(default_factory=list)
 
 
-_CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\xc2[\x80-\x9f]")
+_C0_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_C1_BYTES = re.compile(rb"\xc2[\x80-\x9f]")  # U+0080..U+009F in UTF-8
 _HTML_START = re.compile(rb"\s*(?:<\?xml[^>]*>\s*)?(?:<!doctype\s+html|<html)", re.IGNORECASE)
 
 
@@ -267,7 +268,7 @@ def parse_feed(data: bytes, url: str, content_type: str = "") -> ParsedFeed:
     data, warnings = to_utf8(data, content_type)
     # XML 1.0 allows no C0 control character but tab and newlines; C1 ones only by accident.
     # Stripped from the whole document, a feed full of terminal escapes stays on the fast path.
-    if _CONTROL_BYTES.search(data):
+    if _C0_BYTES.search(data) or (b"\xc2" in data and _C1_BYTES.search(data)):
         data = strip_controls(data.decode("utf-8")).encode("utf-8")
     head = data[:512].lstrip()
     if _HTML_START.match(data[:1024]):

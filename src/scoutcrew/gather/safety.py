@@ -229,9 +229,8 @@ def html_to_text(markup: str | None) -> str:
     """Reduce HTML (or plain text) to inert plain text."""
     if not markup:
         return ""
-    markup = strip_controls(markup)
     if "<" not in markup and "&" not in markup:
-        return neutralize(tidy(markup))
+        return neutralize(tidy(strip_controls(markup)))
     if "<!--" in markup:
         markup = _COMMENT.sub("", markup)
     if _DANGEROUS_TAG.search(markup):
@@ -253,6 +252,7 @@ def _lxml_text(markup: str) -> str:
     import lxml.etree
     import lxml.html
 
+    markup = strip_controls(markup)  # lxml refuses control characters; the fallback is cruder
     try:
         root = lxml.html.fragment_fromstring(markup, create_parent="div")
     except (lxml.etree.ParserError, ValueError):
