@@ -17,7 +17,16 @@ DEBUG_ENV = "SCOUTCREW_DEBUG"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; return the exit status (also used by the console script)."""
+    """Run the CLI; return the exit status (also used by the console script).
+
+    Without `argv` this is the process's own command line (the console script), and an
+    interrupted run may end the process at once (see `finish_process`).
+    """
+    code = _main(argv)
+    return finish_process(code) if argv is None else code
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     debug = args.debug or os.environ.get(DEBUG_ENV, "") not in {"", "0"}
@@ -272,6 +281,24 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 def entry() -> None:
     sys.exit(main())
+
+
+def finish_process(code: int) -> int:
+    """Return the exit status; after an interrupt, leave at once if a generation is in flight.
+
+    An embedded generation abandoned by Ctrl-C runs on in a daemon thread, and the model's
+    teardown at interpreter exit would wait for it (seconds). The run is already recorded
+    and the store closed, so flush the output and end the process now.
+    """
+    import threading
+
+    abandoned = any(t.name == "scoutcrew-embedded" and t.is_alive() for t in threading.enumerate())
+    if code == 130 and abandoned:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        logging.shutdown()
+        os._exit(code)
+    return code
 
 
 if __name__ == "__main__":
