@@ -6,12 +6,13 @@ import argparse
 import logging
 import os
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
 from .config.project import Project, find_project
-from .errors import ConfigError, ScoutcrewError
+from .errors import ConfigError, Interrupted, ScoutcrewError
 
 DEBUG_ENV = "SCOUTCREW_DEBUG"
 
@@ -44,6 +45,8 @@ def _main(argv: Sequence[str] | None) -> int:
         return int(args.func(args) or 0)
     except KeyboardInterrupt as exc:  # errors.Interrupted says how to resume the run
         print(str(exc) or "interrupted", file=sys.stderr)
+        if isinstance(exc, Interrupted):
+            _run_interrupted.set()
         return 130
     except ScoutcrewError as exc:
         if debug:
@@ -283,17 +286,18 @@ def entry() -> None:
     sys.exit(main())
 
 
+_run_interrupted = threading.Event()
+
+
 def finish_process(code: int) -> int:
-    """Return the exit status; after an interrupt, leave at once if a generation is in flight.
+    """Return the exit status; after an interrupted run, end the process at once.
 
-    An embedded generation abandoned by Ctrl-C runs on in a daemon thread, and the model's
-    teardown at interpreter exit would wait for it (seconds). The run is already recorded
-    and the store closed, so flush the output and end the process now.
+    At interpreter exit crewai flushes its event bus and waits for its handler threads, and
+    the embedded model's teardown waits for a generation that Ctrl-C abandoned: seconds
+    either way. The run is already recorded and the store closed, so flush the output and
+    leave now: Ctrl-C means stop.
     """
-    import threading
-
-    abandoned = any(t.name == "scoutcrew-embedded" and t.is_alive() for t in threading.enumerate())
-    if code == 130 and abandoned:
+    if code == 130 and _run_interrupted.is_set():
         sys.stdout.flush()
         sys.stderr.flush()
         logging.shutdown()
