@@ -266,9 +266,9 @@ def test_failed_search_is_degraded_not_empty_and_feeds_still_count(server, store
     # what it costs the report.
     lines = [n.message for n in g.notes if n.kind == "search"]
     assert lines == [
-        "search failed: duckduckgo: rate limited (by html.duckduckgo.com)",
-        "search failed: brave: rate limited (by html.duckduckgo.com)",
-        "search failed: mojeek: failed (cannot connect to the engine)",
+        "duckduckgo: rate limited (by html.duckduckgo.com)",
+        "brave: rate limited (by html.duckduckgo.com)",
+        "mojeek: failed (cannot connect to the engine)",
     ]
     assert "rate limited" not in g.degraded[0] and "mojeek" not in g.degraded[0]
     assert g.stats["searches_failed"] == 1

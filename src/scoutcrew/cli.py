@@ -6,19 +6,29 @@ import argparse
 import logging
 import os
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
 from .config.project import Project, find_project
-from .errors import ConfigError, ScoutcrewError
+from .errors import ConfigError, Interrupted, ScoutcrewError
 from .untrusted import strip_controls
 
 DEBUG_ENV = "SCOUTCREW_DEBUG"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; return the exit status (also used by the console script)."""
+    """Run the CLI; return the exit status (also used by the console script).
+
+    Without `argv` this is the process's own command line (the console script), and an
+    interrupted run may end the process at once (see `finish_process`).
+    """
+    code = _main(argv)
+    return finish_process(code) if argv is None else code
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     debug = args.debug or os.environ.get(DEBUG_ENV, "") not in {"", "0"}
@@ -36,6 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except KeyboardInterrupt as exc:  # errors.Interrupted says how to resume the run
         print(str(exc) or "interrupted", file=sys.stderr)
+        if isinstance(exc, Interrupted):
+            _run_interrupted.set()
         return 130
     except ScoutcrewError as exc:
         if debug:
@@ -325,6 +337,25 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 def entry() -> None:
     sys.exit(main())
+
+
+_run_interrupted = threading.Event()
+
+
+def finish_process(code: int) -> int:
+    """Return the exit status; after an interrupted run, end the process at once.
+
+    At interpreter exit crewai flushes its event bus and waits for its handler threads, and
+    the embedded model's teardown waits for a generation that Ctrl-C abandoned: seconds
+    either way. The run is already recorded and the store closed, so flush the output and
+    leave now: Ctrl-C means stop.
+    """
+    if code == 130 and _run_interrupted.is_set():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        logging.shutdown()
+        os._exit(code)
+    return code
 
 
 if __name__ == "__main__":

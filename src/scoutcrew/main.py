@@ -7,6 +7,6 @@ import sys
 
 def run() -> None:
     """Run the project's default crew; exit non-zero if it fails."""
-    from .cli import main
+    from .cli import finish_process, main
 
-    sys.exit(main(["run", *sys.argv[1:]]))
+    sys.exit(finish_process(main(["run", *sys.argv[1:]])))

@@ -246,9 +246,7 @@ async def run_searches(queries, sources, store, search_backend, notes, degraded)
                 stats["searches_failed"] += 1
                 # The reasons once, one line per backend, in the notes; the consequence once.
                 for problem in getattr(exc, "problems", None) or [str(exc)]:
-                    notes.append(
-                        Note("search", query, strip_controls(f"search failed: {problem}"), "error")
-                    )
+                    notes.append(Note("search", query, strip_controls(problem), "error"))
                 degraded.append(
                     strip_controls(
                         f"search {query!r} failed on every backend, so the report lacks its results"
