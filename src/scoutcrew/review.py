@@ -30,6 +30,8 @@ from .report.verify import CitedSentence, Verification, find_sentence, verify
 
 log = logging.getLogger("scoutcrew")
 
+BASE_MODEL = "embedded/default"
+"""The bundled base model: it does not follow instructions, so it is not asked to repair."""
 SOURCE_CHARS = 700
 """How much of each cited source a repair or judge prompt quotes."""
 JUDGE_MAX_SENTENCES = 24
@@ -63,6 +65,12 @@ def review_sections(
         writer = _writer(plan)
         if writer is None:
             break
+        if runtime.resolve_chain(writer.llm)[0] == BASE_MODEL:
+            review["notes"].append(
+                "repair skipped: the writer is a small base model, which continues text and "
+                "cannot follow a request to correct it"
+            )
+            break
         fixes = _ask_writer(runtime, writer, failing, pack, review)
         if fixes is None:
             break
@@ -78,6 +86,7 @@ def review_sections(
             cited.original = originals[cited.sentence]
     v.removed = removed
     v.review = review
+    v.notes += [f"claim check: {note}" for note in review["notes"]]
     return sections, v
 
 
