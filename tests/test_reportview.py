@@ -62,3 +62,31 @@ def test_anything_active_in_a_page_is_dropped() -> None:
     assert "onclick" not in view.body and "<script" not in view.body and "<iframe" not in view.body
     assert "javascript:" not in view.body and "style=" not in view.body
     assert 'href="https://ok.example/"' in view.body
+
+
+def test_the_pages_own_claim_footnotes_become_our_markers_without_duplicates() -> None:
+    body = (
+        '<p>The model has a 8k window <span class="cite">[<a href="#src-S1">S1</a>]</span>.'
+        '<sup class="claim-flag"><a href="#claim-1" title="figure: the source says 4k">[1]</a>'
+        "</sup> Then a rewritten claim."
+        '<sup class="claim-flag"><a href="#claim-2" title="negation">[2]</a></sup></p>'
+        '<ol class="claim-notes"><li id="claim-1" value="1">the source says 4k</li>'
+        '<li id="claim-2" value="2">negation</li></ol>'
+    )
+    flags = [
+        {
+            "kind": "figure",
+            "detail": "4k",
+            "sentence": "The model has a 8k window [S1].",
+            "marker": 1,
+        },
+        {"kind": "negation", "detail": "flip", "sentence": "Not as written any more.", "marker": 2},
+    ]
+    view = build_view(_page(body), flags)
+    assert "claim-flag" not in view.body and "claim-notes" not in view.body
+    assert view.placed == [0, 1] and view.order == [0, 1]
+    text = re.sub(r"<[^>]+>", "", view.body)
+    assert (
+        text
+        == "The model has a 8k window [S1].\u26911 figure Then a rewritten claim.\u26912 negation"
+    )

@@ -332,3 +332,36 @@ def test_help_lists_the_new_commands_without_importing_the_web_stack() -> None:
     )
     assert "serve" in result.stdout and "publish" in result.stdout and "mcp" in result.stdout
     assert result.stdout.strip().endswith("[]"), result.stdout
+
+
+def test_many_reports_are_paged_and_the_feed_keeps_the_newest_fifty(
+    demo_site: Site, tmp_path: Path
+) -> None:
+    import shutil
+
+    root = tmp_path / "project"
+    shutil.copytree(demo_site.root, root)
+    site = Site(root, demo_site.home)
+    folder = root / "reports" / "demo"
+    (source,) = folder.glob("*.json")
+    for n in range(60):
+        base = f"2025-01-{1 + n // 24:02d}T{n % 24:02d}-00-00Z"
+        data = json.loads(source.read_text())
+        data["generated_at"] = base[:10] + "T" + base[11:13] + ":00:00+00:00"
+        data["title"] = f"Old report {n}"
+        (folder / f"{base}.json").write_text(json.dumps(data))
+        shutil.copy(source.with_suffix(".html"), folder / f"{base}.html")
+    server = Server(site)
+    try:
+        first = httpx.get(server.url + "/reports?crew=demo").text
+        assert first.count('class="report-link"') == 50
+        assert "Demo digest" in first.split('class="report-link"')[1]  # newest first
+        assert 'href="/reports?crew=demo&amp;page=2">older<' in first
+        second = httpx.get(server.url + "/reports?crew=demo&page=2").text
+        assert second.count('class="report-link"') == 11
+        assert "Old report 0<" in second and ">newer<" in second and ">older<" not in second
+        feed = httpx.get(server.url + "/feeds/demo.atom").text
+        assert feed.count("<entry>") == 50 and "Old report 59" in feed
+        assert "Old report 9<" not in feed  # the eleven oldest are left out
+    finally:
+        server.stop()

@@ -75,7 +75,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_publish(args: argparse.Namespace) -> int:
     from ..config.project import find_project
-    from ..report.atom import write_feeds
+    from ..report.atom import MAX_ENTRIES, write_feeds
     from ..serve.library import Library
 
     project = find_project(args.project)
@@ -91,7 +91,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
     def feed_url(name: str) -> str:
         return f"{base}/feeds/{name}.atom" if base else (out / f"{name}.atom").as_uri()
 
-    written = write_feeds(library.by_crew(), out, link_for=link_for, feed_url=feed_url)
+    written = write_feeds(library.by_crew(MAX_ENTRIES), out, link_for=link_for, feed_url=feed_url)
     for path in written:
         print(path)
     return 0

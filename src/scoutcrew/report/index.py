@@ -95,31 +95,69 @@ def plain_text(markdown: str) -> str:
     return " ".join(text.replace("&lt;", "<").split())
 
 
-def crew_reports(folder: Path, crew: str) -> list[ReportEntry]:
-    """The reports of `crew` in `folder` (the crew's own report folder), newest first."""
-    if not CREW_NAME.fullmatch(crew) or ".." in crew or not folder.is_dir():
+def report_files(folder: Path) -> list[Path]:
+    """The JSON files of the reports in a crew's folder, newest first (by their names)."""
+    if not folder.is_dir():
         return []
-    entries = []
-    for path in folder.glob("*.json"):
-        if not REPORT_BASE.fullmatch(path.stem):
-            continue
+    files = [p for p in folder.glob("*.json") if REPORT_BASE.fullmatch(p.stem)]
+    return sorted(files, key=lambda p: _base_key(p.stem), reverse=True)
+
+
+def _base_key(base: str) -> tuple[str, int]:
+    stamp, _, n = base[:20], base[20:21], base[21:]
+    return stamp, int(n) if n.isdigit() else 1
+
+
+class ReportReader:
+    """Read report JSON files, keeping each parsed file until it changes on disk.
+
+    Reports are written once, atomically, so a file's (mtime, size) names its content.
+    """
+
+    def __init__(self, max_entries: int = 2000):
+        self.max_entries = max_entries
+        self._cache: dict[Path, tuple[tuple[int, int], dict[str, Any]]] = {}
+
+    def read(self, crew: str, path: Path) -> ReportEntry | None:
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            st = path.stat()
+            key = (st.st_mtime_ns, st.st_size)
+            cached = self._cache.get(path)
+            if cached is not None and cached[0] == key:
+                data = cached[1]
+            else:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                if not isinstance(data, dict):
+                    return None
+                if len(self._cache) >= self.max_entries:
+                    self._cache.pop(next(iter(self._cache)))
+                self._cache[path] = (key, data)
         except (OSError, ValueError):
-            continue
-        if isinstance(data, dict):
-            entries.append(ReportEntry(crew, path.stem, folder, data))
-    entries.sort(key=lambda e: (e.generated_at, e.base), reverse=True)
+            return None
+        return ReportEntry(crew, path.stem, path.parent, data)
+
+
+def crew_reports(
+    folder: Path, crew: str, *, limit: int | None = None, reader: ReportReader | None = None
+) -> list[ReportEntry]:
+    """The reports of `crew` in `folder` (the crew's own report folder), newest first."""
+    if not CREW_NAME.fullmatch(crew) or ".." in crew:
+        return []
+    reader = reader or ReportReader()
+    entries = []
+    for path in report_files(folder):
+        entry = reader.read(crew, path)
+        if entry is not None:
+            entries.append(entry)
+            if limit is not None and len(entries) >= limit:
+                break
     return entries
 
 
-def find_report(folder: Path, crew: str, base: str) -> ReportEntry | None:
+def find_report(
+    folder: Path, crew: str, base: str, reader: ReportReader | None = None
+) -> ReportEntry | None:
     """One report by its base name, or None; names that are not report names find nothing."""
     if not REPORT_BASE.fullmatch(base) or not CREW_NAME.fullmatch(crew) or ".." in crew:
         return None
-    path = folder / f"{base}.json"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return ReportEntry(crew, base, folder, data) if isinstance(data, dict) else None
+    return (reader or ReportReader()).read(crew, folder / f"{base}.json")

@@ -38,7 +38,7 @@ from starlette.templating import Jinja2Templates
 
 from ..config.project import Project
 from ..errors import RunLocked, UnknownCrew
-from ..report.atom import ALL_CREWS, render_feed
+from ..report.atom import ALL_CREWS, MAX_ENTRIES, render_feed
 from ..report.index import ReportEntry
 from .library import Library
 from .reportview import build_view
@@ -51,6 +51,7 @@ CSP = (
 )
 TOKEN_COOKIE = "scoutcrew_token"
 SSE_POLL = 0.25
+PAGE_SIZE = 50
 
 
 @dataclass
@@ -147,8 +148,16 @@ def create_app(settings: Settings, manager: RunManager | None = None) -> Starlet
         crew = request.query_params.get("crew") or None
         if crew is not None and not library.is_crew(crew):
             return not_found(request, "No such crew.")
-        entries = await asyncio.to_thread(library.reports, crew)
-        return page(request, "reports.html", reports=entries, crew=crew)
+        try:
+            number = max(1, min(int(request.query_params.get("page", "1")), 10_000))
+        except ValueError:
+            number = 1
+        entries = await asyncio.to_thread(library.reports, crew, number * PAGE_SIZE + 1)
+        shown = entries[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
+        more = len(entries) > number * PAGE_SIZE
+        return page(
+            request, "reports.html", reports=shown, crew=crew, page_number=number, more=more
+        )
 
     async def report(request: Request) -> Response:
         crew, base = request.path_params["crew"], request.path_params["base"]
@@ -189,7 +198,9 @@ def create_app(settings: Settings, manager: RunManager | None = None) -> Starlet
         name = request.path_params["name"]
         if name != ALL_CREWS and not library.is_crew(name):
             return PlainTextResponse("not found", status_code=404)
-        entries = await asyncio.to_thread(library.reports, None if name == ALL_CREWS else name)
+        entries = await asyncio.to_thread(
+            library.reports, None if name == ALL_CREWS else name, MAX_ENTRIES
+        )
         origin = str(request.base_url).rstrip("/")
         body = render_feed(
             entries,

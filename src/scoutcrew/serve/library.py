@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config.project import Project
-from ..report.index import CREW_NAME, ReportEntry, crew_reports, find_report
+from ..report.index import CREW_NAME, ReportEntry, ReportReader, crew_reports, find_report
 
 
 @dataclass
@@ -41,6 +41,8 @@ class Library:
 
     def __init__(self, project: Project):
         self.project = project
+        self.reader = ReportReader()
+        self._folders: dict[str, tuple[tuple[int, int], Path]] = {}
 
     # -- crews ---------------------------------------------------------------------------
 
@@ -90,6 +92,14 @@ class Library:
 
     def folder(self, crew: str) -> Path:
         """The folder the crew's reports are written to (its `output.dir`, else reports/)."""
+        try:
+            st = self.project.crew_file(crew).stat()
+            key = (st.st_mtime_ns, st.st_size)
+        except OSError:
+            key = (0, 0)
+        cached = self._folders.get(crew)
+        if cached is not None and cached[0] == key:
+            return cached[1]
         configured = None
         try:
             from ..config.schema import load_config
@@ -98,33 +108,36 @@ class Library:
             configured = crew_config.output.dir if crew_config else None
         except Exception:  # an invalid project still lists the default folder's reports
             configured = None
-        base = (
-            (self.project.root / configured).resolve() if configured else self.project.reports_dir
-        )
+        root = self.project.root
+        base = (root / configured).resolve() if configured else self.project.reports_dir
+        self._folders[crew] = (key, base / crew)
         return base / crew
 
     # -- reports -------------------------------------------------------------------------
 
-    def reports(self, crew: str | None = None) -> list[ReportEntry]:
-        """Reports of one crew (or all crews), newest first."""
+    def reports(self, crew: str | None = None, limit: int | None = None) -> list[ReportEntry]:
+        """Reports of one crew (or all crews), newest first; at most `limit` of them."""
         names = [crew] if crew else self.crew_names()
         out: list[ReportEntry] = []
         for name in names:
             if self.is_crew(name):
-                out += crew_reports(self.folder(name), name)
+                out += crew_reports(self.folder(name), name, limit=limit, reader=self.reader)
         out.sort(key=lambda e: (e.generated_at, e.base), reverse=True)
-        return out
+        return out[:limit] if limit is not None else out
 
-    def by_crew(self) -> dict[str, list[ReportEntry]]:
-        return {name: crew_reports(self.folder(name), name) for name in self.crew_names()}
+    def by_crew(self, limit: int | None = None) -> dict[str, list[ReportEntry]]:
+        return {
+            name: crew_reports(self.folder(name), name, limit=limit, reader=self.reader)
+            for name in self.crew_names()
+        }
 
     def report(self, crew: str, base: str) -> ReportEntry | None:
         if not self.is_crew(crew):
             return None
-        return find_report(self.folder(crew), crew, base)
+        return find_report(self.folder(crew), crew, base, self.reader)
 
     def latest(self, crew: str) -> ReportEntry | None:
-        found = self.reports(crew)
+        found = self.reports(crew, limit=1)
         return found[0] if found else None
 
     def report_for_path(self, path: str | None) -> ReportEntry | None:
@@ -133,17 +146,14 @@ class Library:
             return None
         md = Path(path)
         crew = md.parent.name
-        if not self.is_crew(crew):
+        if not self.is_crew(crew) or md.parent.resolve() != self.folder(crew).resolve():
             return None
-        entry = find_report(md.parent, crew, md.stem)
-        if entry is None or entry.folder.resolve() != self.folder(crew).resolve():
-            return None
-        return entry
+        return find_report(self.folder(crew), crew, md.stem, self.reader)
 
     def search(self, query: str, crew: str | None = None, limit: int = 10) -> list[dict[str, Any]]:
         """Reports whose title, findings or source titles contain every word of `query`."""
         words = [w.lower() for w in re.findall(r"\w+", query)]
-        hits = []
+        hits: list[dict[str, Any]] = []
         for entry in self.reports(crew):
             haystack = " ".join(
                 [entry.title]

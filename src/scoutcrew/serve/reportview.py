@@ -44,6 +44,13 @@ def build_view(page: str, flags: list[dict[str, Any]]) -> ReportView:
         _drop(node)
     references = _take_section(body, ("References",))
     _take_section(body, ("Flags",))  # listed from the JSON in the side panel instead
+    # The page's own footnote markers for flagged claims ("[1]" after the sentence, notes in
+    # ol.claim-notes): the side panel lists the notes, and each marker becomes one of ours.
+    footnotes = _claim_markers(body)
+    for notes in body.xpath(
+        './/ol[contains(concat(" ", normalize-space(@class), " "), " claim-notes ")]'
+    ):
+        _drop(notes)
     placed, unplaced = [], []
     groups: dict[str, list[int]] = {}
     for n, flag in enumerate(flags):
@@ -55,8 +62,18 @@ def build_view(page: str, flags: list[dict[str, Any]]) -> ReportView:
     for sentence, indexes in groups.items():
         if mark_sentence(body, sentence, [(n, flags[n]) for n in indexes]):
             placed += indexes
+            for n in indexes:  # our marker replaces the page's own
+                sup = footnotes.pop(_marker_number(flags[n]), None)
+                if sup is not None:
+                    _drop(sup)
         else:
             unplaced += indexes
+    for n in list(unplaced):  # not found as a sentence, but the page marked it: keep that place
+        sup = footnotes.pop(_marker_number(flags[n]), None)
+        if sup is not None:
+            _replace_with_marker(sup, n, flags[n])
+            unplaced.remove(n)
+            placed.append(n)
     placed.sort()
     unplaced.sort()
     order = _number_markers(body) + unplaced
@@ -65,6 +82,39 @@ def build_view(page: str, flags: list[dict[str, Any]]) -> ReportView:
         inner = _escape(body.text) + inner
     references_html = "".join(_html(n) for n in references)
     return ReportView(inner, references_html, placed, unplaced, order)
+
+
+def _claim_markers(body: Element) -> dict[int, Element]:
+    """The page's footnote markers of flagged claims, by number: <sup><a href="#claim-N">."""
+    found: dict[int, Element] = {}
+    for link in body.iter("a"):
+        match = re.fullmatch(r"#claim-(\d+)", link.get("href") or "")
+        if not match:
+            continue
+        parent = link.getparent()
+        holder = parent if parent is not None and parent.tag == "sup" else link
+        found.setdefault(int(match.group(1)), holder)
+    return found
+
+
+def _marker_number(flag: dict[str, Any]) -> int:
+    """The footnote number the page gave the flag, or -1 (no page marker has that number)."""
+    value = flag.get("marker")
+    return value if isinstance(value, int) and not isinstance(value, bool) else -1
+
+
+def _replace_with_marker(old: Element, n: int, flag: dict[str, Any]) -> None:
+    marker = lxml_html.Element("a")
+    marker.set("class", "flag-marker")
+    marker.set("title", f"{flag.get('kind', 'flag')}: {flag.get('detail', '')}")
+    marker.set("data-flag", str(n))
+    marker.text = str(flag.get("kind", "flag"))
+    marker.tail = old.tail
+    old.tail = None
+    old.addprevious(marker)
+    parent = old.getparent()
+    if parent is not None:
+        parent.remove(old)
 
 
 def _number_markers(body: Element) -> list[int]:
@@ -111,7 +161,8 @@ def _inside_mark_or_block(block: Element) -> bool:
 
 def _sentence_pattern(sentence: str) -> re.Pattern[str] | None:
     """A pattern for the sentence as the page shows it: Markdown marks gone, spaces loose."""
-    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", sentence)
+    text = re.sub(r"\[\^c\d+\]", "", sentence)  # a claim footnote marker, shown as a <sup>
+    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)
     text = re.sub(r"(\*\*|__|`+|~~)", "", text)
     text = re.sub(r"(?<!\w)[*_]|[*_](?!\w)", "", text)
     text = re.sub(r"\\([\\`*_\[\]<>|~])", r"\1", text)
