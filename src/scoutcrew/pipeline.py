@@ -372,6 +372,7 @@ def _stages(
             evidence_budget=lambda: evidence_budget(plan, runtime),
             say=say,
             reader_factory=options.reader_factory,
+            all_items=options.all_items or plan.sources.all_items,
         )
         notes = outcome.notes
         if not notes.notes:
@@ -386,10 +387,9 @@ def _stages(
         _remember(plan, store, read_pack, outcome)
         message = (
             f"{len(outcome.notes)} new items read for {plan.crew}, but they add nothing to the "
-            "stories it reported before; no report written"
+            "stories it reported before; no report written (`--all-items` tells them again)"
         )
-        say(message)
-        recorder.finish("nothing-new")
+        recorder.finish("nothing-new")  # the caller prints the message, once
         return RunResult(crew=plan.crew, status="nothing-new", message=message)
 
     outputs = dict(done)

@@ -249,8 +249,13 @@ def read_sources(
     evidence_budget: Callable[[], int],
     say: Callable[[str], None],
     reader_factory: Callable[..., Any] | None = None,
+    all_items: bool = False,
 ) -> ReadOutcome:
-    """Take the notes of the pack's sources, group them into stories and fit them to the crew."""
+    """Take the notes of the pack's sources, group them into stories and fit them to the crew.
+
+    all_items: the run asked for every item, so stories reported before are told again
+    (marked "reported before") instead of being left out as unchanged.
+    """
     from .evidence.notes import take_notes
     from .evidence.reduce import fit_evidence
     from .evidence.stories import group_stories, match_known
@@ -279,6 +284,10 @@ def read_sources(
         return ReadOutcome(notes=notes, stories=[], evidence="")
     by_id = {s.id: s for s in pack.sources}
     stories = match_known(plan.crew, group_stories(notes.notes, by_id), store)
+    if all_items:
+        for story in stories:
+            if story.status == "unchanged":
+                story.status = "again"
     shown = [s for s in stories if s.status != "unchanged"]
     summariser = runtime_reader(runtime, agent.llm, agent.options, task=REDUCE_TASK)
 
@@ -293,9 +302,11 @@ def read_sources(
         parallel=summariser.parallel,
     )
     new = sum(1 for s in shown if s.status == "new")
+    again = sum(1 for s in shown if s.status == "again")
     say(
-        f"stories: {len(shown)} ({new} new, {len(shown) - new} updated, "
-        f"{len(stories) - len(shown)} unchanged); evidence ~{reduced.tokens} tokens"
+        f"stories: {len(shown)} ({new} new, {len(shown) - new - again} updated, "
+        + (f"{again} reported before, " if again else "")
+        + f"{len(stories) - len(shown)} unchanged); evidence ~{reduced.tokens} tokens"
         + (f" after {reduced.levels} level(s) of summaries" if reduced.levels else "")
     )
     return ReadOutcome(notes=notes, stories=stories, evidence=reduced.text, reduced=reduced)

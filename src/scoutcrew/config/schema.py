@@ -292,7 +292,6 @@ class CrewConfig(Strict):
     def _specs(cls, value: list[ChainEntry] | None) -> list[ChainEntry] | None:
         return None if value is None else _check_chain(value)
 
-
     verify: VerifyConfig = Field(default_factory=VerifyConfig)
 
     @field_validator("schedule", mode="before")

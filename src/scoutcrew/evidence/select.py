@@ -471,7 +471,7 @@ def collect_sources(
     pack.used_tokens = sum(estimate_tokens(s.render()) for s in pack.sources)
     pack.hashes = hashes
     if not pack.sources:
-        pack.notes.append(Note("evidence", crew, "no new items to report on", "info"))
+        pack.notes.append(Note("evidence", crew, _why_empty(gathered, dropped), "info"))
     return pack
 
 

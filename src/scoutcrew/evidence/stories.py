@@ -43,7 +43,7 @@ class Story:
     title: str
     notes: list[SourceNote]
     links: list[str] = field(default_factory=list)
-    status: str = "new"  # "new" | "updated" | "unchanged"
+    status: str = "new"  # "new" | "updated" | "unchanged" | "again" (told again on request)
     changed: list[str] = field(default_factory=list)  # new fact lines, for an updated story
     last_reported: str | None = None
     previous_facts: list[str] = field(default_factory=list)

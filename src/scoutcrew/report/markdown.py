@@ -81,6 +81,9 @@ def _stories_md(report: Report) -> list[str]:
             out.append(f"- **updated** since {when}: {title}{sources}")
             for line in story.get("changed") or []:
                 out.append(f"  - new: {md_text(_no_ids(line))}")
+        elif story.get("status") == "again":
+            when = str(story.get("last_reported") or "")[:10]
+            out.append(f"- **reported before**{f' ({when})' if when else ''}: {title}{sources}")
         else:
             out.append(f"- **new**: {title}{sources}")
     out.append("")
