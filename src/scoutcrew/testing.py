@@ -682,6 +682,20 @@ def scripted_summary(request: dict) -> str:
 
 NOTE_MARK = "You take notes"
 REDUCE_MARK = "You merge research notes"
+REPAIR_MARK = "failed a fact check"
+
+
+def crew_requests(requests: list[dict]) -> list[dict]:
+    """The chat requests of a crew's own tasks: not its notes, summaries or claim repairs."""
+
+    def text(request: dict) -> str:
+        return "\n".join(str(m.get("content") or "") for m in request["json"]["messages"])
+
+    return [
+        r
+        for r in requests
+        if not text(r).startswith((NOTE_MARK, REDUCE_MARK)) and REPAIR_MARK not in text(r)
+    ]
 
 
 def scripted_reader(crew_reply: Callable[[dict], str | dict]) -> Callable[[dict], str | dict]:
