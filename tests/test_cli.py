@@ -23,7 +23,7 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 def test_validate_ok_and_list(project_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--project", str(project_dir), "validate"]) == 0
-    assert "4 agents, 4 tasks" in capsys.readouterr().out
+    assert "4 agents, 6 tasks" in capsys.readouterr().out
     assert main(["--project", str(project_dir), "list"]) == 0
     out = capsys.readouterr().out
     assert "  demo " in out and "[default]" in out

@@ -18,7 +18,7 @@ from typing import Any
 from .config.plan import Plan, build_plan
 from .config.project import Project
 from .config.schema import load_config, placeholders
-from .errors import RunFailed, RunInterrupted, ScoutcrewError
+from .errors import Interrupted, RunFailed, RunInterrupted, ScoutcrewError
 
 log = logging.getLogger("scoutcrew")
 
@@ -34,7 +34,7 @@ class RunResult:
     """What a run produced."""
 
     crew: str
-    status: str  # "ok" | "partial" | "nothing-new" | "failed"
+    status: str  # "ok" | "partial" | "nothing-new" | "failed" | "paused" (plan review)
     report: Path | None = None
     paths: Any = None
     run_id: str | None = None
@@ -50,6 +50,7 @@ class RunOptions:
     output_dir: Path | None = None
     backend: str | None = None
     all_items: bool = False
+    review_plan: bool = False  # research crews: stop after the plan for a person to edit it
     # Overrides of the crew's budget: prompt_tokens, output_tokens, minutes (0 = no cap).
     budget: dict[str, float] = field(default_factory=dict)
     # Builds the map step's reader (runtime, agent, guard) -> NoteReader, e.g. on Ray
@@ -70,7 +71,11 @@ def evidence_budget(plan: Plan, runtime: Any) -> int:
     readers = plan.evidence_readers() or list(plan.agents.values())[:1]
     budgets = []
     for agent in readers:
-        num_ctx = runtime.num_ctx(runtime.resolve_chain(agent.llm)[0], agent.options)
+        spec = runtime.serving_spec(agent.llm)
+        options = runtime.chain_options(
+            runtime.resolve_chain(agent.llm), agent.options, agent.model_num_ctx
+        )
+        num_ctx = runtime.num_ctx(spec, options.get(spec, agent.options))
         task_text = " ".join(
             t.description.replace("{evidence}", "") + t.expected_output
             for t in plan.tasks
@@ -100,6 +105,7 @@ def gather_evidence(
     from .evidence.select import collect_sources
     from .gather.feeds import gather
 
+    all_items = all_items or plan.sources.all_items
     gathered = gather(
         plan.sources,
         store=store,
@@ -165,11 +171,6 @@ def resume_run(
         raise RunFailed(
             f"run {run['id']} finished ({run['status']}); there is nothing to resume{hint}"
         )
-    if not run.get("evidence"):
-        raise RunFailed(
-            f"run {run['id']} stopped before its evidence was packed; start a new run with "
-            f"`scoutcrew run {run['crew']}`"
-        )
     saved = run["options"] or {}
     options = RunOptions(
         inputs=run["inputs"] or {},
@@ -181,9 +182,9 @@ def resume_run(
     )
     plan = load_plan(project, run["crew"], options)
     done = {t["task"]: t["output"] for t in run["tasks"]}
-    return _execute(
-        plan, options, progress=progress, resume=(run["id"], pack_from_dict(run["evidence"]), done)
-    )
+    # Stopped while gathering: no evidence was saved, so the resumed run gathers it afresh.
+    pack = pack_from_dict(run["evidence"]) if run.get("evidence") else None
+    return _execute(plan, options, progress=progress, resume=(run["id"], pack, done))
 
 
 STORE_FILE = "scoutcrew.sqlite"
@@ -231,15 +232,17 @@ def _execute(
                 result = _stages(
                     plan, options, store, runtime, recorder, say, search_backend, resume
                 )
-        except (KeyboardInterrupt, RunInterrupted):
-            hint = f"interrupted; `scoutcrew resume {recorder.run_id}` continues it"
-            recorder.finish("interrupted", error=hint)
-            raise
+        except (KeyboardInterrupt, RunInterrupted) as exc:
+            raise _interrupted(recorder) from exc
         except ScoutcrewError as exc:
+            if runtime.aborted:  # a call failed because Ctrl-C aborted it
+                raise _interrupted(recorder) from exc
             recorder.finish("failed", error=str(exc))
             _deliver(plan, "failure", None, str(exc), recorder.run_id)
             raise
         except Exception as exc:  # crewai wraps our errors; keep the cause visible
+            if runtime.aborted:
+                raise _interrupted(recorder) from exc
             cause = _scoutcrew_cause(exc)
             error = cause or RunFailed(f"crew '{plan.crew}' failed: {type(exc).__name__}: {exc}")
             recorder.finish("failed", error=str(error))
@@ -258,13 +261,28 @@ def _execute(
     return result
 
 
+def _interrupted(recorder: Any) -> Interrupted:
+    """Record the run as interrupted; the error says how to continue it."""
+    hint = f"interrupted; `scoutcrew resume {recorder.run_id}` continues it"
+    recorder.finish("interrupted", error=hint)
+    return Interrupted(hint)
+
+
+def check_interrupted(runtime: Any) -> None:
+    """Stop here if Ctrl-C arrived while crewai was busy and its KeyboardInterrupt got lost."""
+    if runtime.aborted:
+        raise RunInterrupted("the run was interrupted")
+
+
 @contextmanager
 def _interruptible(runtime: Any) -> Iterator[None]:
     """Make Ctrl-C and SIGTERM stop a run at once, even in the middle of a model call.
 
     crewai waits for the call in flight before a KeyboardInterrupt gets through; aborting the
-    runtime first makes that call fail straight away. Outside the main thread (a library user's
-    worker) signals cannot be handled, and nothing changes.
+    runtime first makes that call fail straight away (an Ollama stream is cut; an embedded
+    generation is abandoned to its worker thread). The abort also stays set, so a
+    KeyboardInterrupt that crewai swallows still stops the run at the next check. Outside
+    the main thread (a library user's worker) signals cannot be handled, and nothing changes.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -299,7 +317,21 @@ def _stages(
     from .store import utcnow
 
     budget = run_budget(plan, options)
-    if resume is None:
+    # `--backend ollama` never falls back: with Ollama down, stop before gathering anything.
+    planned = [*plan.agents.values(), *([plan.manager] if plan.manager else [])]
+    runtime.require_ollama([spec for agent in planned for spec in agent.llm])
+    done: dict[str, str] = {}
+    research: Any = None
+    if plan.config.process == "research":
+        # The loop took its own notes; the crew writes from them (continued from checkpoints
+        # on resume, and the crew's finished tasks are kept).
+        research = _research(plan, options, store, runtime, recorder, say, search_backend)
+        if isinstance(research, RunResult):
+            return research
+        pack, gathered = research.pack, None
+        recorder.save_evidence(pack_to_dict(pack, None), [str(n) for n in pack.notes], [])
+        done = dict(resume[2]) if resume is not None else {}
+    elif resume is None or resume[1] is None:
         say("gathering sources")
         begun = utcnow()
         gathered, pack = gather_evidence(
@@ -308,7 +340,6 @@ def _stages(
         recorder.save_evidence(
             pack_to_dict(pack, gathered), [str(n) for n in pack.notes], list(pack.degraded)
         )
-        done: dict[str, str] = {}
     else:
         _, pack, done = resume
         gathered = None
@@ -323,18 +354,15 @@ def _stages(
                 f"to report on. Check the network and the URLs in crews/{plan.crew}.yaml "
                 f"(`scoutcrew plan {plan.crew}` lists each source). {_clip(reasons, 400)}"
             )
-    if not pack.sources and not options.all_items and _needs_evidence(plan):
-        message = f"nothing new for {plan.crew} since its last successful run; no model was called"
-        if gathered is not None and _failed_sources(gathered)[0]:
-            failed, total = _failed_sources(gathered)
-            message += (
-                f" ({failed} of {total} sources failed; `scoutcrew plan {plan.crew}` says why)"
-            )
-        say(message)
-        recorder.finish("nothing-new")
+    all_items = options.all_items or plan.sources.all_items
+    if not pack.sources and not all_items and _needs_evidence(plan):
+        message = nothing_new_message(plan.crew, gathered)
+        recorder.finish("nothing-new")  # the caller prints the message, once
         return RunResult(crew=plan.crew, status="nothing-new", message=message)
 
-    if _needs_evidence(plan):
+    if research is not None:
+        outcome, notes, evidence = None, None, research.evidence
+    elif _needs_evidence(plan):
         outcome = read_sources(
             plan,
             pack,
@@ -375,11 +403,14 @@ def _stages(
     crew_obj = build_crew(plan, runtime, evidence, on_task_done=task_done, done=done)
     say(f"running {len(plan.tasks) - len(done)} tasks ({plan.config.process})")
     crew_output = crew_obj.kickoff()
+    check_interrupted(runtime)
     pending = [t for t in plan.tasks if t.name not in done]
     for task, output in zip(pending, crew_output.tasks_output, strict=False):
         if task.name not in outputs:
             task_done(_Finished(task.name, task.agent, str(output.raw)))
-    paths = publish(plan, read_pack, gathered, outputs, runtime.ledger.records, runtime, options)
+    paths = publish(
+        plan, read_pack, gathered, outputs, runtime.ledger.records, runtime, options, research
+    )
     # An item counts as reported only when a model read it: unread items stay new.
     # (A crew whose tasks take no {evidence} reads no item, so it marks none.)
     if outcome is not None:
@@ -461,6 +492,55 @@ def _nothing_read(
     return RunResult(
         crew=plan.crew, status="partial", report=paths.md, paths=paths, message=message
     )
+
+
+def nothing_new_message(crew: str, gathered: Any) -> str:
+    """Say why a run called no model, and how to get a report from the same items anyway."""
+    message = f"nothing new for {crew} since its last successful run; no model was called"
+    if gathered is not None and _failed_sources(gathered)[0]:
+        failed, total = _failed_sources(gathered)
+        message += f" ({failed} of {total} sources failed; `scoutcrew plan {crew}` says why)"
+    return (
+        f"{message}. For a report from every item anyway: `scoutcrew run {crew} --all-items` "
+        "(or `all_items: true` under sources: in its crew file)"
+    )
+
+
+def _research(
+    plan: Plan,
+    options: RunOptions,
+    store: Any,
+    runtime: Any,
+    recorder: Any,
+    say: Callable[[str], None],
+    search_backend: Any,
+) -> Any:
+    """Run or continue the research loop; a RunResult when it paused for plan review."""
+    from .research.run import format_plan, research_evidence
+
+    result: Any = research_evidence(
+        plan,
+        store=store,
+        runtime=runtime,
+        run_id=recorder.run_id,
+        say=say,
+        search_backend=search_backend,
+        review=options.review_plan,
+    )
+    if getattr(result, "paused", False):
+        message = (
+            f"{format_plan(result.state)}\nplan written to {result.plan_file}: edit it if you "
+            f"like, then `scoutcrew resume {recorder.run_id}`"
+        )
+        recorder.finish("paused", error=f"waiting for plan review ({result.plan_file})")
+        return RunResult(crew=plan.crew, status="paused", message=message)
+    if not result.pack.sources:
+        raise RunFailed(
+            f"the research loop of {plan.crew} found no page to take notes from "
+            f"({result.summary['queries']} queries). Check the search backend "
+            f"(`scoutcrew show {recorder.run_id}` has the trail)"
+        )
+    return result
 
 
 def _failed_sources(gathered: Any) -> tuple[int, int]:
@@ -564,16 +644,25 @@ def publish(
     usage: list[Any],
     runtime: Any,
     options: RunOptions,
+    research: Any = None,
 ) -> Any:
-    """Verify the citations of the report's sections and write the report files."""
+    """Check the report's sections (and repair them once), then write the report files."""
     from .report.files import write_report
-    from .report.verify import verify
+    from .review import review_sections
+    from .untrusted import strip_controls
 
-    sections = [(t.heading, outputs.get(t.name, "")) for t in plan.tasks if t.in_report]
-    body = "\n\n".join(f"## {heading}\n\n{text}" for heading, text in sections)
-    verification = verify(body, pack)
+    # Model text enters the report here: no control character of it reaches a file.
+    sections = [
+        (t.heading, strip_controls(outputs.get(t.name, ""))) for t in plan.tasks if t.in_report
+    ]
+    sections, verification = review_sections(plan, pack, sections, runtime)
+    usage = list(runtime.ledger.records)  # the judge's and the repair's calls count too
     out_dir = options.output_dir or _output_dir(plan)
     notes = list(runtime.model_notes())
+    meta_extra: dict[str, Any] = {}
+    if research is not None:  # written by code from the trail, so not verified as claims
+        sections = [*sections, ("How this was researched", research.section)]
+        meta_extra["research"] = research.summary
     return write_report(
         out_dir,
         plan.crew,
@@ -588,6 +677,7 @@ def publish(
             "inputs": {k: v for k, v in plan.inputs.items() if k != "evidence"},
             "process": plan.config.process,
             "gathered_items": len(gathered.items) if gathered is not None else None,
+            **meta_extra,
         },
     )
 

@@ -18,6 +18,7 @@ import hashlib
 import json
 import re
 import shutil
+import socket
 import sys
 import threading
 import time
@@ -96,6 +97,11 @@ class FakeOllama:
         self._in_flight = 0
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        # Faults: a wedged server accepts connections and never answers (until stopped); a
+        # dropping one closes the connection after this many streamed chunks of an answer.
+        self.wedged: set[str] | bool = False  # True, or the paths that never answer
+        self.drop_after_chunks: int | None = None
+        self._released = threading.Event()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -118,6 +124,7 @@ class FakeOllama:
         return self
 
     def stop(self) -> None:
+        self._released.set()  # a wedged handler returns, so shutdown does not wait on it
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -146,6 +153,17 @@ class FakeOllama:
         """Answer the next `times` requests to `path` with `status` and {"error": error}."""
         with self._lock:
             self._failures.extend([(path, status, error)] * times)
+
+    def wedge(self, *paths: str) -> None:
+        """Accept connections from now on and never answer (an Ollama stuck for good).
+
+        With `paths`, only requests to those paths hang; the others are answered.
+        """
+        self.wedged = set(paths) if paths else True
+
+    def drop_streams_after(self, chunks: int) -> None:
+        """Close the connection after `chunks` streamed chunks of each chat answer."""
+        self.drop_after_chunks = chunks
 
     def add_model(self, name: str, **info: Any) -> None:
         self.models[_full_name(name)] = info
@@ -274,6 +292,11 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         body = self._body() if self.command in ("POST", "PUT", "DELETE") else None
         self.fake._record(self.command, path, body)
+        wedged = self.fake.wedged
+        if wedged is True or (isinstance(wedged, set) and path in wedged):
+            self.fake._released.wait(600)  # bounded: stop() releases it at once
+            self.close_connection = True
+            return
         failure = self.fake._take_failure(path)
         if failure is not None:
             self._error(*failure)
@@ -405,7 +428,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/x-ndjson")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
-        for chunk in _stream_chunks(model, content, thinking, message.get("tool_calls")):
+        drop = self.fake.drop_after_chunks
+        for sent, chunk in enumerate(
+            _stream_chunks(model, content, thinking, message.get("tool_calls"))
+        ):
+            if drop is not None and sent >= drop:
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)  # mid-answer, no final chunk
+                return
             if self.fake.chunk_delay:
                 time.sleep(self.fake.chunk_delay)
             self._write_chunk(json.dumps(chunk).encode() + b"\n")
@@ -437,6 +467,133 @@ def _stream_chunks(model: str, content: str, thinking: str, tool_calls: Any) -> 
 
 def _split(text: str, size: int = 24) -> list[str]:
     return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+class FakeSearxng:
+    """A stand-in SearXNG on 127.0.0.1 that also serves the pages its results point at.
+
+    `pages` maps a slug to (title, text); the page is served as HTML at /pages/<slug>, and
+    GET /search?q=...&format=json answers like SearXNG's JSON API with the pages that share the
+    most words with the query. Every query and page request is recorded.
+
+        with FakeSearxng({"solid": ("Solid-state cells", "Solid-state cells store ...")}) as web:
+            ... sources: {search_backend: searxng, searxng_url: web.url} ...
+            assert web.queries == ["solid-state batteries"]
+    """
+
+    def __init__(self, pages: dict[str, tuple[str, str]], *, results: int = 5):
+        self.pages = dict(pages)
+        self.max_results = results
+        self.queries: list[str] = []
+        self.page_requests: list[str] = []
+        self._server: ThreadingHTTPServer | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("FakeSearxng is not started; call start() or use it as a context")
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def page_url(self, slug: str) -> str:
+        return f"{self.url}/pages/{slug}"
+
+    def start(self) -> FakeSearxng:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                from urllib.parse import parse_qs, urlsplit
+
+                parts = urlsplit(self.path)
+                if parts.path == "/search":
+                    query = parse_qs(parts.query)
+                    if query.get("format", [""])[0] != "json":
+                        self._send(403, b"Forbidden", "text/plain")
+                        return
+                    text = query.get("q", [""])[0]
+                    with fake._lock:
+                        fake.queries.append(text)
+                    body = json.dumps({"query": text, "results": fake.search(text)})
+                    self._send(200, body.encode(), "application/json")
+                    return
+                slug = parts.path.removeprefix("/pages/")
+                if parts.path.startswith("/pages/") and slug in fake.pages:
+                    with fake._lock:
+                        fake.page_requests.append(slug)
+                    self._send(200, fake.html(slug).encode(), "text/html; charset=utf-8")
+                    return
+                self._send(404, b"not found", "text/plain")
+
+            def _send(self, status: int, data: bytes, ctype: str) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self._server = _QuietServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> FakeSearxng:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def search(self, query: str) -> list[dict[str, Any]]:
+        """The results for `query`: pages sharing its words, most shared first."""
+        import re
+
+        def words(text: str) -> set[str]:
+            return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 2}
+
+        wanted = words(query)
+        scored = []
+        for slug, (title, text) in self.pages.items():
+            score = len(wanted & words(title)) * 2 + len(wanted & words(text))
+            if score:
+                scored.append((-score, slug))
+        out = []
+        for _score, slug in sorted(scored)[: self.max_results]:
+            title, text = self.pages[slug]
+            out.append(
+                {
+                    "url": self.page_url(slug),
+                    "title": title,
+                    "content": text[:160],
+                    "engine": "fake",
+                    "engines": ["fake"],
+                    "score": -_score,
+                }
+            )
+        return out
+
+    def html(self, slug: str) -> str:
+        from html import escape
+
+        title, text = self.pages[slug]
+        paragraphs = "".join(f"<p>{escape(p)}</p>" for p in text.split("\n\n") if p.strip())
+        return (
+            f"<!doctype html><html><head><title>{escape(title)}</title></head><body>"
+            f"<nav><a href='/'>Home</a></nav><article><h1>{escape(title)}</h1>{paragraphs}"
+            "</article><footer>Fake web</footer></body></html>"
+        )
 
 
 # The files that make a scoutcrew project (everything a crew run reads).
