@@ -65,7 +65,7 @@ def test_run_a_crew_from_the_page_watch_it_finish_and_read_its_flags(
                 "task write_digest done", timeout=120_000
             )
             expect(page.locator("#run-state")).to_have_text("ok", timeout=60_000)
-            expect(page.locator("#run-log")).to_contain_text("evidence: 12 sources")
+            expect(page.locator("#run-log")).to_contain_text("evidence: 27 new sources")
             page.locator("#report-link").click()
 
             # The report: trust line on top, flags marked at their sentences, sources beside.
