@@ -48,6 +48,8 @@ def kind(request: dict) -> str:
         return "notes"
     if system.startswith(REDUCE_MARK):
         return "reduce"
+    if "`1: REMOVE`" in json.dumps(request["json"]["messages"]):
+        return "repair"  # the writer asked to fix a flagged sentence, after the crew
     return "crew"
 
 
@@ -90,7 +92,7 @@ def feeds():
 
 
 def requests_of(server: FakeOllama, since: int = 0) -> dict[str, list[dict]]:
-    out: dict[str, list[dict]] = {"notes": [], "reduce": [], "crew": []}
+    out: dict[str, list[dict]] = {"notes": [], "reduce": [], "crew": [], "repair": []}
     for request in server.chat_requests[since:]:
         out[kind(request)].append(request)
     return out
