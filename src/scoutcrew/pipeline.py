@@ -705,6 +705,10 @@ def plan_crew(project: Project, crew: str, options: RunOptions | None = None) ->
 
     options = options or RunOptions()
     plan = load_plan(project, crew, options)
+    if plan.config.process == "research":
+        from .research.run import describe_loop
+
+        return describe_loop(plan)
     runtime = make_runtime(project, options.backend, UsageLedger())
     project.data_dir.mkdir(parents=True, exist_ok=True)
     with Store.open(project.data_dir / STORE_FILE) as store:
