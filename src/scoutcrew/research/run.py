@@ -188,6 +188,7 @@ def research_evidence(
     say: Say,
     search_backend: Any = None,
     review: bool = False,
+    guard: Any = None,
 ) -> ResearchEvidence | ResearchOutcome:
     """Run (or continue) a research crew's loop; a ResearchOutcome means paused for review."""
     from ..config.schema import ResearchConfig
@@ -206,6 +207,7 @@ def research_evidence(
         project_root=plan.project.root,
         search_backend=search_backend,
         say=say,
+        guard=guard,
     )
     topic = plan.inputs.get("topic") or plan.config.description
     outcome = run_research(
