@@ -398,10 +398,9 @@ def _stages(
         plan, read_pack, gathered, outputs, runtime.ledger.records, runtime, options, research
     )
     # An item counts as reported only when a model read it: unread items stay new.
+    # (A crew whose tasks take no {evidence} reads no item, so it marks none.)
     if outcome is not None:
         _remember(plan, store, read_pack, outcome)
-    else:
-        store.mark_delivered(plan.crew, read_pack.urls_and_links(), read_pack.hashes)
     status = "partial" if read_pack.unread else "ok"
     error = _unread_message(read_pack) if read_pack.unread else None
     recorder.finish(status, report=str(paths.md), error=error)

@@ -644,6 +644,9 @@ def scripted_summary(request: dict) -> str:
     out = []
     for group in cited:
         ids = [sid for ln in group for sid in re.findall(r"\[(S\d+)\]", ln)]
+        if len(group) > 1 and not group[0].startswith("Story"):
+            # A line that merges many stories cites a few of them, as a writer would.
+            ids = [found[0] for ln in group if (found := re.findall(r"\[(S\d+)\]", ln))][:3]
         first = next(ln for ln in group if re.search(r"\[S\d+\]", ln))
         words_ = re.sub(r"\[S\d+\]", "", first).split()[:10]
         out.append(f"{' '.join(words_)} {''.join(f'[{i}]' for i in dict.fromkeys(ids))}")
