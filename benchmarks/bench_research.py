@@ -274,8 +274,10 @@ def main() -> int:
     with FakeSearxng(PAGES, results=4) as web, FakeOllama(default_reply=model) as fake:
         os.environ["OLLAMA_HOST"] = fake.url
         write_crews(project_dir, web.url)
-        project = find_project(project_dir)
         for name in ("bench-fixed", "bench-research"):
+            # A data directory each: no cached search, page or note is shared between them.
+            os.environ["SCOUTCREW_HOME"] = str(tmp / f"home-{name}")
+            project = find_project(project_dir)
             pages_before = len(web.page_requests)
             options = RunOptions(inputs={"topic": TOPIC}, backend="ollama", all_items=True)
             result = run_crew(project, name, options)
