@@ -53,6 +53,8 @@ def task_requests(server: FakeOllama) -> dict[str, list[str]]:
         text = prompt_text(request)
         if str(request["json"]["messages"][0].get("content")).startswith(NOTE_MARK):
             key = "notes"
+        elif "failed a fact check" in text:
+            key = "repair"  # the claim check sends unsupported sentences back once
         elif "Review the digest" in text:
             key = "critique"
         elif "Write the digest" in text:
@@ -139,6 +141,7 @@ def test_hierarchical_crew_delegates_through_the_manager(
             r
             for r in server.chat_requests
             if not str(r["json"]["messages"][0].get("content")).startswith(NOTE_MARK)
+            and "failed a fact check" not in prompt_text(r)
         ]
     systems = [str(r["json"]["messages"][0].get("content")) for r in requests]
     assert result.status == "ok"
@@ -185,6 +188,6 @@ def test_cli_run_survives_503s_and_speaks_only_the_native_api(
     report = Path(capsys.readouterr().out.strip())
     assert "Local inference on laptops got noticeably faster" in report.read_text()
     assert {r["path"] for r in ollama.requests} <= {"/api/version", "/api/show", "/api/chat"}
-    chats = ollama.chat_requests
+    chats = [c for c in ollama.chat_requests if "failed a fact check" not in prompt_text(c)]
     assert len(chats) == 6  # two refused, then the notes, then one per task
     assert all(c["json"]["truncate"] is False and c["json"]["options"]["num_ctx"] for c in chats)

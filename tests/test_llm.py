@@ -273,13 +273,49 @@ def test_parse_spec_forms():
         parse_spec("openai/gpt-4")
 
 
-def test_auto_without_ollama_goes_embedded_with_one_warning(caplog):
-    rt = LLMRuntime(ledger=UsageLedger(), hosts=[dead_host()], backend="auto")
-    with caplog.at_level(logging.WARNING):
-        first = rt.resolve_chain(["ollama/qwen3:8b", "ollama/llama3.2"])
-        second = rt.resolve_chain(["ollama/qwen3:8b"])
-    assert first == second == ["embedded/default"]
-    assert caplog.text.count("embedded engine") == 1
+def test_auto_never_swaps_a_named_model_for_the_embedded_engine():
+    rt = LLMRuntime(ledger=UsageLedger(), hosts=[dead_host()], retry=FAST, backend="auto")
+    assert rt.resolve_chain(["ollama/qwen3:8b"]) == ["ollama/qwen3:8b"]
+    with pytest.raises(OllamaUnreachable) as caught:
+        rt.complete(["ollama/qwen3:8b"], MESSAGES)
+    message = str(caught.value)
+    assert "ollama serve" in message
+    assert "--model ollama/qwen3:8b,embedded/default" in message  # the fix: declare a fallback
+    assert [r.spec for r in rt.ledger.records] == ["ollama/qwen3:8b"]
+    assert not any(r.backend == "embedded" for r in rt.ledger.records)
+
+
+def test_backend_ollama_drops_embedded_models_and_embedded_replaces_ollama_ones():
+    chain = ["ollama/qwen3:8b", "embedded/default"]
+    ollama_only = LLMRuntime(ledger=UsageLedger(), hosts=[dead_host()], backend="ollama")
+    assert ollama_only.resolve_chain(chain) == ["ollama/qwen3:8b"]
+    with pytest.raises(InvalidModelSpec, match="no Ollama model"):
+        ollama_only.resolve_chain(["embedded/default"])
+    in_process = LLMRuntime(ledger=UsageLedger(), hosts=[dead_host()], backend="embedded")
+    assert in_process.resolve_chain(chain) == ["embedded/default"]
+
+
+def test_chain_options_give_each_model_its_own_num_ctx(fake):
+    rt = runtime(fake)
+    chain = ["ollama/small:1b", "ollama/qwen3:8b", "ollama/big:14b"]
+    per_model = rt.chain_options(chain, {"num_ctx": 2048, "seed": 3}, {"ollama/big:14b": 65536})
+    assert per_model["ollama/small:1b"] == {"num_ctx": 2048, "seed": 3}
+    assert per_model["ollama/big:14b"] == {"num_ctx": 65536, "seed": 3}
+    # a later model without its own setting gets at least what the agent asked of the first
+    assert rt.num_ctx("ollama/qwen3:8b", per_model["ollama/qwen3:8b"]) == 8192
+    assert rt.num_ctx("ollama/big:14b", per_model["ollama/big:14b"]) == 65536
+
+
+def test_overflow_escalates_to_a_model_with_its_own_longer_context(fake):
+    rt = runtime(fake)
+    chain = ["ollama/small:1b", "ollama/big:14b"]
+    llm_options = rt.chain_options(chain, {"num_ctx": 1024}, {"ollama/big:14b": 32768})
+    long = [{"role": "user", "content": "evidence " * 2000}]  # ~4,000 tokens
+    _, text, spec = rt.complete(chain, long, model_options=llm_options)
+    assert spec == "ollama/big:14b" and text
+    sent = [r["json"]["options"]["num_ctx"] for r in fake.chat_requests]
+    assert sent == [1024, 32768]
+    assert rt.ledger.records[-1].fallback_from == "ollama/small:1b"
 
 
 def test_auto_with_ollama_keeps_the_chain(fake):
@@ -293,7 +329,8 @@ def test_auto_with_ollama_keeps_the_chain(fake):
 def test_doctor_reports_version_models_and_fixes(fake):
     rt = runtime(fake)
     lines = run_doctor(rt, ["ollama/qwen3:8b", "ollama/absent:7b"])
-    host, present, absent = lines
+    host, present, absent, engine = lines
+    assert engine.subject == "embedded/default"  # every backend is reported
     assert host.ok and "0.13.0" in host.message
     assert present.ok and "40960" in present.message and "num_ctx used 8192" in present.message
     assert "tools" in present.message
@@ -418,7 +455,7 @@ def test_an_answer_in_the_wrong_format_escalates(fake):
 
 def test_doctor_warns_about_a_dead_failover_host(fake):
     rt = LLMRuntime(ledger=UsageLedger(), hosts=[fake.url, dead_host()], backend="ollama")
-    up, down, model = run_doctor(rt, ["ollama/qwen3:8b"])
+    up, down, model, _engine = run_doctor(rt, ["ollama/qwen3:8b"])
     assert up.ok and up.level == "ok"
     assert down.ok and down.level == "warn" and "not reachable" in down.message
     assert model.ok

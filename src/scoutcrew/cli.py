@@ -12,6 +12,7 @@ from pathlib import Path
 from . import __version__
 from .config.project import Project, find_project
 from .errors import ConfigError, ScoutcrewError
+from .untrusted import strip_controls
 
 DEBUG_ENV = "SCOUTCREW_DEBUG"
 
@@ -33,8 +34,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:  # errors.Interrupted says how to resume the run
+        print(str(exc) or "interrupted", file=sys.stderr)
         return 130
     except ScoutcrewError as exc:
         if debug:
@@ -42,9 +43,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(exc, ConfigError):
             print(f"error: {len(exc.problems)} problem(s) in the configuration:", file=sys.stderr)
             for problem in exc.problems:
-                print(f"  {problem}", file=sys.stderr)
+                print(f"  {strip_controls(problem)}", file=sys.stderr)
         else:
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"error: {strip_controls(str(exc))}", file=sys.stderr)
         return exc.exit_code
 
 
@@ -96,15 +97,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run", help="run id (a unique prefix is enough)")
     p.set_defaults(func=cmd_resume)
 
-    p = sub.add_parser("doctor", help="check Ollama and the models the crews use")
+    p = sub.add_parser("doctor", help="check each backend and the models the crews use")
     p.add_argument("--model", metavar="SPEC[,SPEC...]", help="check these models instead")
+    p.add_argument("--backend", choices=["auto", "ollama", "embedded"], help="default: auto")
     p.set_defaults(func=cmd_doctor)
 
     from .commands.batch import add_batch_command
     from .commands.schedule import add_schedule_commands
+    from .commands.serve import add_serve_commands
 
     add_schedule_commands(sub)
     add_batch_command(sub)
+    add_serve_commands(sub)
     return parser
 
 
@@ -158,20 +162,30 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     project = _project(args)
     config = load_config(project)
-    if config.problems:
-        raise ConfigError(config.problems)
+    # One bad file must not hide the rest: list what loaded, mark what did not.
     print("crews:")
-    for name, crew in sorted(config.crews.items()):
+    for name in project.crew_names():
+        default = " [default]" if name == project.default_crew else ""
+        crew = config.crews.get(name)
+        if crew is None:
+            own = [p for p in config.problems if p.startswith(f"crews/{name}.yaml")]
+            why = own[0] if own else "an agent or task it uses has a problem (below)"
+            print(f"  {name:<16} (not loaded{default}: {_one_line(why, 100)})")
+            continue
         needs = config.required_inputs(name)
         extra = f"  (needs --input {', '.join(needs)})" if needs else ""
-        default = " [default]" if name == project.default_crew else ""
         print(f"  {name:<16} {crew.description}{default}{extra}")
     print("agents:")
     for name, agent in sorted(config.agents.items()):
-        print(f"  {name:<16} {agent.role}: {_one_line(agent.goal)}  [{', '.join(agent.llm)}]")
+        print(f"  {name:<16} {agent.role}: {_one_line(agent.goal)}  [{', '.join(agent.chain)}]")
     print("tasks:")
     for name, task in sorted(config.tasks.items()):
         print(f"  {name:<16} ({task.agent}) {_one_line(task.expected_output)}")
+    if config.problems:
+        print(f"error: {len(config.problems)} problem(s) in the configuration:", file=sys.stderr)
+        for problem in config.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -240,28 +254,30 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from .pipeline import plan_crew
 
     project = _project(args)
-    print(plan_crew(project, args.crew, _options(args)))
+    print(strip_controls(plan_crew(project, args.crew, _options(args))))
     return 0
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from .runs import format_runs, list_runs
+    from .runs import format_runs, list_runs, mark_dead_runs
     from .store import Store
 
     project = _project(args)
     with Store.open(project.data_dir / "scoutcrew.sqlite") as store:
+        mark_dead_runs(store, project)
         print(format_runs(list_runs(store, args.crew, args.limit)))
     return 0
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from .runs import format_run, get_run
+    from .runs import format_run, get_run, mark_dead_runs
     from .store import Store
 
     project = _project(args)
     with Store.open(project.data_dir / "scoutcrew.sqlite") as store:
+        mark_dead_runs(store, project)
         run = get_run(store, args.run)
-    print(format_run(run))
+    print(strip_controls(format_run(run)))
     from .research.run import CHECKPOINT_FILE
 
     if (project.data_dir / CHECKPOINT_FILE).is_file():  # only research runs have a trail
@@ -271,7 +287,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         state = load_state(project.data_dir, run["id"])
         if state:
             print("")
-            print(format_trail(state))
+            print(strip_controls(format_trail(state)))
     return 0
 
 
@@ -300,8 +316,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         config = load_config(project)
         if config.problems:
             raise ConfigError(config.problems)
-        specs = sorted({spec for agent in config.agents.values() for spec in agent.llm})
-    runtime = make_runtime(project, "ollama", UsageLedger())
+        specs = sorted({spec for agent in config.agents.values() for spec in agent.chain})
+    runtime = make_runtime(project, args.backend, UsageLedger())
     lines = run_doctor(runtime, specs)
     print(format_doctor(lines))
     return 0 if all(getattr(line, "ok", True) for line in lines) else 1

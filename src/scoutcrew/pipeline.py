@@ -18,7 +18,7 @@ from typing import Any
 from .config.plan import Plan, build_plan
 from .config.project import Project
 from .config.schema import load_config, placeholders
-from .errors import RunFailed, RunInterrupted, ScoutcrewError
+from .errors import Interrupted, RunFailed, RunInterrupted, ScoutcrewError
 
 log = logging.getLogger("scoutcrew")
 
@@ -71,7 +71,11 @@ def evidence_budget(plan: Plan, runtime: Any) -> int:
     readers = plan.evidence_readers() or list(plan.agents.values())[:1]
     budgets = []
     for agent in readers:
-        num_ctx = runtime.num_ctx(runtime.resolve_chain(agent.llm)[0], agent.options)
+        spec = runtime.serving_spec(agent.llm)
+        options = runtime.chain_options(
+            runtime.resolve_chain(agent.llm), agent.options, agent.model_num_ctx
+        )
+        num_ctx = runtime.num_ctx(spec, options.get(spec, agent.options))
         task_text = " ".join(
             t.description.replace("{evidence}", "") + t.expected_output
             for t in plan.tasks
@@ -101,6 +105,7 @@ def gather_evidence(
     from .evidence.select import collect_sources
     from .gather.feeds import gather
 
+    all_items = all_items or plan.sources.all_items
     gathered = gather(
         plan.sources,
         store=store,
@@ -176,13 +181,8 @@ def resume_run(
         budget=dict(saved.get("budget") or {}),
     )
     plan = load_plan(project, run["crew"], options)
-    # A research crew's loop continues from its own checkpoints, evidence packed or not.
-    if not run.get("evidence") and plan.config.process != "research":
-        raise RunFailed(
-            f"run {run['id']} stopped before its evidence was packed; start a new run with "
-            f"`scoutcrew run {run['crew']}`"
-        )
     done = {t["task"]: t["output"] for t in run["tasks"]}
+    # Stopped while gathering: no evidence was saved, so the resumed run gathers it afresh.
     pack = pack_from_dict(run["evidence"]) if run.get("evidence") else None
     return _execute(plan, options, progress=progress, resume=(run["id"], pack, done))
 
@@ -232,15 +232,17 @@ def _execute(
                 result = _stages(
                     plan, options, store, runtime, recorder, say, search_backend, resume
                 )
-        except (KeyboardInterrupt, RunInterrupted):
-            hint = f"interrupted; `scoutcrew resume {recorder.run_id}` continues it"
-            recorder.finish("interrupted", error=hint)
-            raise
+        except (KeyboardInterrupt, RunInterrupted) as exc:
+            raise _interrupted(recorder) from exc
         except ScoutcrewError as exc:
+            if runtime.aborted:  # a call failed because Ctrl-C aborted it
+                raise _interrupted(recorder) from exc
             recorder.finish("failed", error=str(exc))
             _deliver(plan, "failure", None, str(exc), recorder.run_id)
             raise
         except Exception as exc:  # crewai wraps our errors; keep the cause visible
+            if runtime.aborted:
+                raise _interrupted(recorder) from exc
             cause = _scoutcrew_cause(exc)
             error = cause or RunFailed(f"crew '{plan.crew}' failed: {type(exc).__name__}: {exc}")
             recorder.finish("failed", error=str(error))
@@ -259,13 +261,28 @@ def _execute(
     return result
 
 
+def _interrupted(recorder: Any) -> Interrupted:
+    """Record the run as interrupted; the error says how to continue it."""
+    hint = f"interrupted; `scoutcrew resume {recorder.run_id}` continues it"
+    recorder.finish("interrupted", error=hint)
+    return Interrupted(hint)
+
+
+def check_interrupted(runtime: Any) -> None:
+    """Stop here if Ctrl-C arrived while crewai was busy and its KeyboardInterrupt got lost."""
+    if runtime.aborted:
+        raise RunInterrupted("the run was interrupted")
+
+
 @contextmanager
 def _interruptible(runtime: Any) -> Iterator[None]:
     """Make Ctrl-C and SIGTERM stop a run at once, even in the middle of a model call.
 
     crewai waits for the call in flight before a KeyboardInterrupt gets through; aborting the
-    runtime first makes that call fail straight away. Outside the main thread (a library user's
-    worker) signals cannot be handled, and nothing changes.
+    runtime first makes that call fail straight away (an Ollama stream is cut; an embedded
+    generation is abandoned to its worker thread). The abort also stays set, so a
+    KeyboardInterrupt that crewai swallows still stops the run at the next check. Outside
+    the main thread (a library user's worker) signals cannot be handled, and nothing changes.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -300,6 +317,9 @@ def _stages(
     from .store import utcnow
 
     budget = run_budget(plan, options)
+    # `--backend ollama` never falls back: with Ollama down, stop before gathering anything.
+    planned = [*plan.agents.values(), *([plan.manager] if plan.manager else [])]
+    runtime.require_ollama([spec for agent in planned for spec in agent.llm])
     done: dict[str, str] = {}
     research: Any = None
     if plan.config.process == "research":
@@ -313,7 +333,7 @@ def _stages(
         pack, gathered = research.pack, None
         recorder.save_evidence(pack_to_dict(pack, None), [str(n) for n in pack.notes], [])
         done = dict(resume[2]) if resume is not None else {}
-    elif resume is None:
+    elif resume is None or resume[1] is None:
         say("gathering sources")
         begun = utcnow()
         gathered, pack = gather_evidence(
@@ -336,15 +356,10 @@ def _stages(
                 f"to report on. Check the network and the URLs in crews/{plan.crew}.yaml "
                 f"(`scoutcrew plan {plan.crew}` lists each source). {_clip(reasons, 400)}"
             )
-    if not pack.sources and not options.all_items and _needs_evidence(plan):
-        message = f"nothing new for {plan.crew} since its last successful run; no model was called"
-        if gathered is not None and _failed_sources(gathered)[0]:
-            failed, total = _failed_sources(gathered)
-            message += (
-                f" ({failed} of {total} sources failed; `scoutcrew plan {plan.crew}` says why)"
-            )
-        say(message)
-        recorder.finish("nothing-new")
+    all_items = options.all_items or plan.sources.all_items
+    if not pack.sources and not all_items and _needs_evidence(plan):
+        message = nothing_new_message(plan.crew, gathered)
+        recorder.finish("nothing-new")  # the caller prints the message, once
         return RunResult(crew=plan.crew, status="nothing-new", message=message)
 
     if research is not None:
@@ -390,6 +405,7 @@ def _stages(
     crew_obj = build_crew(plan, runtime, evidence, on_task_done=task_done, done=done)
     say(f"running {len(plan.tasks) - len(done)} tasks ({plan.config.process})")
     crew_output = crew_obj.kickoff()
+    check_interrupted(runtime)
     pending = [t for t in plan.tasks if t.name not in done]
     for task, output in zip(pending, crew_output.tasks_output, strict=False):
         if task.name not in outputs:
@@ -477,6 +493,18 @@ def _nothing_read(
     recorder.finish("partial", report=str(paths.md), error=message)
     return RunResult(
         crew=plan.crew, status="partial", report=paths.md, paths=paths, message=message
+    )
+
+
+def nothing_new_message(crew: str, gathered: Any) -> str:
+    """Say why a run called no model, and how to get a report from the same items anyway."""
+    message = f"nothing new for {crew} since its last successful run; no model was called"
+    if gathered is not None and _failed_sources(gathered)[0]:
+        failed, total = _failed_sources(gathered)
+        message += f" ({failed} of {total} sources failed; `scoutcrew plan {crew}` says why)"
+    return (
+        f"{message}. For a report from every item anyway: `scoutcrew run {crew} --all-items` "
+        "(or `all_items: true` under sources: in its crew file)"
     )
 
 
@@ -624,13 +652,17 @@ def publish(
     options: RunOptions,
     research: Any = None,
 ) -> Any:
-    """Verify the citations of the report's sections and write the report files."""
+    """Check the report's sections (and repair them once), then write the report files."""
     from .report.files import write_report
-    from .report.verify import verify
+    from .review import review_sections
+    from .untrusted import strip_controls
 
-    sections = [(t.heading, outputs.get(t.name, "")) for t in plan.tasks if t.in_report]
-    body = "\n\n".join(f"## {heading}\n\n{text}" for heading, text in sections)
-    verification = verify(body, pack)
+    # Model text enters the report here: no control character of it reaches a file.
+    sections = [
+        (t.heading, strip_controls(outputs.get(t.name, ""))) for t in plan.tasks if t.in_report
+    ]
+    sections, verification = review_sections(plan, pack, sections, runtime)
+    usage = list(runtime.ledger.records)  # the judge's and the repair's calls count too
     out_dir = options.output_dir or _output_dir(plan)
     notes = list(runtime.model_notes())
     meta_extra: dict[str, Any] = {}

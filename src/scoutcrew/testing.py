@@ -18,6 +18,7 @@ import hashlib
 import json
 import re
 import shutil
+import socket
 import sys
 import threading
 import time
@@ -96,6 +97,11 @@ class FakeOllama:
         self._in_flight = 0
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        # Faults: a wedged server accepts connections and never answers (until stopped); a
+        # dropping one closes the connection after this many streamed chunks of an answer.
+        self.wedged: set[str] | bool = False  # True, or the paths that never answer
+        self.drop_after_chunks: int | None = None
+        self._released = threading.Event()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -118,6 +124,7 @@ class FakeOllama:
         return self
 
     def stop(self) -> None:
+        self._released.set()  # a wedged handler returns, so shutdown does not wait on it
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -146,6 +153,17 @@ class FakeOllama:
         """Answer the next `times` requests to `path` with `status` and {"error": error}."""
         with self._lock:
             self._failures.extend([(path, status, error)] * times)
+
+    def wedge(self, *paths: str) -> None:
+        """Accept connections from now on and never answer (an Ollama stuck for good).
+
+        With `paths`, only requests to those paths hang; the others are answered.
+        """
+        self.wedged = set(paths) if paths else True
+
+    def drop_streams_after(self, chunks: int) -> None:
+        """Close the connection after `chunks` streamed chunks of each chat answer."""
+        self.drop_after_chunks = chunks
 
     def add_model(self, name: str, **info: Any) -> None:
         self.models[_full_name(name)] = info
@@ -274,6 +292,11 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         body = self._body() if self.command in ("POST", "PUT", "DELETE") else None
         self.fake._record(self.command, path, body)
+        wedged = self.fake.wedged
+        if wedged is True or (isinstance(wedged, set) and path in wedged):
+            self.fake._released.wait(600)  # bounded: stop() releases it at once
+            self.close_connection = True
+            return
         failure = self.fake._take_failure(path)
         if failure is not None:
             self._error(*failure)
@@ -405,7 +428,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/x-ndjson")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
-        for chunk in _stream_chunks(model, content, thinking, message.get("tool_calls")):
+        drop = self.fake.drop_after_chunks
+        for sent, chunk in enumerate(
+            _stream_chunks(model, content, thinking, message.get("tool_calls"))
+        ):
+            if drop is not None and sent >= drop:
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)  # mid-answer, no final chunk
+                return
             if self.fake.chunk_delay:
                 time.sleep(self.fake.chunk_delay)
             self._write_chunk(json.dumps(chunk).encode() + b"\n")

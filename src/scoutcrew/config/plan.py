@@ -10,10 +10,13 @@ from ..errors import ConfigError, MissingInput
 from .project import Project
 from .schema import (
     BUILTIN_INPUTS,
+    ChainEntry,
     CrewConfig,
     ModelOptions,
     ProjectConfig,
     SourcesConfig,
+    chain_num_ctx,
+    chain_specs,
     crew_placeholders,
     fill,
     placeholders,
@@ -43,6 +46,9 @@ class PlannedAgent:
     max_iter: int
     allow_delegation: bool
     verbose: bool
+    # num_ctx a chain entry sets for its own model ({model: SPEC, num_ctx: N}); the agent's
+    # own num_ctx (in options) is for the first model of the chain only.
+    model_num_ctx: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -105,12 +111,15 @@ def build_plan(
 
     def planned_agent(name: str) -> PlannedAgent:
         a = config.agents[name]
+        # --model beats the crew's `llm`, which beats the agent's own chain.
+        chain: list[ChainEntry] = list(model) if model else list(crew.llm or a.llm)
         return PlannedAgent(
             name=name,
             role=text(a.role),
             goal=text(a.goal),
             backstory=text(a.backstory),
-            llm=list(model) if model else list(a.llm),
+            llm=chain_specs(chain),
+            model_num_ctx=chain_num_ctx(chain),
             options=a.options,
             tools=list(a.tools),
             max_iter=a.max_iter,

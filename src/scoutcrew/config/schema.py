@@ -9,7 +9,9 @@ from __future__ import annotations
 import difflib
 import re
 import string
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -40,13 +42,47 @@ class ModelOptions(Strict):
     num_predict: int | None = Field(default=None, gt=0)
 
 
+class ModelEntry(Strict):
+    """One model of an llm chain with settings of its own: `{model: SPEC, num_ctx: N}`."""
+
+    model: str
+    num_ctx: int | None = Field(default=None, gt=0)
+
+    @field_validator("model")
+    @classmethod
+    def _spec(cls, value: str) -> str:
+        return check_model_spec(value)
+
+
+ChainEntry = str | ModelEntry
+
+
+def chain_specs(chain: Sequence[ChainEntry]) -> list[str]:
+    """The model specs of a chain, in order."""
+    return [e.model if isinstance(e, ModelEntry) else e for e in chain]
+
+
+def chain_num_ctx(chain: Sequence[ChainEntry]) -> dict[str, int]:
+    """The num_ctx each chain entry sets for its own model."""
+    return {e.model: e.num_ctx for e in chain if isinstance(e, ModelEntry) and e.num_ctx}
+
+
+def _check_chain(value: list[ChainEntry]) -> list[ChainEntry]:
+    if not value:
+        raise ValueError("llm needs at least one model spec, e.g. ollama/qwen3:8b")
+    for entry in value:
+        if isinstance(entry, str):
+            check_model_spec(entry)
+    return value
+
+
 class AgentConfig(Strict):
     """One entry of agents.yaml."""
 
     role: str
     goal: str
     backstory: str
-    llm: list[str] = Field(default_factory=lambda: [DEFAULT_MODEL])
+    llm: list[ChainEntry] = Field(default_factory=lambda: list[ChainEntry]([DEFAULT_MODEL]))
     num_ctx: int | None = Field(default=None, gt=0)
     temperature: float | None = Field(default=None, ge=0)
     seed: int | None = None
@@ -64,12 +100,13 @@ class AgentConfig(Strict):
 
     @field_validator("llm")
     @classmethod
-    def _specs(cls, value: list[str]) -> list[str]:
-        if not value:
-            raise ValueError("llm needs at least one model spec, e.g. ollama/qwen3:8b")
-        for spec in value:
-            check_model_spec(spec)
-        return value
+    def _specs(cls, value: list[ChainEntry]) -> list[ChainEntry]:
+        return _check_chain(value)
+
+    @property
+    def chain(self) -> list[str]:
+        """The model specs of `llm`, in order."""
+        return chain_specs(self.llm)
 
     @field_validator("tools")
     @classmethod
@@ -126,6 +163,9 @@ class SourcesConfig(Strict):
     search_backend: str = "auto"
     searxng_url: str | None = None  # else $SEARXNG_URL; used when search_backend is searxng
     allow_private_hosts: bool = False
+    # Every run reads every item, as `--all-items` does: for crews over files that never
+    # change (the bundled demo), where "new since the last run" would leave nothing to read.
+    all_items: bool = False
 
     @field_validator("searxng_url")
     @classmethod
@@ -206,6 +246,23 @@ class BudgetConfig(Strict):
     minutes: float | None = Field(default=DEFAULT_BUDGET["minutes"], gt=0)
 
 
+class VerifyConfig(Strict):
+    """How a crew's report is checked before it is published.
+
+    The deterministic claim check always runs. judge: a model that also reads the sentences
+    the code could not decide, in one batched call per report (opt-in). repair: how many rounds
+    flagged sentences go back to the writer (0 turns repair off).
+    """
+
+    judge: str | None = None
+    repair: int = Field(default=1, ge=0, le=3)
+
+    @field_validator("judge")
+    @classmethod
+    def _judge(cls, value: str | None) -> str | None:
+        return check_model_spec(value) if value is not None else None
+
+
 class CrewConfig(Strict):
     """One file under crews/."""
 
@@ -221,6 +278,22 @@ class CrewConfig(Strict):
     output: OutputConfig = Field(default_factory=OutputConfig)
     delivery: DeliveryConfig | None = None
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
+    # One model chain for every agent of this crew (e.g. a declared fallback to the embedded
+    # engine), instead of each agent's own `llm`; `--model` still overrides it.
+    llm: list[ChainEntry] | None = None
+
+    @field_validator("llm", mode="before")
+    @classmethod
+    def _chain(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("llm")
+    @classmethod
+    def _specs(cls, value: list[ChainEntry] | None) -> list[ChainEntry] | None:
+        return None if value is None else _check_chain(value)
+
+
+    verify: VerifyConfig = Field(default_factory=VerifyConfig)
 
     @field_validator("schedule", mode="before")
     @classmethod
@@ -392,11 +465,14 @@ def load_config(project: Project, only_crew: str | None = None) -> ProjectConfig
     agents = _load_entries(agents_doc, AgentConfig, "agents")
     tasks = _load_entries(tasks_doc, TaskConfig, "tasks")
     problems = agents_doc.problems + tasks_doc.problems
+    # A file that could not be read at all is reported once: references into it are not
+    # reported a second time as missing names.
+    unread = {"agents": agents_doc.unreadable, "tasks": tasks_doc.unreadable}
 
     for name, task in tasks.items():
         if task is None:
             continue
-        if task.agent not in agents:
+        if task.agent not in agents and not unread["agents"]:
             problems.append(
                 f"{tasks_doc.where((name, 'agent'))}: {name}.agent: no agent '{task.agent}' in "
                 f"agents.yaml{_suggest(task.agent, agents)}"
@@ -422,7 +498,8 @@ def load_config(project: Project, only_crew: str | None = None) -> ProjectConfig
         problems.extend(doc.problems)
         if crew is None:
             continue
-        crew_problems = _check_crew(crew_name, crew, doc, agents, tasks)
+        crew_problems = _check_crew(crew_name, crew, doc, agents, tasks, unread)
+        crew_problems += _missing_local_feeds(crew, doc, project.root)
         problems.extend(crew_problems)
         if not crew_problems and all(agents.get(a) for a in _crew_agent_names(crew)):
             if all(tasks.get(t) for t in crew.tasks):
@@ -451,10 +528,16 @@ def _check_crew(
     doc: YamlDoc,
     agents: dict[str, AgentConfig | None],
     tasks: dict[str, TaskConfig | None],
+    unread: dict[str, bool] | None = None,
 ) -> list[str]:
     out = []
+    unread = unread or {}
     if not NAME_RE.match(name):
         out.append(f"{doc.display}:1: crew name '{name}' must use lower-case letters, digits, -, _")
+    if unread.get("agents") or unread.get("tasks"):
+        # agents.yaml or tasks.yaml is unreadable and already reported: the crew cannot be
+        # checked against it, and it will not run until that file is fixed.
+        return out
     for index, agent in enumerate(crew.agents):
         if agent not in agents:
             out.append(
@@ -519,6 +602,28 @@ def _check_crew(
             "(set process: hierarchical or remove manager:)"
         )
     out += _check_research(crew, doc)
+    return out
+
+
+def _missing_local_feeds(crew: CrewConfig, doc: YamlDoc, root: Path) -> list[str]:
+    """Feeds given as a path (or file:// URL) that name no file: found now, not at run time."""
+    from urllib.parse import urlsplit
+    from urllib.request import url2pathname
+
+    out = []
+    for index, feed in enumerate(crew.sources.feeds):
+        parts = urlsplit(feed)
+        if parts.scheme not in ("", "file"):
+            continue
+        raw = Path(url2pathname(parts.path)) if parts.scheme == "file" else Path(feed)
+        path = raw if raw.is_absolute() else root / raw
+        if not path.is_file():
+            what = "is not a file" if path.exists() else "does not exist"
+            out.append(
+                f"{doc.where(('sources', 'feeds', index))}: sources.feeds: {feed!r} {what} "
+                f"(looked for {path}); fix the path, relative to the project folder, or give "
+                "a web feed as a URL starting with https://"
+            )
     return out
 
 

@@ -92,7 +92,9 @@ def _agent(crewai: Any, spec: PlannedAgent, runtime: LLMRuntime, plan_root: Path
         role=spec.role,
         goal=spec.goal,
         backstory=spec.backstory,
-        llm=runtime.llm_for(spec.llm, spec.options, agent=spec.name),
+        llm=runtime.llm_for(
+            spec.llm, spec.options, agent=spec.name, model_num_ctx=spec.model_num_ctx
+        ),
         tools=build_tools(spec.tools, plan_root),
         max_iter=spec.max_iter,
         allow_delegation=spec.allow_delegation,

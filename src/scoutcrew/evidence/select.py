@@ -269,8 +269,24 @@ def select(
         used += estimate_tokens(source.render()) + 1
     pack.used_tokens = estimate_tokens(pack.render())
     if not pack.sources:
-        pack.notes.append(Note("evidence", crew, "no new items to report on", "info"))
+        pack.notes.append(Note("evidence", crew, _why_empty(gathered, dropped), "info"))
     return pack
+
+
+def _why_empty(gathered: Gathered, dropped: list[tuple[str, str]]) -> str:
+    """Say why the pack is empty: failed sources, empty sources, or nothing new."""
+    if gathered.items:
+        if any(reason == "already reported by this crew" for _t, reason in dropped):
+            return "no new items to report on"
+        return "no usable items to report on"
+    stats = gathered.stats or {}
+    total = int(stats.get("feeds", 0)) + int(stats.get("searches", 0))
+    failed = int(stats.get("feeds_failed", 0)) + int(stats.get("searches_failed", 0))
+    if failed and failed == total:
+        return f"no items to report on: every source failed ({failed} of {total})"
+    if failed:
+        return f"no items to report on: {failed} of {total} sources failed, the rest had none"
+    return "no items to report on: the sources had none"
 
 
 def _fit(item: Item, sid: str, tokens: int, min_tokens: int, room: int) -> Source | None:

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ..errors import SourceError
+from ..errors import SearchFailed, SourceError
+from ..untrusted import strip_controls
 
 SearchFn = Callable[[str, str, int], list[dict[str, Any]]]  # (query, backend, max_results)
 
@@ -133,8 +135,10 @@ class Searcher:
         return list(dict.fromkeys(order))[:3]
 
     def run(self, query: str, backend: str, max_results: int) -> tuple[str, list[dict]]:
-        """Return (backend that answered, results); raise SourceError when all failed."""
-        problems: list[str] = []
+        """Return (backend that answered, results); raise SearchFailed when all failed."""
+        # One line per engine: ddgs's "auto" picks an engine itself, so when a fallback then
+        # fails at the same host, that is one engine and it is listed once, by its name.
+        problems: dict[str, str] = {}
         for name in self.chain(backend):
             for attempt in range(self.retries + 1):
                 try:
@@ -147,11 +151,43 @@ class Searcher:
                         continue
                     outcome = "rate limited" if is_rate_limited(exc) else "failed"
                     self.attempts.append((query, name, outcome))
-                    problems.append(f"{name}: {outcome} ({str(exc)[:80]})")
+                    host, reason = describe_search_error(exc)
+                    if name == "auto" and host:
+                        problems[f"auto@{host}"] = f"{name}: {outcome} ({reason})"
+                    else:
+                        problems.pop(f"auto@{host}", None)  # the same engine, by its name
+                        problems[name] = f"{name}: {outcome} ({reason})"
                     break
                 self.attempts.append((query, name, "ok"))
                 return name, [_clean(r) for r in results or [] if isinstance(r, dict)]
-        raise SourceError("; ".join(problems) or "no backend answered")
+        raise SearchFailed(list(problems.values()) or ["no backend answered"])
+
+
+_URL = re.compile(r"https?://([^/\s)'\"]+)[^\s)'\"]*")
+
+
+def describe_search_error(exc: BaseException) -> tuple[str, str]:
+    """Return (host, short reason) for a search failure: whole words, no URL cut in half."""
+    text = f"{type(exc).__name__}: {exc}"
+    match = _URL.search(text)
+    host = match.group(1) if match else ""
+    at = f" {host}" if host else ""
+    lowered = text.lower()
+    if is_rate_limited(exc):
+        return host, f"by{at}" if host else "after retries"
+    if "dns" in lowered or "resolv" in lowered or "name or service not known" in lowered:
+        return host, f"cannot resolve{at or ' the host'}"
+    if "timed out" in lowered or "timeout" in lowered:
+        return host, "timed out" + (f" at{at}" if host else "")
+    if "connect" in lowered:
+        return host, f"cannot connect to{at or ' the engine'}"
+    # Anything else: the first line of the message, URLs reduced to their host, cut at a word.
+    lines = str(exc).strip().splitlines()
+    first = _URL.sub(lambda m: m.group(1), lines[0]) if lines else ""
+    reason = type(exc).__name__ + (f": {first}" if first else "")
+    if len(reason) > 100:
+        reason = reason[:100].rsplit(" ", 1)[0] + " ..."
+    return host, reason
 
 
 def _clean(result: dict[str, Any]) -> dict[str, str]:
@@ -208,8 +244,16 @@ async def run_searches(queries, sources, store, search_backend, notes, degraded)
                 used, results = await asyncio.to_thread(searcher.run, query, backend, max_results)
             except SourceError as exc:
                 stats["searches_failed"] += 1
-                notes.append(Note("search", query, f"search failed: {exc}", "error"))
-                degraded.append(f"search {query!r} failed, the report lacks its results ({exc})")
+                # The reasons once, one line per backend, in the notes; the consequence once.
+                for problem in getattr(exc, "problems", None) or [str(exc)]:
+                    notes.append(
+                        Note("search", query, strip_controls(f"search failed: {problem}"), "error")
+                    )
+                degraded.append(
+                    strip_controls(
+                        f"search {query!r} failed on every backend, so the report lacks its results"
+                    )
+                )
                 continue
             if used != backend:
                 notes.append(Note("search", query, f"answered by fallback backend {used}", "info"))

@@ -32,6 +32,7 @@ def build_llm_class() -> type:
         chain: list[str] = Field(default_factory=list)
         agent_name: str | None = None
         options: dict[str, Any] = Field(default_factory=dict)
+        model_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
         _runtime: Any = PrivateAttr(default=None)
 
         def call(
@@ -61,6 +62,7 @@ def build_llm_class() -> type:
                 validate=validate,
                 agent=agent,
                 task=task,
+                model_options=self.model_options or None,
             )
             self._track_usage(result)
             if result.tool_calls and tools:

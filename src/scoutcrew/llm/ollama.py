@@ -2,16 +2,26 @@
 
 It talks httpx directly (the official client has no `truncate` parameter), streams every chat
 so a stalled model is caught by the per-chunk timeout, retries what is worth retrying
-(connection errors, 5xx, 503 queue full) with exponential backoff and jitter, and fails over
-between hosts. Every HTTP attempt is reported to an observer so the caller can record it.
+(connection errors, 5xx, 503 queue full, a stream dropped mid-answer) with exponential backoff
+and jitter, and fails over between hosts. Every HTTP attempt is reported to an observer so the
+caller can record it.
+
+Three ways a server fails are told apart, because the fix differs: nothing accepts the
+connection (not reachable), it accepts but never answers (wedged: a short timeout for the small
+endpoints, a first-byte timeout for chat that is not the whole generation's), or it drops the
+connection in the middle of an answer. A host that was not reachable or did not answer is
+remembered for the life of the client (one run), so a wedged host costs one wait, not one per
+request.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 import socket
+import threading
 import time
 from collections.abc import Callable
 from contextlib import suppress
@@ -22,17 +32,23 @@ from urllib.parse import urlsplit
 import httpx
 
 from ..errors import RunInterrupted
+from ..untrusted import one_line, strip_controls
 
 DEFAULT_HOST = "http://localhost:11434"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Timeouts:
-    """Seconds to wait: to connect, for each streamed chunk, and for a whole call."""
+    """Seconds to wait: to connect, for a small endpoint's answer, for a chat's first byte
+    (the model loads and reads the prompt first), between streamed chunks, for a whole call."""
 
-    connect: float = 5.0
-    chunk: float = 300.0  # the first chunk waits for the model to load and read the prompt
+    connect: float = 3.0
+    answer: float = 15.0  # /api/version, /api/show, /api/tags, /api/ps never wait for a model
+    first_byte: float = 300.0
+    chunk: float = 120.0
     call: float = 1800.0
+    notice: float = 5.0  # after this long without an answer, say that we are still waiting
 
 
 @dataclass(frozen=True)
@@ -82,7 +98,27 @@ class OllamaConnectionFailed(Exception):
 
 
 class OllamaTimedOut(Exception):
-    """Ollama accepted the request but did not answer in time."""
+    """Ollama answered, then stalled mid-answer or did not finish in time."""
+
+
+class OllamaNotAnswering(Exception):
+    """Ollama accepted the connection but sent no answer (wedged or overloaded)."""
+
+    def __init__(self, host: str, detail: str):
+        self.host = host
+        super().__init__(f"Ollama at {host} accepted the connection but {detail}")
+
+
+class OllamaStreamDropped(Exception):
+    """Ollama dropped the connection in the middle of a streamed answer."""
+
+    def __init__(self, host: str, chunks: int, cause: Exception | None = None):
+        self.host = host
+        detail = f" ({type(cause).__name__}: {cause})" if cause else ""
+        super().__init__(
+            f"Ollama at {host} dropped the connection in the middle of the answer, after "
+            f"{chunks} streamed chunk{'s' if chunks != 1 else ''}{detail}"
+        )
 
 
 @dataclass
@@ -142,10 +178,11 @@ def _error_message(response: httpx.Response) -> str:
     try:
         body = response.json()
     except ValueError:
-        return response.text.strip() or response.reason_phrase
+        # A proxy in front of Ollama answers with a whole HTML page (nginx's 502): one line.
+        return one_line(response.text, 200) or response.reason_phrase
     if isinstance(body, dict) and "error" in body:
-        return str(body["error"])
-    return response.text.strip()
+        return strip_controls(str(body["error"]))
+    return one_line(response.text, 200)
 
 
 class OllamaClient:
@@ -163,9 +200,11 @@ class OllamaClient:
         self.timeouts = timeouts or Timeouts()
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
-        timeout = httpx.Timeout(self.timeouts.chunk, connect=self.timeouts.connect)
+        timeout = httpx.Timeout(self.timeouts.answer, connect=self.timeouts.connect)
         self._http = httpx.Client(timeout=timeout, trust_env=False)
         self.aborted = False
+        self._failed: dict[str, Exception] = {}  # host -> why it is out for this run
+        self._failed_lock = threading.Lock()
 
     def close(self) -> None:
         self._http.close()
@@ -186,16 +225,39 @@ class OllamaClient:
                     sock.shutdown(socket.SHUT_RDWR)
         self._http.close()
 
+    # -- hosts that failed this run ----------------------------------------------------------
+
+    def failure(self, host: str) -> Exception | None:
+        """Why `host` is out for this run (not reachable, or did not answer), if it is."""
+        with self._failed_lock:
+            return self._failed.get(host)
+
+    def _remember(self, host: str, exc: Exception) -> None:
+        if isinstance(exc, OllamaConnectionFailed | OllamaNotAnswering):
+            with self._failed_lock:
+                self._failed.setdefault(host, exc)
+
+    def _check(self, host: str) -> None:
+        remembered = self.failure(host)
+        if remembered is not None:
+            raise remembered
+
     # -- small endpoints ---------------------------------------------------------------------
 
     def version(self, host: str, timeout: float | None = None) -> str:
         """Return the server's version; raises OllamaConnectionFailed when it is down."""
+        self._check(host)
+        wait = timeout or self.timeouts.answer
         try:
-            response = self._http.get(
-                f"{host}/api/version", timeout=timeout or self.timeouts.connect
-            )
+            with _waiting(host, "/api/version", self.timeouts.notice, wait):
+                response = self._http.get(
+                    f"{host}/api/version",
+                    timeout=httpx.Timeout(wait, connect=min(wait, self.timeouts.connect)),
+                )
         except httpx.TransportError as exc:
-            raise OllamaConnectionFailed([host], exc) from exc
+            failure = _transport_failure(host, exc, wait, "/api/version")
+            self._remember(host, failure)
+            raise failure from exc
         if response.status_code != 200:
             raise OllamaAPIError(host, response.status_code, _error_message(response))
         return str(response.json().get("version", "unknown"))
@@ -211,12 +273,16 @@ class OllamaClient:
 
     def _json(self, method: str, host: str, path: str, body: dict | None = None) -> dict:
         """Call a small endpoint; retry 5xx, but let the caller fail over when a host is down."""
+        self._check(host)
         last: OllamaAPIError | None = None
         for attempt in range(1, self.retry.attempts + 1):
             try:
-                response = self._http.request(method, f"{host}{path}", json=body)
+                with _waiting(host, path, self.timeouts.notice, self.timeouts.answer):
+                    response = self._http.request(method, f"{host}{path}", json=body)
             except httpx.TransportError as exc:
-                raise OllamaConnectionFailed([host], exc) from exc
+                failure = _transport_failure(host, exc, self.timeouts.answer, path)
+                self._remember(host, failure)
+                raise failure from exc
             if response.status_code == 200:
                 return dict(response.json())
             last = OllamaAPIError(host, response.status_code, _error_message(response))
@@ -239,9 +305,13 @@ class OllamaClient:
         """POST /api/chat (streamed) with retries and host failover; return the answer.
 
         `observe` sees every HTTP attempt, failed ones included, so usage and failures
-        can be recorded per attempt.
+        can be recorded per attempt. Hosts that failed earlier in the run are skipped.
         """
         order = list(hosts or self.hosts)
+        live = [h for h in order if self.failure(h) is None]
+        if not live:
+            raise self._all_failed(order)
+        order = live
         down: set[str] = set()
         last: Exception | None = None
         for attempt in range(1, self.retry.attempts + 1):
@@ -255,18 +325,34 @@ class OllamaClient:
             except Exception as exc:
                 if self.aborted:  # our own abort closed the connection under the call
                     raise RunInterrupted("the run was interrupted during a model call") from exc
-                if not isinstance(exc, OllamaConnectionFailed | OllamaAPIError | OllamaTimedOut):
+                if not isinstance(
+                    exc,
+                    OllamaConnectionFailed
+                    | OllamaAPIError
+                    | OllamaTimedOut
+                    | OllamaNotAnswering
+                    | OllamaStreamDropped,
+                ):
                     raise
                 wall = (time.perf_counter() - started) * 1000
                 if observe:
                     observe(Attempt(host=host, wall_ms=wall, error=exc))
                 last = exc
+                if isinstance(exc, OllamaNotAnswering):
+                    # Waiting again on a wedged host costs the whole first-byte timeout.
+                    self._remember(host, exc)
+                    order = [h for h in order if h != host]
+                    if not order:
+                        raise
+                    continue
                 if isinstance(exc, OllamaConnectionFailed):
                     down.add(host)
                     if len(down) < len(order):
                         continue  # another host may be up: fail over at once
                     down.clear()
-                elif isinstance(exc, OllamaAPIError) and exc.retryable:
+                elif isinstance(exc, OllamaStreamDropped) or (
+                    isinstance(exc, OllamaAPIError) and exc.retryable
+                ):
                     # The queue is full or the host is sick: try the next host first.
                     order = order[1:] + order[:1] if len(order) > 1 else order
                 else:
@@ -281,8 +367,19 @@ class OllamaClient:
         assert last is not None
         if isinstance(last, OllamaConnectionFailed):
             cause = last.__cause__ if isinstance(last.__cause__, Exception) else None
-            raise OllamaConnectionFailed(order, cause) from last
+            failure = OllamaConnectionFailed(order, cause)
+            for host in order:
+                self._remember(host, failure)
+            raise failure from last
         raise last
+
+    def _all_failed(self, hosts: list[str]) -> Exception:
+        failures = [self.failure(h) for h in hosts]
+        if len(failures) == 1 and failures[0] is not None:
+            return failures[0]
+        if all(isinstance(f, OllamaConnectionFailed) for f in failures):
+            return OllamaConnectionFailed(hosts)
+        return next(f for f in failures if isinstance(f, OllamaNotAnswering))
 
     def _chat_once(self, host: str, payload: dict) -> ChatResult:
         body = {**payload, "stream": True}
@@ -290,8 +387,16 @@ class OllamaClient:
         content: list[str] = []
         thinking: list[str] = []
         tool_calls: list[dict] = []
+        chunks = 0
+        answered = False  # the status line and headers arrived
+        timeout = httpx.Timeout(self.timeouts.first_byte, connect=self.timeouts.connect)
         try:
-            with self._http.stream("POST", f"{host}/api/chat", json=body) as response:
+            with _waiting(host, "/api/chat", 30.0, self.timeouts.first_byte, first_byte=True):
+                opened = self._http.stream("POST", f"{host}/api/chat", json=body, timeout=timeout)
+                response = opened.__enter__()
+            try:
+                answered = True
+                _set_read_timeout(response, self.timeouts.chunk)
                 if response.status_code != 200:
                     response.read()
                     raise OllamaAPIError(host, response.status_code, _error_message(response))
@@ -302,6 +407,7 @@ class OllamaClient:
                         )
                     if not line.strip():
                         continue
+                    chunks += 1
                     chunk = json.loads(line)
                     if "error" in chunk:  # an error after streaming began
                         raise OllamaAPIError(host, 500, str(chunk["error"]))
@@ -323,19 +429,89 @@ class OllamaClient:
                             done_reason=chunk.get("done_reason"),
                             host=host,
                         )
-        except httpx.ConnectError as exc:
+            finally:
+                opened.__exit__(None, None, None)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise OllamaConnectionFailed([host], exc) from exc
         except httpx.TimeoutException as exc:
-            if isinstance(exc, httpx.ConnectTimeout):
-                raise OllamaConnectionFailed([host], exc) from exc
+            if not answered:
+                raise OllamaNotAnswering(
+                    host,
+                    f"sent no answer to /api/chat within {self.timeouts.first_byte:g}s: it "
+                    "may be stuck loading the model; check `ollama ps` or restart `ollama serve`",
+                ) from exc
             raise OllamaTimedOut(
-                f"Ollama at {host} sent nothing for {self.timeouts.chunk:.0f}s"
+                f"Ollama at {host} sent nothing for {self.timeouts.chunk:g}s in the middle "
+                "of the answer"
             ) from exc
-        except httpx.TransportError as exc:  # dropped mid-stream: worth another try
-            raise OllamaConnectionFailed([host], exc) from exc
+        except httpx.TransportError as exc:
+            if not answered:
+                raise OllamaNotAnswering(
+                    host, f"closed it without answering ({type(exc).__name__}: {exc})"
+                ) from exc
+            raise OllamaStreamDropped(host, chunks, exc) from exc
         except ValueError as exc:
             raise OllamaAPIError(host, 502, f"unreadable stream from Ollama: {exc}") from exc
-        raise OllamaAPIError(host, 502, "the stream ended before Ollama said it was done")
+        raise OllamaStreamDropped(host, chunks)
+
+
+def _transport_failure(host: str, exc: httpx.TransportError, waited: float, path: str) -> Exception:
+    """Name what a transport error on a small endpoint means: down, or up but not answering."""
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+        return OllamaConnectionFailed([host], exc)
+    if isinstance(exc, httpx.TimeoutException):
+        return OllamaNotAnswering(
+            host,
+            f"did not answer {path} within {waited:.0f}s: it is wedged or overloaded; restart "
+            "it (`ollama serve`) or check `ollama ps`",
+        )
+    return OllamaNotAnswering(host, f"closed it without answering {path} ({type(exc).__name__})")
+
+
+def _set_read_timeout(response: httpx.Response, seconds: float) -> None:
+    """After the first byte, wait at most `seconds` for each further chunk.
+
+    httpcore reads the timeout from the request's extensions at every read, so changing it
+    here applies to the rest of the stream; without it the first-byte timeout stays in force.
+    """
+    timeouts = response.request.extensions.get("timeout")
+    if isinstance(timeouts, dict):
+        timeouts["read"] = seconds
+
+
+class _waiting:
+    """Say so, every `every` seconds, while a request to `host` has had no answer."""
+
+    def __init__(
+        self, host: str, what: str, every: float, limit: float, *, first_byte: bool = False
+    ):
+        self.host, self.what, self.every, self.limit = host, what, every, limit
+        self.first_byte = first_byte
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> _waiting:
+        if self.every > 0 and self.every < self.limit:
+            self._thread = threading.Thread(target=self._run, daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+
+    def _run(self) -> None:
+        started = time.monotonic()
+        while not self._done.wait(self.every):
+            waited = time.monotonic() - started
+            why = " (the model may be loading or reading the prompt)" if self.first_byte else ""
+            log.info(
+                "still waiting for Ollama at %s to answer %s: %.0fs of %.0fs%s",
+                self.host,
+                self.what,
+                waited,
+                self.limit,
+                why,
+            )
 
 
 def message_text(content: Any) -> str:

@@ -28,8 +28,10 @@ from ..errors import (
     LLMError,
     LLMTimeout,
     ModelNotFound,
+    OllamaNotResponding,
     OllamaUnreachable,
     RunInterrupted,
+    StreamDropped,
 )
 from .ledger import CallRecord, UsageLedger
 from .ollama import (
@@ -38,6 +40,8 @@ from .ollama import (
     OllamaAPIError,
     OllamaClient,
     OllamaConnectionFailed,
+    OllamaNotAnswering,
+    OllamaStreamDropped,
     OllamaTimedOut,
     RetryPolicy,
     Timeouts,
@@ -99,7 +103,7 @@ class LLMRuntime:
         self._info: dict[tuple[str, str], ModelInfo] = {}
         self._num_ctx: dict[str, int] = {}
         self._ctx_claims: dict[str, int] = {}
-        self._warned_auto = False
+        self._warned_fallbacks: set[tuple[str, str]] = set()
         self._aborted = False
 
     @property
@@ -119,6 +123,11 @@ class LLMRuntime:
         if self._client is not None:
             self._client.abort()
 
+    @property
+    def aborted(self) -> bool:
+        """True once `abort` was called (Ctrl-C or SIGTERM during the run)."""
+        return self._aborted
+
     # -- reachability and model facts --------------------------------------------------------
 
     def reachable_hosts(self) -> list[str]:
@@ -128,11 +137,29 @@ class LLMRuntime:
                 self._reachable = []
                 for host in self.hosts:
                     try:
-                        self._versions[host] = self.client.version(host, timeout=2.0)
-                    except (OllamaConnectionFailed, OllamaAPIError):
+                        self._versions[host] = self.client.version(host)
+                    except (OllamaConnectionFailed, OllamaNotAnswering, OllamaAPIError):
                         continue
                     self._reachable.append(host)
             return list(self._reachable)
+
+    def require_ollama(self, spec_texts: list[str]) -> None:
+        """Fail now, before any work, when the Ollama models these specs name cannot be served.
+
+        Only with backend `ollama`, which never falls back: there a run whose server is down
+        should stop before it gathers anything, with the fix in the message.
+        """
+        if self.backend != "ollama":
+            return
+        parsed = [p for p in (parse_spec(s) for s in spec_texts) if p.backend == "ollama"]
+        if any(not p.host for p in parsed) and not self.reachable_hosts():
+            raise self._unreachable(self.hosts)
+        for spec in parsed:
+            if spec.host:
+                try:
+                    self.client.version(spec.host, timeout=2.0)
+                except (OllamaConnectionFailed, OllamaAPIError) as exc:
+                    raise self._unreachable([spec.host]) from exc
 
     def _hosts_for(self, spec: ModelSpec) -> list[str]:
         if spec.host:
@@ -142,12 +169,22 @@ class LLMRuntime:
         up = self.reachable_hosts() if len(self.hosts) > 1 else []
         return up + [h for h in self.hosts if h not in up]
 
-    def _unreachable(self, hosts: list[str]) -> OllamaUnreachable:
+    def _unreachable(self, hosts: list[str], spec: ModelSpec | None = None) -> LLMError:
+        """The error for a model whose hosts all failed, with the fix for how they failed."""
+        failures = [self.client.failure(h) for h in hosts]
+        wedged = [f for f in failures if isinstance(f, OllamaNotAnswering)]
+        fallback = (
+            f" To fall back to the embedded engine, declare it: --model {spec.raw},"
+            f"{EMBEDDED_DEFAULT} (or add {EMBEDDED_DEFAULT} to the agent's llm: list)."
+            if spec is not None
+            else ""
+        )
+        if wedged:
+            return OllamaNotResponding(f"{wedged[0]}.{fallback}")
         where = ", ".join(hosts)
         return OllamaUnreachable(
             f"Ollama is not reachable at {where}: start it with `ollama serve` or set "
-            "OLLAMA_HOST (a comma-separated list is allowed), or run on the embedded engine "
-            "with --model embedded/default"
+            f"OLLAMA_HOST (a comma-separated list is allowed).{fallback}"
         )
 
     def model_info(self, spec_text: str) -> ModelInfo:
@@ -170,8 +207,8 @@ class LLMRuntime:
         for host in hosts:
             try:
                 shown = self.client.show(spec.name, host)
-            except OllamaConnectionFailed as exc:
-                last = exc
+            except (OllamaConnectionFailed, OllamaNotAnswering) as exc:
+                last = exc  # remembered by the client: this host is out for the run
                 continue
             except OllamaAPIError as exc:
                 if exc.is_model_missing:
@@ -184,7 +221,7 @@ class LLMRuntime:
             with self._lock:
                 self._info[key] = info
             return info
-        raise self._unreachable(hosts) from last
+        raise self._unreachable(hosts, spec) from last
 
     def supports_tools(self, spec_text: str) -> bool:
         try:
@@ -200,6 +237,8 @@ class LLMRuntime:
             if key in self._num_ctx:
                 return self._num_ctx[key]
             requested = self._ctx_claims.get(key) or option_value(options, "num_ctx")
+        # A later model of a chain: at least the context the agent asked of the first one.
+        floor = int(option_value(options, "num_ctx_floor") or 0)
         if spec.backend == "embedded":
             value = int(requested or self.embedded_num_ctx)
             trained = self.model_info(spec_text).context_length
@@ -210,7 +249,7 @@ class LLMRuntime:
             except LLMError:
                 # Unknown for now (model missing or host down): an estimate, not fixed yet.
                 return int(requested or self.default_num_ctx)
-            value = int(requested) if requested else self.default_num_ctx
+            value = int(requested) if requested else max(self.default_num_ctx, floor)
             if trained and value > trained:
                 if requested:
                     log.warning(
@@ -245,56 +284,96 @@ class LLMRuntime:
     # -- chains ------------------------------------------------------------------------------
 
     def resolve_chain(self, chain: list[str] | str) -> list[str]:
-        """Apply the backend choice to a chain; with `auto` and no Ollama, go embedded."""
+        """Apply the backend choice to a chain.
+
+        `auto` keeps the chain as declared: its models are tried in order, and a fallback to
+        the embedded engine happens only where the chain names one. `ollama` drops embedded
+        models from the chain; `embedded` runs every model in process (Ollama models become
+        embedded/default).
+        """
         specs = [chain] if isinstance(chain, str) else list(chain)
         parsed = [parse_spec(s) for s in specs]
-        go_embedded = self.backend == "embedded" or (
-            self.backend == "auto"
-            and any(p.backend == "ollama" for p in parsed)
-            and not self._any_ollama_up(parsed)
-        )
-        if go_embedded and any(p.backend == "ollama" for p in parsed):
-            self._warn_embedded_once()
+        if self.backend == "ollama":
+            kept = [p for p in parsed if p.backend == "ollama"]
+            if not kept:
+                raise InvalidModelSpec(
+                    f"--backend ollama, but the chain {', '.join(specs)} has no Ollama model: "
+                    "name one (e.g. --model ollama/qwen3:8b) or use --backend embedded"
+                )
+            parsed = kept
         out: list[str] = []
         for p in parsed:
-            resolved = EMBEDDED_DEFAULT if (go_embedded and p.backend == "ollama") else p.raw
+            resolved = (
+                EMBEDDED_DEFAULT
+                if (self.backend == "embedded" and p.backend == "ollama")
+                else p.raw
+            )
             if resolved not in out:
                 out.append(resolved)
         return out
 
-    def _any_ollama_up(self, parsed: list[ModelSpec]) -> bool:
-        if self.reachable_hosts():
-            return True
-        for spec in parsed:
-            if spec.backend == "ollama" and spec.host:
-                try:
-                    self.client.version(spec.host, timeout=2.0)
-                    return True
-                except (OllamaConnectionFailed, OllamaAPIError):
-                    continue
-        return False
+    def serving_spec(self, chain: list[str] | str, options: Any = None) -> str:
+        """The first model of the chain that can serve now (its host answers, it is pulled,
+        or the embedded engine has it); the chain's first model when none can."""
+        specs = self.resolve_chain(chain)
+        for spec_text in specs:
+            spec = parse_spec(spec_text)
+            if spec.backend == "embedded":
+                from . import embedded
 
-    def _warn_embedded_once(self) -> None:
-        with self._lock:
-            if self._warned_auto:
-                return
-            self._warned_auto = True
-        if self.backend == "auto":
-            log.warning(
-                "Ollama is not reachable at %s: running on the embedded engine (%s), a small "
-                "base model whose reports are rough. Start Ollama (`ollama serve`) or set "
-                "OLLAMA_HOST for real models.",
-                ", ".join(self.hosts),
-                EMBEDDED_DEFAULT,
-            )
+                if embedded.check(spec.name, self.data_dir) is None:
+                    return spec_text
+                continue
+            try:
+                self.model_info(spec_text)
+            except LLMError:
+                continue
+            return spec_text
+        return specs[0]
 
-    def llm_for(self, chain: list[str] | str, options: Any = None, agent: str | None = None) -> Any:
+    @staticmethod
+    def chain_options(
+        chain: list[str], options: Any, model_num_ctx: dict[str, int] | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """Each model's options: the agent's, with num_ctx per model.
+
+        A chain entry's own num_ctx wins; the agent's num_ctx is for the chain's first model,
+        and the later ones get at least that much (so escalating after an overflow can help).
+        """
+        base = _options_dict(options)
+        agent_ctx = base.pop("num_ctx", None)
+        out: dict[str, dict[str, Any]] = {}
+        for index, spec in enumerate(chain):
+            own = dict(base)
+            if model_num_ctx and spec in model_num_ctx:
+                own["num_ctx"] = model_num_ctx[spec]
+            elif agent_ctx and index == 0:
+                own["num_ctx"] = agent_ctx
+            elif agent_ctx:
+                own["num_ctx_floor"] = agent_ctx
+            out[spec] = own
+        return out
+
+    def llm_for(
+        self,
+        chain: list[str] | str,
+        options: Any = None,
+        agent: str | None = None,
+        model_num_ctx: dict[str, int] | None = None,
+    ) -> Any:
         """Build the crewai LLM an agent uses: the resolved chain, its options, its name."""
         specs = self.resolve_chain(chain)
+        per_model = self.chain_options(specs, options, model_num_ctx)
         for spec in specs:
-            self._claim_num_ctx(spec, options)
+            self._claim_num_ctx(spec, per_model[spec])
         cls = _llm_class()
-        llm = cls(model=specs[0], chain=specs, agent_name=agent, options=_options_dict(options))
+        llm = cls(
+            model=specs[0],
+            chain=specs,
+            agent_name=agent,
+            options=_options_dict(options),
+            model_options=per_model,
+        )
         llm._runtime = self
         return llm
 
@@ -308,7 +387,7 @@ class LLMRuntime:
         for spec in used:
             parsed = parse_spec(spec)
             if parsed.backend == "embedded":
-                note = embedded.model_note(parsed.name)
+                note = embedded.model_note(parsed.name, self.data_dir)
                 if note and note not in notes:
                     notes.append(note)
         return notes
@@ -327,6 +406,7 @@ class LLMRuntime:
         validate: Callable[[str], Any] | None = None,
         agent: str | None = None,
         task: str | None = None,
+        model_options: dict[str, dict[str, Any]] | None = None,
     ) -> tuple[ChatResult, Any, str]:
         """Ask the chain's models in order until one answers usefully.
 
@@ -344,7 +424,7 @@ class LLMRuntime:
                 result, record = self._chat(
                     spec,
                     messages,
-                    options=options,
+                    options=(model_options or {}).get(spec, options),
                     tools=tools,
                     stop=stop,
                     response_format=response_format,
@@ -369,12 +449,22 @@ class LLMRuntime:
                 failures.append(f"{spec}: {exc}")
                 previous = spec
                 if spec != chain[-1]:
-                    log.warning("%s failed (%s); escalating to the next model", spec, exc)
+                    self._warn_fallback(spec, chain[chain.index(spec) + 1], exc)
         assert last_error is not None
         if len(failures) > 1:
             summary = "; ".join(failures)
             raise type(last_error)(f"every model in the chain failed: {summary}") from last_error
         raise last_error
+
+    def _warn_fallback(self, spec: str, following: str, exc: LLMError) -> None:
+        """Say once per run and pair of models that the chain moved on, and why."""
+        with self._lock:
+            if (spec, following) in self._warned_fallbacks:
+                return
+            self._warned_fallbacks.add((spec, following))
+        log.warning(
+            "%s failed (%s); falling back to %s, the next model of the chain", spec, exc, following
+        )
 
     def _chat(
         self,
@@ -435,7 +525,11 @@ class LLMRuntime:
         try:
             result = self.client.chat(payload, hosts=self._hosts_for(spec), observe=observe)
         except OllamaConnectionFailed as exc:
-            raise self._unreachable(exc.hosts) from exc
+            raise self._unreachable(exc.hosts, spec) from exc
+        except OllamaNotAnswering as exc:
+            raise self._unreachable([exc.host], spec) from exc
+        except OllamaStreamDropped as exc:
+            raise StreamDropped(f"{exc} (model {spec.name}, task {task!r})") from exc
         except OllamaTimedOut as exc:
             raise LLMTimeout(f"{exc} (model {spec.name}, task {task!r})") from exc
         except OllamaAPIError as exc:
@@ -496,7 +590,8 @@ class LLMRuntime:
                 f"the prompt of task {task!r} (~{chars // 4} tokens, {chars} characters) does "
                 f"not fit {spec.name} with num_ctx {num_ctx}: shorten the evidence (fewer "
                 "items or pages), raise num_ctx for this agent in agents.yaml if the model "
-                "allows it, or add a model with a longer context to its llm chain"
+                "allows it, or add a model with a longer context to its llm chain, with its "
+                "own num_ctx (`llm: [..., {model: ollama/NAME, num_ctx: 32768}]`)"
             )
         if exc.is_model_missing:
             return ModelNotFound(
@@ -522,15 +617,17 @@ class LLMRuntime:
             limit = int(requested or 1024)
         started = time.perf_counter()
         try:
-            result = embedded.chat(
-                spec.name,
-                messages,
-                data_dir=self.data_dir,
-                num_ctx=num_ctx,
-                num_predict=limit,
-                temperature=option_value(options, "temperature"),
-                seed=option_value(options, "seed"),
-                stop=stop,
+            result = self._abandonable(
+                lambda: embedded.chat(
+                    spec.name,
+                    messages,
+                    data_dir=self.data_dir,
+                    num_ctx=num_ctx,
+                    num_predict=limit,
+                    temperature=option_value(options, "temperature"),
+                    seed=option_value(options, "seed"),
+                    stop=stop,
+                )
             )
         except LLMError as exc:
             self.ledger.add(
@@ -540,6 +637,36 @@ class LLMRuntime:
         return result, record(
             **_server_counts(result), wall_ms=(time.perf_counter() - started) * 1000
         )
+
+    def _abandonable(self, work: Callable[[], ChatResult]) -> ChatResult:
+        """Run an in-process generation in a worker thread that an abort stops waiting for.
+
+        llama.cpp cannot be interrupted mid-generation from here, and Python runs a signal
+        handler only between bytecodes, so a call made on the main thread would hold Ctrl-C
+        until it finished. In a worker the main thread waits on an event and stops at once;
+        the abandoned generation runs to its end in the background (its thread is a daemon,
+        so it never keeps the process alive) and its answer is dropped.
+        """
+        box: list[Any] = []
+        done = threading.Event()
+
+        def run() -> None:
+            try:
+                box.append((True, work()))
+            except BaseException as exc:  # handed to the waiting thread
+                box.append((False, exc))
+            finally:
+                done.set()
+
+        worker = threading.Thread(target=run, name="scoutcrew-embedded", daemon=True)
+        worker.start()
+        while not done.wait(0.1):  # a signal handler runs during the wait
+            if self._aborted:
+                raise RunInterrupted("the run was interrupted during an embedded model call")
+        ok, value = box[0]
+        if not ok:
+            raise value
+        return value
 
     @property
     def versions(self) -> dict[str, str]:

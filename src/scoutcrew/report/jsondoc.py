@@ -28,6 +28,7 @@ def report_json(report: Report) -> dict[str, Any]:
             for h, body in report.sections
         ],
         "citations": [asdict(c) for c in v.citations],
+        "claims": [asdict(verdict) for verdict in v.sentences],
         "sources": [
             {
                 "id": s.id,
@@ -62,6 +63,12 @@ def report_json(report: Report) -> dict[str, Any]:
             "supported": v.supported,
             "flagged": v.flagged,
             "threshold": v.threshold,
+            "factual": v.factual,
+            "repaired": v.repaired,
+            "unsupported": v.unsupported_by_class(),
+            "uncited_claims": len(v.uncited_claims),
+            "removed_on_repair": list(v.removed),
+            "review": v.review,
             "line": v.trust_line(),
         },
         "meta": report.meta,

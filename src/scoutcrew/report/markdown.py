@@ -14,7 +14,7 @@ from .model import (
     source_title,
     uncited_line,
 )
-from .verify import Flag
+from .verify import Flag, marker_note
 
 
 def render_markdown(report: Report) -> str:
@@ -26,6 +26,10 @@ def render_markdown(report: Report) -> str:
         if heading:
             out += [f"## {md_text(heading)}", ""]
         out += [body, ""]
+    marked = [f for f in report.flags if f.marker is not None]
+    if marked:  # footnotes for the inline markers: GitHub renders them, plain text reads them
+        out += [f"[^c{f.marker}]: {md_text(marker_note(f))}" for f in marked]
+        out.append("")
 
     out += _stories_md(report)
     out += ["## References", ""]
@@ -35,7 +39,7 @@ def render_markdown(report: Report) -> str:
     if not cited:
         out.append("No source was cited.")
     if report.uncited_count:
-        out += ["", uncited_line(report.uncited_count)]
+        out += ["", uncited_line(report.uncited_count, len(cited))]
     out.append("")
 
     if report.uncited:
@@ -48,6 +52,11 @@ def render_markdown(report: Report) -> str:
     out += ["## Sources & notes", ""]
     out += [f"- {line}" for line in [report.info_line, *report.evidence_notes]]
     out.append("")
+
+    if report.models:
+        out += ["## Models", ""]
+        out += [f"- {md_text(line)}" for line in report.models]
+        out.append("")
 
     if report.flags:
         out += ["## Flags", ""]

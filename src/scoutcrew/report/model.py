@@ -15,7 +15,14 @@ from datetime import date, datetime
 from typing import Any
 
 from .links import allowed_urls, defang_urls
-from .verify import REFERENCE_HEADINGS, Flag, Verification, citation_ids, sanitize_markdown
+from .verify import (
+    REFERENCE_HEADINGS,
+    Flag,
+    Verification,
+    citation_ids,
+    mark_claims,
+    sanitize_markdown,
+)
 
 
 @dataclass
@@ -52,6 +59,11 @@ class Report:
         )
 
     @property
+    def models(self) -> list[str]:
+        """One line per task: the model that wrote it and any fallback on the way."""
+        return model_lines(self.usage)
+
+    @property
     def uncited(self) -> list[Any]:
         """Sources the crew read but the report does not cite, in evidence order."""
         cited = {s.id for s in self.cited}
@@ -80,6 +92,7 @@ def build_report(
     seen = {(f.kind, f.url or f.detail, f.sentence) for f in flags}
     extra_notes: list[str] = list(verification.notes)
     sections: list[tuple[str, str]] = []
+    marker = 1
     for heading, body in sections_in:
         if REFERENCE_HEADINGS.match(re.sub(r"[*_`#]", "", heading).strip()):
             extra_notes.append(
@@ -96,6 +109,7 @@ def build_report(
                 seen.add(key)
                 flags.append(flag)
         clean = _drop_leading_h1(clean).strip("\n")
+        clean, marker = mark_claims(clean, flags, marker)  # what failed stays visible inline
         sections.append((heading.strip(), _demote_headings(clean) if heading.strip() else clean))
     if len(flags) != len(verification.flags):
         extra_flagged = {f.sentence for f in flags[len(verification.flags) :]}
@@ -175,6 +189,45 @@ def sources_of(pack: Any) -> list[Any]:
     return list(getattr(pack, "sources", None) or [])
 
 
+def model_lines(usage: Sequence[Any]) -> list[str]:
+    """Which model wrote each task, and every fallback on the way, one line per task.
+
+    "collect (researcher): embedded/default, after ollama/qwen3:8b failed: <why>". Read from
+    the run's call records (spec, agent, task, ok, error, fallback_from).
+    """
+    order: list[tuple[str, str]] = []
+    wrote: dict[tuple[str, str], list[str]] = {}
+    failed: dict[tuple[str, str], dict[str, str]] = {}
+    for rec in usage:
+        key = (str(getattr(rec, "task", None) or "-"), agent_of(rec))
+        if key not in wrote:
+            order.append(key)
+            wrote[key], failed[key] = [], {}
+        spec = str(getattr(rec, "spec", "") or "?")
+        if getattr(rec, "ok", True):
+            if spec not in wrote[key]:
+                wrote[key].append(spec)
+        else:
+            failed[key].setdefault(spec, str(getattr(rec, "error", None) or "failed"))
+    lines = []
+    for key in order:
+        task, agent = key
+        misses = {s: why for s, why in failed[key].items() if s not in wrote[key]}
+        who = ", ".join(wrote[key]) or "no model (every model of the chain failed)"
+        line = f"{task} ({agent}): {who}"
+        if misses:
+            line += ", after " + "; ".join(
+                f"{s} failed: {_clip(why, 160)}" for s, why in misses.items()
+            )
+        lines.append(line)
+    return lines
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def agent_of(rec: Any) -> str:
     return str(getattr(rec, "agent", None) or "-")
 
@@ -199,7 +252,12 @@ def plural(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-def uncited_line(n: int) -> str:
+def uncited_line(n: int, cited: int) -> str:
+    """Say how many sources of the evidence went uncited, next to the `cited` ones listed."""
+    if cited == 0:
+        if n == 1:
+            return "The one source in the evidence was not cited."
+        return f"None of the {n} sources in the evidence was cited."
     verb = "was" if n == 1 else "were"
     return f"{plural(n, 'more source')} in the evidence {verb} not cited."
 
