@@ -509,7 +509,7 @@ def main() -> int:
                 rows.append(
                     (
                         "embedded: tokens/s",
-                        f"prompt {smoke.prompt_tps:.0f} tok/s, output {smoke.output_tps:.0f} tok/s",
+                        f"prompt {smoke.prompt_tps:.1f} tok/s, output {smoke.output_tps:.1f} tok/s",
                         "> 0",
                         "PASS" if smoke.prompt_tps > 0 and smoke.output_tps > 0 else "MISS",
                     )

@@ -212,3 +212,13 @@ def test_reduce_in_levels_keeps_every_source_and_fits_the_budget() -> None:
     for i in range(1, 301):  # code cut nothing: every source the summaries kept is there
         assert f"[S{i}]" in reduced.text
     assert reduced.text.count("BEGIN SOURCES") == 1
+
+
+def test_an_answer_without_any_fact_is_not_a_reading() -> None:
+    sources = [source(i) for i in range(1, 6)]
+    with FakeOllama(default_reply="Sure! Here is a summary of the news.") as server:
+        runtime = LLMRuntime(ledger=UsageLedger(), backend="ollama", hosts=[server.url])
+        notes = take_notes(sources, reader=runtime_reader(runtime, [MODEL]))
+        runtime.close()
+    assert len(notes) == 0
+    assert {reason for _s, reason in notes.unread} == {"model error: no facts in the answer"}

@@ -24,7 +24,8 @@ chains, retries and budget). Use it like this:
 
 A reader may raise BudgetExhausted (nothing more is read; the rest stays unread), any
 ScoutcrewError (that batch stays unread; no further batch starts) or an interrupt (it
-propagates; every batch finished before it is already in the store).
+propagates; every batch finished before it is already in the store). An answer with no fact
+for any source of its batch counts as a failed batch too.
 """
 
 from __future__ import annotations
@@ -284,6 +285,13 @@ def take_notes(
                 result.unread += [(s, f"model error: {_clip(str(exc))}") for s in batch]
             return
         facts = parse_facts(reading.text, [s.id for s in batch])
+        if not any(facts.values()):
+            # An answer with no fact for any source of the batch is not a reading of it (a
+            # model that ignored the format, a base model rambling): the batch stays unread.
+            with lock:
+                stop.append("not read: an earlier batch failed")
+                result.unread += [(s, "model error: no facts in the answer") for s in batch]
+            return
         notes = [
             _note(s, keys[s.id], reading.model, facts.get(s.id, []), cached=False) for s in batch
         ]
