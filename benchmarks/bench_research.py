@@ -210,10 +210,28 @@ def model(body: dict) -> str:
             if first:
                 lines.append(f"- {first}. [{sid}]")
         return "\n".join(lines)
-    # crew tasks: keep every source id handed in, as a brief that cites all it was given.
-    ids = sorted(set(re.findall(r"\[(S\d+)\]", text)), key=lambda s: int(s[1:]))
-    claims = " ".join(f"A finding from the sources [{sid}]." for sid in ids)
-    return f"Final Answer: {claims or 'Nothing found.'}"
+    # Crew tasks: a careful writer that repeats every fact it was handed with its own source
+    # id (so its claims check out and need no repair), in the order given.
+    facts: list[str] = []
+    for sid, quoted in re.findall(r"\[(S\d+)\] [^\n]*\n((?:>[^\n]*\n?)+)", text):
+        lines = [ln.lstrip("> ").strip() for ln in quoted.splitlines()][1:]
+        facts += [f"{line.rstrip('.')}. [{sid}]" for line in lines if line]
+    for line in text.splitlines():
+        line = re.sub(r"^\s*(?:[-*]|\d+[.)])\s+", "", line).strip()
+        if re.search(r"\[S\d+\]\.?$", line) and not line.startswith("["):
+            facts.append(line if line.endswith("]") else line.rstrip("."))
+    cited = []
+    for fact in facts:
+        if "answered by" in fact or "still open" in fact:
+            continue  # the research outline's own lines, not facts
+        match = re.search(r"\[(S\d+)\]\.?$", fact)
+        if not match:
+            continue
+        body = fact[: match.start()].strip()
+        # One sentence per claim, each with its source's id.
+        cited += [f"{x.strip().rstrip('.')}. [{match.group(1)}]" for x in body.split(". ") if x]
+    unique = list(dict.fromkeys(cited))
+    return "Final Answer: " + ("\n".join(f"- {f}" for f in unique) or "Nothing found.")
 
 
 def write_crews(project: Path, web_url: str) -> None:
@@ -274,8 +292,10 @@ def main() -> int:
     with FakeSearxng(PAGES, results=4) as web, FakeOllama(default_reply=model) as fake:
         os.environ["OLLAMA_HOST"] = fake.url
         write_crews(project_dir, web.url)
-        project = find_project(project_dir)
         for name in ("bench-fixed", "bench-research"):
+            # A data directory each: no cached search, page or note is shared between them.
+            os.environ["SCOUTCREW_HOME"] = str(tmp / f"home-{name}")
+            project = find_project(project_dir)
             pages_before = len(web.page_requests)
             options = RunOptions(inputs={"topic": TOPIC}, backend="ollama", all_items=True)
             result = run_crew(project, name, options)

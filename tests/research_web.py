@@ -107,15 +107,17 @@ def reflect_answer(body: dict, questions=QUESTIONS, follow_up=FOLLOW_UP) -> str:
 
 
 def crew_answer(body: dict) -> str:
+    """The crew's tasks: the outline lists the notes' facts, the brief repeats them; every
+    claim keeps the id of the source it came from, so the brief's claims check out."""
     text = text_of(body)
-    ids = sorted(set(re.findall(r"\[(S\d+)\]", text)), key=lambda s: int(s[1:]))
     if "Write the outline of a brief" in text:
-        return "Final Answer: ## Basics\n- A solid electrolyte replaces the liquid one [S1]."
-    cite = ids[0] if ids else "S1"
-    return (
-        f"Final Answer: A solid-state battery uses a solid electrolyte [{cite}]. "
-        "Makers plan cars for 2027 [S2]."
-    )
+        facts = []
+        for sid, quoted in re.findall(r"\[(S\d+)\] [^\n]*\n((?:>[^\n]*\n?)+)", text):
+            lines = [ln.lstrip("> ").strip() for ln in quoted.splitlines()][1:]
+            facts += [f"- {line.rstrip('.')}. [{sid}]" for line in lines if line]
+        return "Final Answer: ## Findings\n" + "\n".join(facts[:6])
+    claims = re.findall(r"^- (.+?\[S\d+\])\s*$", text, re.MULTILINE)
+    return "Final Answer: " + (" ".join(claims) or "Nothing was found.")
 
 
 def brain(

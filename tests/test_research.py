@@ -517,3 +517,28 @@ def test_perspectives_shape_the_plan(
     assert "Q1 [engineer] What is a solid-state battery?" in err
     state = state_of(project_dir, last_run(project_dir)["id"])
     assert [q["perspective"] for q in state["questions"]] == ["engineer", "buyer", "buyer"]
+
+
+def test_plan_of_a_research_crew_says_what_the_loop_may_spend(
+    project_dir: Path, web: FakeSearxng, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["--project", str(project_dir), "plan", "topic-brief", "--input", "topic=x"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "up to 3 rounds of 3 searches and 5 pages" in out
+    assert "at most 7" in out and "40000 tokens" in out
+    assert web.queries == []  # nothing is searched ahead of the model's plan
+
+
+def test_the_runs_own_budget_also_stops_the_loop(
+    project_dir: Path, web: FakeSearxng, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with FakeOllama(default_reply=brain()) as fake:
+        monkeypatch.setenv("OLLAMA_HOST", fake.url)
+        crew = research_crew(project_dir, web.url)
+        assert run_brief(project_dir, crew, "--budget-prompt-tokens", "700") == 0
+    run = last_run(project_dir)
+    state = state_of(project_dir, run["id"])
+    assert state["stop"] == "budget"
+    loop_prompt = sum(c["prompt_tokens"] for c in run["calls"] if c["task"].startswith("research"))
+    assert 0 < loop_prompt <= 700

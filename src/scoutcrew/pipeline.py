@@ -325,7 +325,9 @@ def _stages(
     if plan.config.process == "research":
         # The loop took its own notes; the crew writes from them (continued from checkpoints
         # on resume, and the crew's finished tasks are kept).
-        research = _research(plan, options, store, runtime, recorder, say, search_backend)
+        research = _research(
+            plan, options, store, runtime, recorder, say, search_backend, budget=budget
+        )
         if isinstance(research, RunResult):
             return research
         pack, gathered = research.pack, None
@@ -514,8 +516,11 @@ def _research(
     recorder: Any,
     say: Callable[[str], None],
     search_backend: Any,
+    *,
+    budget: Any = None,
 ) -> Any:
     """Run or continue the research loop; a RunResult when it paused for plan review."""
+    from .reading import BudgetGuard
     from .research.run import format_plan, research_evidence
 
     result: Any = research_evidence(
@@ -526,6 +531,7 @@ def _research(
         say=say,
         search_backend=search_backend,
         review=options.review_plan,
+        guard=BudgetGuard(budget, runtime.ledger) if budget is not None else None,
     )
     if getattr(result, "paused", False):
         message = (
@@ -736,6 +742,10 @@ def plan_crew(project: Project, crew: str, options: RunOptions | None = None) ->
 
     options = options or RunOptions()
     plan = load_plan(project, crew, options)
+    if plan.config.process == "research":
+        from .research.run import describe_loop
+
+        return describe_loop(plan)
     runtime = make_runtime(project, options.backend, UsageLedger())
     project.data_dir.mkdir(parents=True, exist_ok=True)
     with Store.open(project.data_dir / STORE_FILE) as store:

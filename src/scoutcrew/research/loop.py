@@ -96,6 +96,9 @@ class LoopContext:
     project_root: Any
     search_backend: Any = None
     say: Callable[[str], None] = log.info
+    # The run's own budget (prompt tokens, output tokens, minutes: reading.BudgetGuard), on
+    # top of the loop's token_budget; None: no run budget.
+    guard: Any = None
 
     @property
     def chain(self) -> list[str]:
@@ -141,11 +144,14 @@ class Spending:
         return now.get("prompt_tokens", 0) + now.get("completion_tokens", 0)
 
     def check(self, messages: list[dict[str, str]], max_output: int) -> None:
-        """Refuse a call that could take the loop past its token budget."""
+        """Refuse a call that could take the loop past its token budget or the run's budget."""
+        prompt = sum(estimate_tokens(str(m.get("content") or "")) + 4 for m in messages) + 24
+        if self.ctx.guard is not None:  # raises BudgetExhausted naming the measure
+            self.ctx.guard.acquire(prompt, max_output)
+            self.ctx.guard.release(prompt, max_output)  # the call runs now; the ledger counts it
         budget = self.ctx.settings.token_budget
         if budget is None:
             return
-        prompt = sum(estimate_tokens(str(m.get("content") or "")) + 4 for m in messages) + 24
         if self.total() + prompt + max_output > budget:
             raise BudgetExhausted(
                 f"the research budget of {budget} tokens is spent ({self.total()} used; the "

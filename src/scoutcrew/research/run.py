@@ -146,6 +146,28 @@ def format_plan(state: dict[str, Any]) -> str:
 Say = Callable[[str], None]
 
 
+def describe_loop(plan: Any) -> str:
+    """What `scoutcrew plan` says of a research crew: its searches depend on the model's plan,
+    so nothing is gathered ahead; the loop's limits bound what a run can spend."""
+    from ..config.schema import ResearchConfig
+
+    r = plan.config.research or ResearchConfig()
+    agent = r.agent or next(iter(plan.agents))
+    most = 1 + 2 * r.rounds
+    budget = f"{r.token_budget} tokens" if r.token_budget else "no token budget"
+    return "\n".join(
+        [
+            f"research crew: up to {r.rounds} rounds of {r.queries_per_round} searches and "
+            f"{r.pages_per_round} pages, planned and reflected on by {agent}",
+            f"model calls for the research: at most {most} (one plan; a note batch and a "
+            f"reflection a round, more when pages fill more than one batch), then "
+            f"{len(plan.tasks)} crew tasks; {budget}",
+            "the searches come from the model's plan, so none is run ahead: "
+            f"`scoutcrew run {plan.crew} --review-plan` shows the plan before any search",
+        ]
+    )
+
+
 @dataclass
 class ResearchEvidence:
     """The loop's result as the pipeline uses it."""
@@ -166,6 +188,7 @@ def research_evidence(
     say: Say,
     search_backend: Any = None,
     review: bool = False,
+    guard: Any = None,
 ) -> ResearchEvidence | ResearchOutcome:
     """Run (or continue) a research crew's loop; a ResearchOutcome means paused for review."""
     from ..config.schema import ResearchConfig
@@ -184,6 +207,7 @@ def research_evidence(
         project_root=plan.project.root,
         search_backend=search_backend,
         say=say,
+        guard=guard,
     )
     topic = plan.inputs.get("topic") or plan.config.description
     outcome = run_research(
