@@ -58,9 +58,9 @@ def make_crews(project: Path, count: int, broken: bool = False) -> list[str]:
         with (project / "tasks.yaml").open("a") as fh:
             fh.write(GHOST_TASK)
         (crews_dir / "broken.yaml").write_text(
-            demo.replace("[researcher, analyst, writer]", "[ghost]").replace(
-                "[collect, analyse, write_digest]", "[ghost_collect]"
-            )
+            demo.replace("[researcher, analyst, writer]", "[ghost]")
+            .replace("[collect, analyse, write_digest]", "[ghost_collect]")
+            .replace("llm: [ollama/qwen3:8b, embedded/default]\n", "")  # the ghost's own model
         )
     return names
 

@@ -216,7 +216,9 @@ def test_a_model_fallback_shows_in_the_markdown_and_html_report(
     result = run_crew(
         find_project(project_dir),
         "demo",
-        RunOptions(backend="ollama", output_dir=tmp_path, model=["ollama/missing:1b", "ollama/qwen3:8b"]),
+        RunOptions(
+            backend="ollama", output_dir=tmp_path, model=["ollama/missing:1b", "ollama/qwen3:8b"]
+        ),
     )
     assert result.status == "ok"
     expected = "collect (researcher): ollama/qwen3:8b, after ollama/missing:1b failed"
