@@ -124,6 +124,7 @@ def cited_lines(text: str) -> list[tuple[str, list[str]]]:
             continue
         claim = match.group(1).strip().lstrip("-*+ ").strip()
         claim = re.sub(r"^(?:Final Answer|Fact \[S\d+\]):\s*", "", claim).strip()
+        claim = claim.lstrip("-*+ ").strip()
         ids = list(dict.fromkeys(_CITATION.findall(match.group(2))))
         key = " ".join(claim.lower().split())
         if len(claim.split()) < 3 or key in seen or _CITATION.search(claim):
