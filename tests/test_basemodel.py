@@ -19,7 +19,10 @@ def pack() -> EvidencePack:
             "Northwind Labs has published Kestrel-7B. It reads up to 128k tokens of context.",
         ),
         ("One-liner", "Too short."),
-        ("Tool calls", "Agents fail on tool calls in 61 percent of runs. Plans that were wrong fail less often."),
+        (
+            "Tool calls",
+            "Agents fail on tool calls in 61 percent of runs. Wrong plans fail far less often.",
+        ),
     ]
     return EvidencePack(
         sources=[
@@ -68,7 +71,8 @@ def test_facts_copy_the_chosen_sentence_and_attach_the_sources_id():
     assert first["prompt"].startswith(basemodel.EXAMPLE)
     assert first["prompt"].endswith("Fact [S1]:")
     assert first["grammar"] == (
-        'root ::= " Northwind Labs has published Kestrel-7B." | " It reads up to 128k tokens of context."'
+        'root ::= " Northwind Labs has published Kestrel-7B."'
+        ' | " It reads up to 128k tokens of context."'
     )
     assert first["max_tokens"] == 3  # the candidates differ in their first word
 
