@@ -422,7 +422,8 @@ class LLMRuntime:
                 if spec != chain[-1]:
                     self._warn_fallback(spec, chain[chain.index(spec) + 1], exc)
         assert last_error is not None
-        hint = _fallback_hint(chain, last_error)
+        # With --backend ollama a declared fallback would be dropped again: no hint then.
+        hint = _fallback_hint(chain, last_error) if self.backend != "ollama" else ""
         if len(failures) > 1:
             summary = "; ".join(failures)
             raise type(last_error)(
