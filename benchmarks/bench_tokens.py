@@ -8,8 +8,9 @@ scripted texts, so the difference between the two approaches is the prompts' str
 
 Prints, in one run:
   1. the demo crew (a copy of the shipped project in a temporary folder): prompt tokens of a
-     first run (the server's prompt_eval_count summed over the run's calls, checked against the
-     run's own ledger) and prompt tokens per evidence token (the pack's used_tokens);
+     first run (the server's prompt_eval_count summed over the run's calls, notes included,
+     checked against the run's own ledger) and prompt tokens per evidence token (the sources'
+     rendered size); the source text reaches one prompt (the notes), the crew reads the notes;
   2. a re-run with nothing new (target: 0 calls), then a re-run after ~10% new items were added
      to one feed (target: about 10% of the first run plus the writer's task);
   3. the same job the way CrewAI's template does it: a researcher holding read_feed and
@@ -257,8 +258,9 @@ def run_scoutcrew(project_dir: Path, server: Any, out: Path) -> RunFigures:
         figures.evidence_tokens = int(evidence.get("used_tokens") or 0)
         figures.sources = len(evidence.get("sources") or [])
         if evidence.get("sources"):
-            # A line of excerpt, not the title: the facts list repeats titles on purpose.
-            marker = evidence["sources"][0]["excerpt"].split("\n")[0][:80]
+            # The end of an excerpt, not the title or the first sentence: the notes and the
+            # facts list repeat those on purpose; the source text itself is read once.
+            marker = evidence["sources"][0]["excerpt"].strip()[-60:]
             figures.evidence_prompts = sum(
                 marker in message_text(r["json"]["messages"]) for r in requests
             )
@@ -351,6 +353,7 @@ class TemplateFigures:
     by_agent: dict[str, int]
     route: str
     seconds: float
+    prompts: list[str] = field(default_factory=list)  # every request's message text
 
 
 def run_template(project_dir: Path, feeds: list[str], queries: list[str], inputs: dict) -> Any:
@@ -439,6 +442,7 @@ def run_template(project_dir: Path, feeds: list[str], queries: list[str], inputs
         )
         crew.kickoff()
         requests = server.chat_requests
+        prompts = [message_text(r["json"]["messages"]) for r in requests]
         other = [r["path"] for r in server.requests if not r["path"].endswith("/chat/completions")]
     by_agent: dict[str, int] = {}
     for r in requests:
@@ -467,6 +471,7 @@ def run_template(project_dir: Path, feeds: list[str], queries: list[str], inputs
         by_agent=by_agent,
         route=route,
         seconds=time.monotonic() - started,
+        prompts=prompts,
     )
 
 
@@ -489,7 +494,7 @@ def measure() -> Measured:
     """Run every scenario in a temporary copy of the project and collect the figures."""
     import yaml
 
-    from scoutcrew.testing import FakeOllama
+    from scoutcrew.testing import FakeOllama, scripted_reader
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-tokens-"))
     try:
@@ -502,7 +507,7 @@ def measure() -> Measured:
         total_items = count_feed_items(project_dir, feeds)
         new_count = min(len(NEW_ITEMS), max(1, round(total_items * NEW_FRACTION)))
         out = tmp / "reports"
-        with FakeOllama(default_reply=ollama_reply) as server:
+        with FakeOllama(default_reply=scripted_reader(ollama_reply)) as server:
             os.environ["OLLAMA_HOST"] = server.url
             first = run_scoutcrew(project_dir, server, out)
             again = run_scoutcrew(project_dir, server, out)

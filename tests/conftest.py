@@ -33,3 +33,15 @@ def data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, models_cache: Pat
 def project_dir(tmp_path: Path) -> Path:
     """A copy of the shipped project (YAML, crews, sample feeds) in a temporary folder."""
     return copy_project(ROOT, tmp_path / "project")
+
+
+@pytest.fixture(scope="session")
+def demo_site(tmp_path_factory: pytest.TempPathFactory):
+    """A project copy with one finished demo run (flags included): read-only for tests."""
+    from servekit import Site, fake_ollama, make_project, run_demo
+
+    base = tmp_path_factory.mktemp("site")
+    site = Site(make_project(base / "project"), base / "home")
+    with fake_ollama() as ollama:
+        run_demo(site, ollama.url)
+    return site

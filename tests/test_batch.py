@@ -57,10 +57,12 @@ def make_crews(project: Path, count: int, broken: bool = False) -> list[str]:
             fh.write(GHOST_AGENT)
         with (project / "tasks.yaml").open("a") as fh:
             fh.write(GHOST_TASK)
+        # Its own chain only: the demo's crew-wide `llm:` (with its declared fallback) goes.
+        lines = [line for line in demo.splitlines() if not line.startswith("llm:")]
         (crews_dir / "broken.yaml").write_text(
-            demo.replace("[researcher, analyst, writer]", "[ghost]")
+            "\n".join(lines)
+            .replace("[researcher, analyst, writer]", "[ghost]")
             .replace("[collect, analyse, write_digest]", "[ghost_collect]")
-            .replace("llm: [ollama/qwen3:8b, embedded/default]\n", "")  # the ghost's own model
         )
     return names
 

@@ -23,7 +23,7 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 def test_validate_ok_and_list(project_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--project", str(project_dir), "validate"]) == 0
-    assert "4 agents, 4 tasks" in capsys.readouterr().out
+    assert "4 agents, 6 tasks" in capsys.readouterr().out
     assert main(["--project", str(project_dir), "list"]) == 0
     out = capsys.readouterr().out
     assert "  demo " in out and "[default]" in out
@@ -89,8 +89,8 @@ def test_plan_prints_the_evidence_pack_without_any_model(
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "Gathered 28 items" in out and "3 feeds (3 fetched" in out
-    assert "Evidence pack: 12 sources" in out and "[S1] " in out
-    assert "near-duplicate" in out  # the story told by two feeds became one source
-    for task in ("collect", "analyse", "write_digest"):
-        assert f"  {task} " in out
-    assert "token estimate per task (no model called)" in out
+    assert "New, to be read: 27 sources" in out and "[S1] " in out
+    assert "Left out: 1 duplicate" in out  # the story told by two feeds became one source
+    assert "notes: 27 sources to read in 1 calls" in out
+    assert "crew: 3 tasks" in out and "no model was called" in out
+    assert "no measured speed for ollama/qwen3:8b" in out

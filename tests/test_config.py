@@ -108,7 +108,10 @@ def test_bad_values_are_reported_with_their_line(project_dir: Path) -> None:
         "schedule: '0 7 * *'\nsources:\n  feeds: []\n  max_items: 0\n"
     )
     found = "\n".join(problems(project_dir))
-    assert "crews/bad.yaml:4: process: Input should be 'sequential' or 'hierarchical'" in found
+    assert (
+        "crews/bad.yaml:4: process: Input should be 'sequential', 'hierarchical' or 'research'"
+        in found
+    )
     assert "crews/bad.yaml:5: schedule.cron: '0 7 * *' is not a 5-field cron expression" in found
     assert "crews/bad.yaml:8: sources.max_items:" in found
 
@@ -138,7 +141,8 @@ def test_missing_and_unknown_inputs_are_clear(project_dir: Path) -> None:
     assert "solid-state batteries" in plan.tasks[0].description
     assert "{evidence}" in plan.tasks[0].description  # filled later, by the pipeline
     assert plan.title == "Brief: solid-state batteries"
-    assert [t.in_report for t in plan.tasks] == [False, False, True]
+    assert [t.in_report for t in plan.tasks] == [False, True]
+    assert plan.config.process == "research"
 
 
 def test_model_override_replaces_every_chain(project_dir: Path) -> None:

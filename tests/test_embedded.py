@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -271,15 +272,17 @@ def test_the_demo_report_on_a_machine_without_ollama(project_dir, tmp_path):
     from scoutcrew.pipeline import RunOptions, run_crew
 
     crew = project_dir / "crews" / "demo.yaml"
-    crew.write_text(crew.read_text().replace("max_items: 12", "max_items: 6"))  # keep it quick
+    text = crew.read_text()
+    assert "  keywords: [" in text
+    crew.write_text(text.replace("  keywords: [", "  max_items: 6\n  keywords: [", 1))  # quick
     result = run_crew(find_project(project_dir), "demo", RunOptions(output_dir=tmp_path / "out"))
     assert result.status == "ok"
     report = result.report.read_text()
     data = json.loads(result.paths.json.read_text())
     bullets = [line for line in report.splitlines() if line.startswith("- ") and "[S" in line]
     digest = report.split("## Digest", 1)[1].split("## References", 1)[0]
-    cited = [line for line in digest.splitlines() if line.startswith("- ")]
-    assert len(cited) >= 5 and all(line.rstrip().endswith("]") for line in cited)
+    cited = [line for line in digest.splitlines() if re.match(r"- .+ \[S\d+\]$", line)]
+    assert len(cited) >= 5
     trust = data["trust"]
     assert trust["sentences_cited"] >= 5
     assert trust["supported"] >= 0.8 * trust["sentences_cited"]

@@ -61,6 +61,26 @@ FORBIDDEN = {
         "scoutcrew.cli",
     ),
     "scoutcrew.schedule": ("crewai", "scoutcrew.pipeline", "scoutcrew.crew", "scoutcrew.cli"),
+    # The reading side runs crews only as child processes, never in its own process.
+    "scoutcrew.serve": (
+        "crewai",
+        "scoutcrew.crew",
+        "scoutcrew.llm",
+        "scoutcrew.pipeline",
+        "scoutcrew.cli",
+        "scoutcrew.commands",
+    ),
+    # The research loop sits above gather, evidence and llm and below the pipeline.
+    "scoutcrew.research": (
+        "crewai",
+        "scoutcrew.crew",
+        "scoutcrew.report",
+        "scoutcrew.pipeline",
+        "scoutcrew.cli",
+        "scoutcrew.commands",
+        "scoutcrew.scale",
+        "scoutcrew.schedule",
+    ),
 }
 
 

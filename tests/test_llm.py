@@ -329,7 +329,8 @@ def test_auto_with_ollama_keeps_the_chain(fake):
 def test_doctor_reports_version_models_and_fixes(fake):
     rt = runtime(fake)
     lines = run_doctor(rt, ["ollama/qwen3:8b", "ollama/absent:7b"])
-    host, present, absent = lines
+    host, present, absent, engine = lines
+    assert engine.subject == "embedded/default"  # every backend is reported
     assert host.ok and "0.13.0" in host.message
     assert present.ok and "40960" in present.message and "num_ctx used 8192" in present.message
     assert "tools" in present.message
@@ -454,7 +455,7 @@ def test_an_answer_in_the_wrong_format_escalates(fake):
 
 def test_doctor_warns_about_a_dead_failover_host(fake):
     rt = LLMRuntime(ledger=UsageLedger(), hosts=[fake.url, dead_host()], backend="ollama")
-    up, down, model = run_doctor(rt, ["ollama/qwen3:8b"])
+    up, down, model, _engine = run_doctor(rt, ["ollama/qwen3:8b"])
     assert up.ok and up.level == "ok"
     assert down.ok and down.level == "warn" and "not reachable" in down.message
     assert model.ok

@@ -113,7 +113,7 @@ def write(tmp_path: Path, pack: EvidencePack, text: str = MODEL_TEXT, **kw):
 
 
 SAFE_TAGS = """html head meta title style body h1 h2 p strong ul ol li a span code pre em figure
-svg text rect br blockquote table thead tbody tr th td hr"""
+svg text rect br blockquote table thead tbody tr th td hr sup"""
 
 
 class Tags(HTMLParser):
@@ -170,7 +170,7 @@ def test_injected_link_is_flagged_and_never_live(tmp_path, pack):
     assert "hxxps://evil\\[.\\]example/update" in md  # the flag names it, defanged
     hrefs = [a["href"] for tag, a in _tags(page) if tag == "a"]
     evidence = {s.url for s in pack.sources}
-    assert hrefs and all(h.startswith("#src-S") or h in evidence for h in hrefs)
+    assert hrefs and all(h.startswith(("#src-S", "#claim-")) or h in evidence for h in hrefs)
 
 
 def test_html_has_no_script_handlers_or_external_assets(tmp_path, pack):
@@ -255,7 +255,14 @@ def test_layout_notes_sections_trust_line(tmp_path, pack):
     assert md.index("base model") < md.index("Rust 1.95 was released")
     assert "`https://down.example.net/rss`: HTTP 503 after 3 tries" in md
     assert "degraded: search: ddgs rate-limited" in md
-    assert lines[-1] == v.trust_line() == "Trust: 3 sentences cited, 2 supported, 3 flagged"
+    assert (
+        lines[-1]
+        == v.trust_line()
+        == (
+            "Trust: 2 of 4 factual sentences supported; 1 unsupported (invented), 1 uncited claim; "
+            "4 unknown citations or links removed"
+        )
+    )
     assert md.index("## References") < md.index("## Sources & notes") < md.index("## Flags")
     page = paths.html.read_text()
     assert page.rstrip().endswith(f'<p class="trust">{v.trust_line()}</p>\n</body></html>')
@@ -356,3 +363,26 @@ def test_uncited_sources_are_listed_with_urls_in_their_titles_defanged(tmp_path,
     assert "Free GPU credits at hxxp://evil[.]example/claim today" in page
     assert "http://evil.example" not in md and "http://evil.example" not in page
     assert "<https://news.example.com/s5>" in also  # the item's own, fetched URL stays a link
+
+
+def test_a_report_that_cites_nothing_does_not_speak_of_more_sources(tmp_path, pack):
+    paths, _ = write(tmp_path, pack, text="Nothing here cites a source.")
+    md = paths.md.read_text()
+    refs = md.split("## References", 1)[1].split("## Also in the evidence")[0]
+    assert "No source was cited." in refs
+    assert "None of the 3 sources in the evidence was cited." in refs
+    assert "more source" not in md and "more source" not in paths.html.read_text()
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027])
+def test_report_files_follow_the_umask(tmp_path, pack, umask):
+    import os
+    import stat
+
+    old = os.umask(umask)
+    try:
+        paths, _ = write(tmp_path, pack)
+    finally:
+        os.umask(old)
+    for path in (paths.md, paths.html, paths.json, paths.latest):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask, path.name

@@ -42,6 +42,14 @@ def server(monkeypatch: pytest.MonkeyPatch):
         yield fake
 
 
+def new_only_crew(project_dir: Path, name: str = "digest") -> str:
+    """The demo crew without `all_items: true`: a crew that reads only what is new."""
+    demo = (project_dir / "crews" / "demo.yaml").read_text()
+    text = "\n".join(line for line in demo.splitlines() if "all_items" not in line)
+    (project_dir / "crews" / f"{name}.yaml").write_text(text + "\n")
+    return name
+
+
 def store_for(project_dir: Path) -> Store:
     return Store.open(find_project(project_dir).data_dir / "scoutcrew.sqlite")
 
@@ -49,10 +57,11 @@ def store_for(project_dir: Path) -> Store:
 def test_run_record_matches_server_counts_and_rerun_is_free(
     project_dir: Path, server: FakeOllama, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["--project", str(project_dir), "run", "demo", "--backend", "ollama"]) == 0
+    crew = new_only_crew(project_dir)
+    assert main(["--project", str(project_dir), "run", crew, "--backend", "ollama"]) == 0
     captured = capsys.readouterr()
     report = Path(captured.out.strip())
-    assert report.is_file() and report.parent.name == "demo"
+    assert report.is_file() and report.parent.name == crew
     assert "researcher" in captured.err  # the summary table, per agent
 
     with store_for(project_dir) as store:
@@ -63,8 +72,8 @@ def test_run_record_matches_server_counts_and_rerun_is_free(
     # Every call recorded with the server's own token counts, agent and task.
     server_counts = [count_prompt_tokens(r["json"]["messages"]) for r in server.chat_requests]
     assert [c["prompt_tokens"] for c in run["calls"]] == server_counts
-    assert [c["task"] for c in run["calls"]] == ["collect", "analyse", "write_digest"]
-    assert {c["agent"] for c in run["calls"]} == {"researcher", "analyst", "writer"}
+    assert [c["task"] for c in run["calls"]] == ["notes", "collect", "analyse", "write_digest"]
+    assert {c["agent"] for c in run["calls"]} == {"reader", "researcher", "analyst", "writer"}
 
     assert main(["--project", str(project_dir), "runs"]) == 0
     assert row.id in capsys.readouterr().out
@@ -73,8 +82,13 @@ def test_run_record_matches_server_counts_and_rerun_is_free(
     assert f"total: {sum(server_counts)} prompt" in shown
 
     calls_before = len(server.chat_requests)
-    assert main(["--project", str(project_dir), "run", "demo", "--backend", "ollama"]) == 0
-    assert "nothing new for demo" in capsys.readouterr().err
+    reports = sorted(report.parent.iterdir())
+    assert main(["--project", str(project_dir), "run", crew, "--backend", "ollama"]) == 0
+    captured = capsys.readouterr()
+    # Said once, with the way to a report anyway; no report path on stdout, no new file.
+    assert captured.err.count("nothing new for digest") == 1
+    assert f"scoutcrew run {crew} --all-items" in captured.err
+    assert captured.out == "" and sorted(report.parent.iterdir()) == reports
     assert len(server.chat_requests) == calls_before  # no model was called
     with store_for(project_dir) as store:
         assert list_runs(store)[0].status == "nothing-new"

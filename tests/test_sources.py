@@ -262,9 +262,38 @@ def test_failed_search_is_degraded_not_empty_and_feeds_still_count(server, store
     g = gather(config, store=store, project_root=ROOT, search_backend=searcher)
     assert len(g.items) == 2  # the feed's items
     assert len(g.degraded) == 1 and "search 'q' failed" in g.degraded[0]
-    error = next(n for n in g.notes if n.kind == "search")
-    assert "rate limited" in error.message and "mojeek: failed" in error.message
+    # One clean line per backend, each once, in the notes; the degraded line says only
+    # what it costs the report.
+    lines = [n.message for n in g.notes if n.kind == "search"]
+    assert lines == [
+        "search failed: duckduckgo: rate limited (by html.duckduckgo.com)",
+        "search failed: brave: rate limited (by html.duckduckgo.com)",
+        "search failed: mojeek: failed (cannot connect to the engine)",
+    ]
+    assert "rate limited" not in g.degraded[0] and "mojeek" not in g.degraded[0]
     assert g.stats["searches_failed"] == 1
+
+
+def test_a_failed_search_names_each_engine_once_and_never_cuts_a_url() -> None:
+    from ddgs.exceptions import DDGSException
+
+    from scoutcrew.errors import SearchFailed
+
+    long_url = "https://search.yahoo.com/search?p=" + "local+models+" * 20
+
+    def offline(query: str, backend: str, max_results: int) -> list[dict]:
+        # ddgs's "auto" picks an engine itself: here the same one the brave fallback uses.
+        host = {"auto": "search.brave.com", "brave": "search.brave.com"}.get(backend)
+        url = f"https://{host}/search?q=x" if host else long_url
+        raise DDGSException(f"DNSError: DNSError('error sending request for url ({url})')")
+
+    searcher = Searcher(search=offline, retries=0, fallbacks=("duckduckgo", "brave"))
+    with pytest.raises(SearchFailed) as caught:
+        searcher.run("local models", "auto", 5)
+    assert caught.value.problems == [
+        "duckduckgo: failed (cannot resolve search.yahoo.com)",
+        "brave: failed (cannot resolve search.brave.com)",
+    ]
 
 
 def test_search_results_are_cached_per_query_and_day(store):

@@ -105,9 +105,10 @@ def test_paraphrase_is_supported_and_unrelated_claim_is_not(pack):
     assert by_start  # every sentence got an entry
     unsupported = [f for f in v.flags if f.kind == "unsupported"]
     assert len(unsupported) == 1 and "Oracle" in unsupported[0].sentence
-    assert "oracl" in unsupported[0].detail  # says which words the source lacks
+    assert '"Oracle" not in [S1]' in unsupported[0].detail  # says which name the source lacks
+    assert unsupported[0].claim_class == "entity"
     assert (v.sentences_cited, v.supported, v.flagged) == (4, 3, 1)
-    assert v.trust_line() == "Trust: 4 sentences cited, 3 supported, 1 flagged"
+    assert v.trust_line() == "Trust: 3 of 4 factual sentences supported; 1 unsupported (entity)"
 
 
 def test_a_claim_cited_to_the_wrong_source_is_unsupported(pack):
@@ -117,9 +118,11 @@ def test_a_claim_cited_to_the_wrong_source_is_unsupported(pack):
 
 
 def test_threshold_is_a_parameter(pack):
-    text = "The Rust team also announced a merger with Oracle [S1]."
+    text = "The Rust team released version 1.95 of the compiler on Thursday [S1]."
     assert verify(text, pack, threshold=0.0).supported == 1
     assert verify(text, pack, threshold=1.01).supported == 0
+    # the claim check does not depend on the threshold: a name the source lacks still fails
+    assert verify("Oracle released Rust 1.95 [S1].", pack, threshold=0.0).supported == 0
 
 
 def test_citation_after_the_full_stop_belongs_to_the_sentence_before():
@@ -225,13 +228,17 @@ def test_sanitize_is_idempotent(pack):
     assert once == twice and flags and not flags2 and not notes2
 
 
-def test_uncited_figures_are_flagged_only_when_asked(pack):
-    text = "Compile times fell by 40 percent. Rust is a language."
-    assert verify(text, pack).flags == []
-    flags = verify(text, pack, flag_uncited=True).flags
-    assert [(f.kind, f.sentence) for f in flags] == [
-        ("uncited-claim", "Compile times fell by 40 percent.")
+def test_uncited_facts_are_counted_and_flagged_unless_asked_not_to(pack):
+    text = "Compile times fell by 40 percent. Rust is a language. It is fast."
+    v = verify(text, pack)
+    assert [(f.kind, f.sentence) for f in v.flags] == [
+        ("uncited-claim", "Compile times fell by 40 percent."),
+        ("uncited-claim", "Rust is a language."),
     ]
+    assert [s.status for s in v.sentences] == ["uncited-claim", "uncited-claim", "no-claim"]
+    quiet = verify(text, pack, flag_uncited=False)
+    assert quiet.flags == [] and len(quiet.uncited_claims) == 2  # counted all the same
+    assert quiet.trust_line() == "Trust: 0 of 2 factual sentences supported; 2 uncited claims"
 
 
 def test_flagged_counts_sentences_not_flags(pack):

@@ -12,6 +12,7 @@ from pathlib import Path
 from . import __version__
 from .config.project import Project, find_project
 from .errors import ConfigError, ScoutcrewError
+from .untrusted import strip_controls
 
 DEBUG_ENV = "SCOUTCREW_DEBUG"
 
@@ -33,8 +34,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:  # errors.Interrupted says how to resume the run
+        print(str(exc) or "interrupted", file=sys.stderr)
         return 130
     except ScoutcrewError as exc:
         if debug:
@@ -42,9 +43,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(exc, ConfigError):
             print(f"error: {len(exc.problems)} problem(s) in the configuration:", file=sys.stderr)
             for problem in exc.problems:
-                print(f"  {problem}", file=sys.stderr)
+                print(f"  {strip_controls(problem)}", file=sys.stderr)
         else:
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"error: {strip_controls(str(exc))}", file=sys.stderr)
         return exc.exit_code
 
 
@@ -67,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run a crew and write its report")
     p.add_argument("crew", nargs="?", help="crew name (default: the project's default crew)")
     _run_options(p)
+    p.add_argument(
+        "--review-plan",
+        action="store_true",
+        help="research crews: stop after the plan, to edit it before `scoutcrew resume RUN`",
+    )
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("plan", help="gather evidence and estimate tokens, without any model")
@@ -75,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", metavar="SPEC[,SPEC...]", help="override every agent's model")
     p.add_argument("--backend", choices=["auto", "ollama", "embedded"])
     p.add_argument("--all-items", action="store_true", help="not only items new since last run")
+    _budget_options(p)
     p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("runs", help="list recent runs with their token totals")
@@ -90,15 +97,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run", help="run id (a unique prefix is enough)")
     p.set_defaults(func=cmd_resume)
 
-    p = sub.add_parser("doctor", help="check Ollama and the models the crews use")
+    p = sub.add_parser("doctor", help="check each backend and the models the crews use")
     p.add_argument("--model", metavar="SPEC[,SPEC...]", help="check these models instead")
+    p.add_argument("--backend", choices=["auto", "ollama", "embedded"], help="default: auto")
     p.set_defaults(func=cmd_doctor)
 
     from .commands.batch import add_batch_command
     from .commands.schedule import add_schedule_commands
+    from .commands.serve import add_serve_commands
 
     add_schedule_commands(sub)
     add_batch_command(sub)
+    add_serve_commands(sub)
     return parser
 
 
@@ -112,6 +122,21 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--all-items", action="store_true", help="use all items, not only those new since last run"
     )
+    p.add_argument(
+        "--notes-on-ray",
+        metavar="ADDRESS",
+        help="take the notes on a Ray cluster ('auto': the local one), one 'ollama' slot per call",
+    )
+    _budget_options(p)
+
+
+def _budget_options(p: argparse.ArgumentParser) -> None:
+    group = p.add_argument_group(
+        "budget", "cap the run's model work (overrides the crew's budget:; 0 = no cap)"
+    )
+    group.add_argument("--budget-prompt-tokens", type=int, metavar="N")
+    group.add_argument("--budget-output-tokens", type=int, metavar="N")
+    group.add_argument("--budget-minutes", type=float, metavar="M")
 
 
 def _project(args: argparse.Namespace) -> Project:
@@ -137,13 +162,18 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     project = _project(args)
     config = load_config(project)
-    if config.problems:
-        raise ConfigError(config.problems)
+    # One bad file must not hide the rest: list what loaded, mark what did not.
     print("crews:")
-    for name, crew in sorted(config.crews.items()):
+    for name in project.crew_names():
+        default = " [default]" if name == project.default_crew else ""
+        crew = config.crews.get(name)
+        if crew is None:
+            own = [p for p in config.problems if p.startswith(f"crews/{name}.yaml")]
+            why = own[0] if own else "an agent or task it uses has a problem (below)"
+            print(f"  {name:<16} (not loaded{default}: {_one_line(why, 100)})")
+            continue
         needs = config.required_inputs(name)
         extra = f"  (needs --input {', '.join(needs)})" if needs else ""
-        default = " [default]" if name == project.default_crew else ""
         print(f"  {name:<16} {crew.description}{default}{extra}")
     print("agents:")
     for name, agent in sorted(config.agents.items()):
@@ -151,6 +181,11 @@ def cmd_list(args: argparse.Namespace) -> int:
     print("tasks:")
     for name, task in sorted(config.tasks.items()):
         print(f"  {name:<16} ({task.agent}) {_one_line(task.expected_output)}")
+    if config.problems:
+        print(f"error: {len(config.problems)} problem(s) in the configuration:", file=sys.stderr)
+        for problem in config.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -170,6 +205,12 @@ def _options(args: argparse.Namespace):  # -> RunOptions
         output_dir=Path(args.output).resolve() if getattr(args, "output", None) else None,
         backend=args.backend,
         all_items=args.all_items,
+        review_plan=bool(getattr(args, "review_plan", False)),
+        budget={
+            key: value
+            for key in ("prompt_tokens", "output_tokens", "minutes")
+            if (value := getattr(args, f"budget_{key}", None)) is not None
+        },
     )
 
 
@@ -179,49 +220,74 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     project = _project(args)
     crew = args.crew or project.default_crew
+    options = _options(args)
+    if args.notes_on_ray:
+        from .scale.ray_notes import ray_reader_factory
+
+        options.reader_factory = ray_reader_factory(args.notes_on_ray)
     progress = Progress()
     try:
-        result = run_crew(project, crew, _options(args), progress=progress)
+        result = run_crew(project, crew, options, progress=progress)
     finally:
         progress.close()
     return _finish(result)
 
 
+# Exit statuses: 0 ok (or nothing new), 1 failed, 3 partial (a report was written, but some
+# new items were not read: budget or model errors; they stay new for the next run).
+EXIT_PARTIAL = 3
+
+
 def _finish(result) -> int:  # result: pipeline.RunResult
-    if result.status == "nothing-new":
+    if result.status in {"nothing-new", "paused"}:
         print(result.message, file=sys.stderr)
         return 0
     if result.summary:
         print(result.summary, file=sys.stderr)
+    if result.status == "partial":
+        print(result.message, file=sys.stderr)
     print(result.report)
-    return 0
+    return EXIT_PARTIAL if result.status == "partial" else 0
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from .pipeline import plan_crew
 
     project = _project(args)
-    print(plan_crew(project, args.crew, _options(args)))
+    print(strip_controls(plan_crew(project, args.crew, _options(args))))
     return 0
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from .runs import format_runs, list_runs
+    from .runs import format_runs, list_runs, mark_dead_runs
     from .store import Store
 
     project = _project(args)
     with Store.open(project.data_dir / "scoutcrew.sqlite") as store:
+        mark_dead_runs(store, project)
         print(format_runs(list_runs(store, args.crew, args.limit)))
     return 0
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from .runs import format_run, get_run
+    from .runs import format_run, get_run, mark_dead_runs
     from .store import Store
 
     project = _project(args)
     with Store.open(project.data_dir / "scoutcrew.sqlite") as store:
-        print(format_run(get_run(store, args.run)))
+        mark_dead_runs(store, project)
+        run = get_run(store, args.run)
+    print(strip_controls(format_run(run)))
+    from .research.run import CHECKPOINT_FILE
+
+    if (project.data_dir / CHECKPOINT_FILE).is_file():  # only research runs have a trail
+        from .research.result import format_trail
+        from .research.run import load_state
+
+        state = load_state(project.data_dir, run["id"])
+        if state:
+            print("")
+            print(strip_controls(format_trail(state)))
     return 0
 
 
@@ -251,7 +317,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         if config.problems:
             raise ConfigError(config.problems)
         specs = sorted({spec for agent in config.agents.values() for spec in agent.chain})
-    runtime = make_runtime(project, "ollama", UsageLedger())
+    runtime = make_runtime(project, args.backend, UsageLedger())
     lines = run_doctor(runtime, specs)
     print(format_doctor(lines))
     return 0 if all(getattr(line, "ok", True) for line in lines) else 1

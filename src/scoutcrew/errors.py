@@ -77,6 +77,14 @@ class SourceError(ScoutcrewError):
     """A feed, search or page could not be used; it becomes a note, never stops the run."""
 
 
+class SearchFailed(SourceError):
+    """Every search backend failed for one query; `problems` has one line per backend."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
 class UnsafeSource(SourceError):
     """A source was refused by the safety rules (address, scheme, size, XML entities)."""
 
@@ -97,3 +105,34 @@ class RunInterrupted(ScoutcrewError):
     """The run was stopped (Ctrl-C or SIGTERM); `scoutcrew resume RUN` continues it."""
 
     exit_code = 130
+
+
+class ServeRefused(ScoutcrewError):
+    """The web app would be reachable from other machines without a token."""
+
+
+class MissingExtra(ScoutcrewError):
+    """A command needs an optional extra (e.g. `serve`) that is not installed."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """A run was stopped by Ctrl-C or SIGTERM; the message says how to resume it.
+
+    A KeyboardInterrupt, not a ScoutcrewError, so `except Exception` never swallows it.
+    """
+
+    exit_code = 130
+
+
+class BudgetExhausted(ScoutcrewError):
+    """The run's model budget (prompt tokens, output tokens or minutes) is spent."""
+
+    def __init__(self, message: str, limit: str = "budget"):
+        self.limit = limit
+        super().__init__(message)
+
+
+class RunPartial(ScoutcrewError):
+    """The run wrote a partial report: some new items were not read (budget or errors)."""
+
+    exit_code = 3

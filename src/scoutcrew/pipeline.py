@@ -1,4 +1,4 @@
-"""One crew run, end to end: gather, select, crew, verify, publish.
+"""One crew run, end to end: gather, select, notes, stories, crew, verify, publish.
 
 This is the library API behind `scoutcrew run`; tests and users call `run_crew` directly.
 """
@@ -18,7 +18,7 @@ from typing import Any
 from .config.plan import Plan, build_plan
 from .config.project import Project
 from .config.schema import load_config, placeholders
-from .errors import RunFailed, RunInterrupted, ScoutcrewError
+from .errors import Interrupted, RunFailed, RunInterrupted, ScoutcrewError
 
 log = logging.getLogger("scoutcrew")
 
@@ -34,7 +34,7 @@ class RunResult:
     """What a run produced."""
 
     crew: str
-    status: str  # "ok" | "nothing-new" | "failed"
+    status: str  # "ok" | "partial" | "nothing-new" | "failed" | "paused" (plan review)
     report: Path | None = None
     paths: Any = None
     run_id: str | None = None
@@ -50,6 +50,12 @@ class RunOptions:
     output_dir: Path | None = None
     backend: str | None = None
     all_items: bool = False
+    review_plan: bool = False  # research crews: stop after the plan for a person to edit it
+    # Overrides of the crew's budget: prompt_tokens, output_tokens, minutes (0 = no cap).
+    budget: dict[str, float] = field(default_factory=dict)
+    # Builds the map step's reader (runtime, agent, guard) -> NoteReader, e.g. on Ray
+    # (scoutcrew.scale.ray_notes.ray_reader_factory); None: the run's own LLM runtime.
+    reader_factory: Callable[..., Any] | None = None
 
 
 def load_plan(project: Project, crew: str, options: RunOptions) -> Plan:
@@ -88,36 +94,49 @@ def ranking_query(plan: Plan) -> str:
 
 
 def gather_evidence(
-    plan: Plan, store: Any, runtime: Any, all_items: bool, search_backend: Any = None
+    plan: Plan,
+    store: Any,
+    runtime: Any,
+    all_items: bool,
+    search_backend: Any = None,
+    carried_before: str | None = None,
 ) -> tuple[Any, Any]:
-    """Fetch the crew's sources and pack what is new into the reading model's budget."""
-    from .evidence.select import select
+    """Fetch the crew's sources and keep every one this run should read (no model)."""
+    from .evidence.select import collect_sources
     from .gather.feeds import gather
 
+    all_items = all_items or plan.sources.all_items
     gathered = gather(
         plan.sources,
         store=store,
         project_root=plan.project.root,
         search_backend=search_backend,
     )
-    # Size the pack for its reader only when there is something to pack: a run with nothing
-    # new must not even ask Ollama about its models.
-    seen = store.delivered(plan.crew) if not all_items else set()
-    fresh = any(not ({item.url, *item.links} & seen) for item in gathered.items)
-    if _needs_evidence(plan) and fresh:
-        budget = evidence_budget(plan, runtime)
-    else:
-        budget = MIN_EVIDENCE_TOKENS
-    pack = select(
+    pack = collect_sources(
         gathered,
         crew=plan.crew,
         query=ranking_query(plan),
-        budget_tokens=budget,
         store=store,
         new_only=not all_items,
         max_items=plan.sources.max_items,
+        keywords=plan.sources.keywords if plan.sources.require_keywords else None,
+        carried_before=carried_before,
     )
     return gathered, pack
+
+
+def run_budget(plan: Plan, options: RunOptions) -> Any:
+    """The run's budget: the crew's `budget:` with the command line's overrides (0 = none)."""
+    from .reading import Budget
+
+    values = plan.config.budget.model_dump()
+    for key, value in (options.budget or {}).items():
+        values[key] = value if value else None
+    return Budget(
+        prompt_tokens=int(values["prompt_tokens"]) if values["prompt_tokens"] else None,
+        output_tokens=int(values["output_tokens"]) if values["output_tokens"] else None,
+        minutes=float(values["minutes"]) if values["minutes"] else None,
+    )
 
 
 def run_crew(
@@ -143,12 +162,14 @@ def resume_run(
 
     with Store.open(project.data_dir / STORE_FILE) as store:
         run = get_run(store, run_id)
-    if run["status"] in {"ok", "nothing-new"}:
-        raise RunFailed(f"run {run['id']} finished ({run['status']}); there is nothing to resume")
-    if not run.get("evidence"):
+    if run["status"] in {"ok", "nothing-new", "partial"}:
+        hint = (
+            f"; `scoutcrew run {run['crew']}` starts with the items it could not read"
+            if run["status"] == "partial"
+            else ""
+        )
         raise RunFailed(
-            f"run {run['id']} stopped before its evidence was packed; start a new run with "
-            f"`scoutcrew run {run['crew']}`"
+            f"run {run['id']} finished ({run['status']}); there is nothing to resume{hint}"
         )
     saved = run["options"] or {}
     options = RunOptions(
@@ -157,12 +178,13 @@ def resume_run(
         output_dir=Path(saved["output_dir"]) if saved.get("output_dir") else None,
         backend=saved.get("backend"),
         all_items=bool(saved.get("all_items")),
+        budget=dict(saved.get("budget") or {}),
     )
     plan = load_plan(project, run["crew"], options)
     done = {t["task"]: t["output"] for t in run["tasks"]}
-    return _execute(
-        plan, options, progress=progress, resume=(run["id"], pack_from_dict(run["evidence"]), done)
-    )
+    # Stopped while gathering: no evidence was saved, so the resumed run gathers it afresh.
+    pack = pack_from_dict(run["evidence"]) if run.get("evidence") else None
+    return _execute(plan, options, progress=progress, resume=(run["id"], pack, done))
 
 
 STORE_FILE = "scoutcrew.sqlite"
@@ -210,15 +232,17 @@ def _execute(
                 result = _stages(
                     plan, options, store, runtime, recorder, say, search_backend, resume
                 )
-        except (KeyboardInterrupt, RunInterrupted):
-            hint = f"interrupted; `scoutcrew resume {recorder.run_id}` continues it"
-            recorder.finish("interrupted", error=hint)
-            raise
+        except (KeyboardInterrupt, RunInterrupted) as exc:
+            raise _interrupted(recorder) from exc
         except ScoutcrewError as exc:
+            if runtime.aborted:  # a call failed because Ctrl-C aborted it
+                raise _interrupted(recorder) from exc
             recorder.finish("failed", error=str(exc))
             _deliver(plan, "failure", None, str(exc), recorder.run_id)
             raise
         except Exception as exc:  # crewai wraps our errors; keep the cause visible
+            if runtime.aborted:
+                raise _interrupted(recorder) from exc
             cause = _scoutcrew_cause(exc)
             error = cause or RunFailed(f"crew '{plan.crew}' failed: {type(exc).__name__}: {exc}")
             recorder.finish("failed", error=str(error))
@@ -228,7 +252,7 @@ def _execute(
             runtime.close()
     result.run_id = recorder.run_id
     result.usage = ledger.records
-    if result.status == "ok":
+    if result.status in {"ok", "partial"}:
         from .report.usage import summary_table
 
         elapsed = time.monotonic() - started
@@ -237,13 +261,28 @@ def _execute(
     return result
 
 
+def _interrupted(recorder: Any) -> Interrupted:
+    """Record the run as interrupted; the error says how to continue it."""
+    hint = f"interrupted; `scoutcrew resume {recorder.run_id}` continues it"
+    recorder.finish("interrupted", error=hint)
+    return Interrupted(hint)
+
+
+def check_interrupted(runtime: Any) -> None:
+    """Stop here if Ctrl-C arrived while crewai was busy and its KeyboardInterrupt got lost."""
+    if runtime.aborted:
+        raise RunInterrupted("the run was interrupted")
+
+
 @contextmanager
 def _interruptible(runtime: Any) -> Iterator[None]:
     """Make Ctrl-C and SIGTERM stop a run at once, even in the middle of a model call.
 
     crewai waits for the call in flight before a KeyboardInterrupt gets through; aborting the
-    runtime first makes that call fail straight away. Outside the main thread (a library user's
-    worker) signals cannot be handled, and nothing changes.
+    runtime first makes that call fail straight away (an Ollama stream is cut; an embedded
+    generation is abandoned to its worker thread). The abort also stays set, so a
+    KeyboardInterrupt that crewai swallows still stops the run at the next check. Outside
+    the main thread (a library user's worker) signals cannot be handled, and nothing changes.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -271,26 +310,41 @@ def _stages(
     search_backend: Any,
     resume: tuple[str, Any, dict[str, str]] | None,
 ) -> RunResult:
-    """Gather, select, run the crew, publish; the run record follows each step."""
+    """Gather, select, take notes, group stories, run the crew, publish; the run record
+    follows each step."""
     from .crew.build import build_crew
+    from .reading import read_sources
+    from .store import utcnow
 
-    pack_seen: list[str] = []
-    if resume is None:
+    budget = run_budget(plan, options)
+    # `--backend ollama` never falls back: with Ollama down, stop before gathering anything.
+    planned = [*plan.agents.values(), *([plan.manager] if plan.manager else [])]
+    runtime.require_ollama([spec for agent in planned for spec in agent.llm])
+    done: dict[str, str] = {}
+    research: Any = None
+    if plan.config.process == "research":
+        # The loop took its own notes; the crew writes from them (continued from checkpoints
+        # on resume, and the crew's finished tasks are kept).
+        research = _research(plan, options, store, runtime, recorder, say, search_backend)
+        if isinstance(research, RunResult):
+            return research
+        pack, gathered = research.pack, None
+        recorder.save_evidence(pack_to_dict(pack, None), [str(n) for n in pack.notes], [])
+        done = dict(resume[2]) if resume is not None else {}
+    elif resume is None or resume[1] is None:
         say("gathering sources")
-        gathered, pack = gather_evidence(plan, store, runtime, options.all_items, search_backend)
+        begun = utcnow()
+        gathered, pack = gather_evidence(
+            plan, store, runtime, options.all_items, search_backend, carried_before=begun
+        )
         recorder.save_evidence(
             pack_to_dict(pack, gathered), [str(n) for n in pack.notes], list(pack.degraded)
         )
-        done: dict[str, str] = {}
     else:
         _, pack, done = resume
         gathered = None
-        pack_seen = list(getattr(pack, "seen_urls", []))
         say(f"resuming after {', '.join(done) or 'no finished task'}")
-    say(
-        f"evidence: {len(pack.sources)} sources, ~{pack.used_tokens} tokens "
-        f"(budget {pack.budget_tokens})"
-    )
+    say(f"evidence: {len(pack.sources)} new sources, ~{pack.used_tokens} tokens")
     if gathered is not None and not pack.sources:
         failed, total = _failed_sources(gathered)
         if total and failed == total:
@@ -300,13 +354,40 @@ def _stages(
                 f"to report on. Check the network and the URLs in crews/{plan.crew}.yaml "
                 f"(`scoutcrew plan {plan.crew}` lists each source). {_clip(reasons, 400)}"
             )
-    if not pack.sources and not options.all_items and _needs_evidence(plan):
-        message = f"nothing new for {plan.crew} since its last successful run; no model was called"
-        if gathered is not None and _failed_sources(gathered)[0]:
-            failed, total = _failed_sources(gathered)
-            message += (
-                f" ({failed} of {total} sources failed; `scoutcrew plan {plan.crew}` says why)"
-            )
+    all_items = options.all_items or plan.sources.all_items
+    if not pack.sources and not all_items and _needs_evidence(plan):
+        message = nothing_new_message(plan.crew, gathered)
+        recorder.finish("nothing-new")  # the caller prints the message, once
+        return RunResult(crew=plan.crew, status="nothing-new", message=message)
+
+    if research is not None:
+        outcome, notes, evidence = None, None, research.evidence
+    elif _needs_evidence(plan):
+        outcome = read_sources(
+            plan,
+            pack,
+            runtime,
+            store,
+            budget=budget,
+            evidence_budget=lambda: evidence_budget(plan, runtime),
+            say=say,
+            reader_factory=options.reader_factory,
+        )
+        notes = outcome.notes
+        if not notes.notes:
+            return _nothing_read(plan, pack, gathered, outcome, runtime, options, recorder, say)
+        evidence = outcome.evidence
+    else:
+        outcome, notes, evidence = None, None, pack.render()
+    read_pack = _read_pack(pack, outcome)
+
+    if outcome is not None and not outcome.shown:
+        # Every source read told only what earlier reports said: nothing to write.
+        _remember(plan, store, read_pack, outcome)
+        message = (
+            f"{len(outcome.notes)} new items read for {plan.crew}, but they add nothing to the "
+            "stories it reported before; no report written"
+        )
         say(message)
         recorder.finish("nothing-new")
         return RunResult(crew=plan.crew, status="nothing-new", message=message)
@@ -319,19 +400,148 @@ def _stages(
         recorder.task_done(positions[result.name], result.name, result.agent, result.output)
         say(f"task {result.name} done ({result.agent})")
 
-    crew_obj = build_crew(plan, runtime, pack.render(), on_task_done=task_done, done=done)
+    crew_obj = build_crew(plan, runtime, evidence, on_task_done=task_done, done=done)
     say(f"running {len(plan.tasks) - len(done)} tasks ({plan.config.process})")
     crew_output = crew_obj.kickoff()
+    check_interrupted(runtime)
     pending = [t for t in plan.tasks if t.name not in done]
     for task, output in zip(pending, crew_output.tasks_output, strict=False):
         if task.name not in outputs:
             task_done(_Finished(task.name, task.agent, str(output.raw)))
-    paths = publish(plan, pack, gathered, outputs, runtime.ledger.records, runtime, options)
-    # Everything this run saw is no longer new for the crew, used in the pack or not.
-    seen = gathered_urls(gathered) if gathered is not None else pack_seen
-    store.mark_delivered(plan.crew, seen)
-    recorder.finish("ok", report=str(paths.md))
-    return RunResult(crew=plan.crew, status="ok", report=paths.md, paths=paths)
+    paths = publish(
+        plan, read_pack, gathered, outputs, runtime.ledger.records, runtime, options, research
+    )
+    # An item counts as reported only when a model read it: unread items stay new.
+    if outcome is not None:
+        _remember(plan, store, read_pack, outcome)
+    else:
+        store.mark_delivered(plan.crew, read_pack.urls_and_links(), read_pack.hashes)
+    status = "partial" if read_pack.unread else "ok"
+    error = _unread_message(read_pack) if read_pack.unread else None
+    recorder.finish(status, report=str(paths.md), error=error)
+    return RunResult(
+        crew=plan.crew, status=status, report=paths.md, paths=paths, message=error or ""
+    )
+
+
+def _read_pack(pack: Any, outcome: Any) -> Any:
+    """The pack the report cites: the sources a model read, the stories, what stayed unread."""
+    from dataclasses import replace
+
+    from .evidence.select import left_out_counts
+
+    if outcome is None:
+        return replace(pack, left_out=left_out_counts(pack.dropped))
+    read = outcome.notes.read_ids
+    return replace(
+        pack,
+        sources=[s for s in pack.sources if s.id in read],
+        stories=[s.to_dict() | {"links": s.links[:5]} for s in outcome.shown],
+        unread=[(s.title, reason) for s, reason in outcome.notes.unread],
+        left_out=left_out_counts(pack.dropped),
+    )
+
+
+def _remember(plan: Plan, store: Any, read_pack: Any, outcome: Any) -> None:
+    """Mark what a model read as reported, and the stories it belongs to."""
+    from .evidence.stories import save_stories
+
+    store.mark_delivered(plan.crew, read_pack.urls_and_links(), read_pack.hashes)
+    save_stories(plan.crew, outcome.stories, store)
+
+
+def _unread_message(pack: Any) -> str:
+    reasons: dict[str, int] = {}
+    for _title, reason in pack.unread:
+        key = reason.split(":")[0]
+        reasons[key] = reasons.get(key, 0) + 1
+    detail = ", ".join(f"{n} {k}" for k, n in reasons.items())
+    return (
+        f"partial: {len(pack.unread)} new items were not read ({detail}); they stay new, and "
+        "the next run reads them first"
+    )
+
+
+def _nothing_read(
+    plan: Plan,
+    pack: Any,
+    gathered: Any,
+    outcome: Any,
+    runtime: Any,
+    options: RunOptions,
+    recorder: Any,
+    say: Callable[[str], None],
+) -> RunResult:
+    """No source could be read: a budget too small writes a partial report; errors fail."""
+    unread = outcome.notes.unread
+    if not any(reason.startswith("over budget") for _s, reason in unread):
+        first = next((reason for _s, reason in unread), "no source")
+        raise RunFailed(
+            f"no source of {plan.crew} could be read by a model ({len(unread)} unread: "
+            f"{_clip(first, 300)}); they stay new for the next run"
+        )
+    read_pack = _read_pack(pack, outcome)
+    message = _unread_message(read_pack)
+    body = (
+        f"_No model call fitted the run's budget, so none of the {len(unread)} new items was "
+        "read. They stay new: the next run reads them first._"
+    )
+    outputs = {t.name: body for t in plan.tasks if t.in_report}
+    paths = publish(plan, read_pack, gathered, outputs, runtime.ledger.records, runtime, options)
+    say(message)
+    recorder.finish("partial", report=str(paths.md), error=message)
+    return RunResult(
+        crew=plan.crew, status="partial", report=paths.md, paths=paths, message=message
+    )
+
+
+def nothing_new_message(crew: str, gathered: Any) -> str:
+    """Say why a run called no model, and how to get a report from the same items anyway."""
+    message = f"nothing new for {crew} since its last successful run; no model was called"
+    if gathered is not None and _failed_sources(gathered)[0]:
+        failed, total = _failed_sources(gathered)
+        message += f" ({failed} of {total} sources failed; `scoutcrew plan {crew}` says why)"
+    return (
+        f"{message}. For a report from every item anyway: `scoutcrew run {crew} --all-items` "
+        "(or `all_items: true` under sources: in its crew file)"
+    )
+
+
+def _research(
+    plan: Plan,
+    options: RunOptions,
+    store: Any,
+    runtime: Any,
+    recorder: Any,
+    say: Callable[[str], None],
+    search_backend: Any,
+) -> Any:
+    """Run or continue the research loop; a RunResult when it paused for plan review."""
+    from .research.run import format_plan, research_evidence
+
+    result: Any = research_evidence(
+        plan,
+        store=store,
+        runtime=runtime,
+        run_id=recorder.run_id,
+        say=say,
+        search_backend=search_backend,
+        review=options.review_plan,
+    )
+    if getattr(result, "paused", False):
+        message = (
+            f"{format_plan(result.state)}\nplan written to {result.plan_file}: edit it if you "
+            f"like, then `scoutcrew resume {recorder.run_id}`"
+        )
+        recorder.finish("paused", error=f"waiting for plan review ({result.plan_file})")
+        return RunResult(crew=plan.crew, status="paused", message=message)
+    if not result.pack.sources:
+        raise RunFailed(
+            f"the research loop of {plan.crew} found no page to take notes from "
+            f"({result.summary['queries']} queries). Check the search backend "
+            f"(`scoutcrew show {recorder.run_id}` has the trail)"
+        )
+    return result
 
 
 def _failed_sources(gathered: Any) -> tuple[int, int]:
@@ -364,6 +574,7 @@ def _options_record(options: RunOptions) -> dict[str, Any]:
         "model": options.model,
         "backend": options.backend,
         "all_items": options.all_items,
+        "budget": dict(options.budget or {}),
         "output_dir": str(options.output_dir) if options.output_dir else None,
     }
 
@@ -395,7 +606,6 @@ def pack_to_dict(pack: Any, gathered: Any) -> dict[str, Any]:
         if source.get("published") is not None:
             source["published"] = source["published"].isoformat()
     data["gathered_items"] = len(gathered.items) if gathered is not None else None
-    data["seen_urls"] = gathered_urls(gathered) if gathered is not None else []
     return data
 
 
@@ -422,8 +632,8 @@ def pack_from_dict(data: dict[str, Any]) -> Any:
         budget_tokens=data.get("budget_tokens", 0),
         used_tokens=data.get("used_tokens", 0),
         degraded=list(data.get("degraded", [])),
+        hashes=dict(data.get("hashes") or {}),
     )
-    pack.seen_urls = list(data.get("seen_urls", []))  # type: ignore[attr-defined]
     return pack
 
 
@@ -435,16 +645,25 @@ def publish(
     usage: list[Any],
     runtime: Any,
     options: RunOptions,
+    research: Any = None,
 ) -> Any:
-    """Verify the citations of the report's sections and write the report files."""
+    """Check the report's sections (and repair them once), then write the report files."""
     from .report.files import write_report
-    from .report.verify import verify
+    from .review import review_sections
+    from .untrusted import strip_controls
 
-    sections = [(t.heading, outputs.get(t.name, "")) for t in plan.tasks if t.in_report]
-    body = "\n\n".join(f"## {heading}\n\n{text}" for heading, text in sections)
-    verification = verify(body, pack)
+    # Model text enters the report here: no control character of it reaches a file.
+    sections = [
+        (t.heading, strip_controls(outputs.get(t.name, ""))) for t in plan.tasks if t.in_report
+    ]
+    sections, verification = review_sections(plan, pack, sections, runtime)
+    usage = list(runtime.ledger.records)  # the judge's and the repair's calls count too
     out_dir = options.output_dir or _output_dir(plan)
     notes = list(runtime.model_notes())
+    meta_extra: dict[str, Any] = {}
+    if research is not None:  # written by code from the trail, so not verified as claims
+        sections = [*sections, ("How this was researched", research.section)]
+        meta_extra["research"] = research.summary
     return write_report(
         out_dir,
         plan.crew,
@@ -459,6 +678,7 @@ def publish(
             "inputs": {k: v for k, v in plan.inputs.items() if k != "evidence"},
             "process": plan.config.process,
             "gathered_items": len(gathered.items) if gathered is not None else None,
+            **meta_extra,
         },
     )
 
@@ -508,44 +728,29 @@ CONTEXT_ANSWER_ESTIMATE = 500
 
 
 def plan_crew(project: Project, crew: str, options: RunOptions | None = None) -> str:
-    """Gather and pack the evidence, then describe it and estimate each task's prompt."""
+    """Gather and select, then say what a run would read and estimate its calls, tokens and
+    time; no model is called (the speeds come from the run history)."""
     from .evidence.select import format_plan_summary
     from .llm.ledger import UsageLedger
-    from .store import Store
-    from .text import estimate_tokens
+    from .planning import estimate_run, format_estimate
+    from .store import Store, utcnow
 
     options = options or RunOptions()
     plan = load_plan(project, crew, options)
     runtime = make_runtime(project, options.backend, UsageLedger())
     project.data_dir.mkdir(parents=True, exist_ok=True)
     with Store.open(project.data_dir / STORE_FILE) as store:
-        gathered, pack = gather_evidence(plan, store, runtime, options.all_items)
-    evidence = pack.render()
-    lines = [format_plan_summary(pack, gathered), "", "token estimate per task (no model called):"]
-    total = 0
-    for task in plan.tasks:
-        agent = plan.agents.get(task.agent) or plan.manager
-        assert agent is not None
-        spec = runtime.resolve_chain(agent.llm)[0]
-        options = runtime.chain_options([spec], agent.options, agent.model_num_ctx)[spec]
-        text = " ".join(
-            [
-                agent.role,
-                agent.goal,
-                agent.backstory,
-                task.expected_output,
-                task.description.replace("{evidence}", evidence),
-            ]
+        gathered, pack = gather_evidence(
+            plan, store, runtime, options.all_items, carried_before=utcnow()
         )
-        prompt = (
-            estimate_tokens(text)
-            + CREWAI_SCAFFOLD_TOKENS
-            + CONTEXT_ANSWER_ESTIMATE * len(task.context)
+        lines = [format_plan_summary(pack, gathered, full=False), ""]
+        if not pack.sources and _needs_evidence(plan):
+            lines.append(
+                "nothing new to read: a run now would make no model call (it ends as 'nothing-new')"
+            )
+            return "\n".join(lines)
+        estimate = estimate_run(
+            plan, pack, runtime, store, run_budget(plan, options), evidence_budget(plan, runtime)
         )
-        total += prompt
-        num_ctx = runtime.num_ctx(spec, options)
-        lines.append(
-            f"  {task.name:<16} {agent.name:<12} {spec:<24} prompt ~{prompt:>6} / num_ctx {num_ctx}"
-        )
-    lines.append(f"  total prompt tokens ~{total} across {len(plan.tasks)} tasks")
+    lines += format_estimate(estimate)
     return "\n".join(lines)

@@ -7,6 +7,8 @@ import threading
 import time
 from typing import Any, TextIO
 
+from .untrusted import strip_controls
+
 
 class Progress:
     """Show the stage, the task, tokens so far and elapsed time while a crew runs.
@@ -26,11 +28,12 @@ class Progress:
         self._status: Any = None
 
     def __call__(self, message: str) -> None:
+        message = strip_controls(message)  # the last guard before the terminal
         with self._lock:
             self.stage = message
         if self.live:
             self._ensure_live()
-            self._status.console.log(message)
+            self._status.console.log(message, markup=False, emoji=False, highlight=False)
             self._refresh()
         else:
             print(f"[scoutcrew {self._elapsed()}] {message}", file=self.stream, flush=True)
@@ -44,10 +47,13 @@ class Progress:
             self._refresh()
         else:
             state = "ok" if getattr(record, "ok", True) else f"failed ({record.error})"
-            print(
+            line = (
                 f"[scoutcrew {self._elapsed()}]   call {self.calls}: {record.agent or '-'}/"
                 f"{record.task or '-'} on {record.spec}: {record.prompt_tokens} prompt + "
-                f"{record.completion_tokens} output tokens, {state}",
+                f"{record.completion_tokens} output tokens, {state}"
+            )
+            print(
+                strip_controls(line),
                 file=self.stream,
                 flush=True,
             )
@@ -72,9 +78,14 @@ class Progress:
             from rich.console import Console
 
             console = Console(file=self.stream)
-            self._status = console.status(self._line())
+            self._status = console.status(self._text())
             self._status.start()
 
     def _refresh(self) -> None:
         if self._status is not None:
-            self._status.update(self._line())
+            self._status.update(self._text())
+
+    def _text(self) -> Any:
+        from rich.text import Text
+
+        return Text(self._line())  # plain text: a feed title is never read as rich markup

@@ -116,11 +116,54 @@ def mark_stale(store: Any, crew: str) -> int:
         cursor = conn.execute(
             "UPDATE runs SET status = 'interrupted', ended_at = COALESCE(ended_at, ?),"
             " error = COALESCE(error, 'the process ended before the run finished;"
-            " `scoutcrew resume` continues it')"
+            " `scoutcrew resume ' || id || '` continues it')"
             " WHERE crew = ? AND status = 'running'",
             (now(), crew),
         )
     return cursor.rowcount
+
+
+def mark_dead_runs(store: Any, project: Any) -> int:
+    """Mark runs recorded as running whose process is gone as interrupted; return how many.
+
+    Without taking any lock (that could refuse a run starting at the same moment): a running
+    record is dead when its crew's lock names no holder, a holder whose process no longer
+    exists, or a holder that took the lock after the record's run had started.
+    """
+    from .schedule.locks import lock_owner, process_alive
+
+    rows = store.execute("SELECT id, crew, started_at FROM runs WHERE status = 'running'")
+    dead: list[tuple[str, str]] = []
+    for row in rows:
+        owner = lock_owner(project, row["crew"])
+        if owner is None:
+            why = "the process running it ended before the run finished"
+        elif not process_alive(owner["pid"]):
+            why = f"its process (pid {owner['pid']}) ended before the run finished"
+        elif _stamp(owner["since"]) > _stamp(row["started_at"]):
+            why = "the process running it ended; a later run holds the crew's lock"
+        else:
+            continue
+        dead.append((row["id"], why))
+    with store.transaction() as conn:
+        for run_id, why in dead:
+            conn.execute(
+                "UPDATE runs SET status = 'interrupted', ended_at = COALESCE(ended_at, ?),"
+                " error = COALESCE(error, ?) WHERE id = ? AND status = 'running'",
+                (now(), f"{why}; `scoutcrew resume {run_id}` continues it", run_id),
+            )
+    return len(dead)
+
+
+def _stamp(iso: str) -> str:
+    """An ISO time as 'YYYY-MM-DDTHH:MM:SS' (UTC), comparable as text at second precision."""
+    try:
+        when = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return iso[:19]
+    if when.tzinfo is not None:
+        when = when.astimezone(UTC)
+    return when.strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def list_runs(store: Any, crew: str | None = None, limit: int = 20) -> list[RunRow]:

@@ -113,6 +113,34 @@ migrations: list[str] = [
     );
     CREATE INDEX llm_calls_run ON llm_calls (run_id);
     """,
+    # 3: per-source notes (the map step) and stories tracked across runs
+    """
+    CREATE TABLE notes (
+        content_hash TEXT NOT NULL,     -- hash of what the model read (evidence/notes.py)
+        model TEXT NOT NULL,            -- the model spec that wrote the note
+        prompt_version TEXT NOT NULL,
+        url TEXT NOT NULL,
+        facts TEXT NOT NULL,            -- JSON list of fact sentences, without [S#] ids
+        created TEXT NOT NULL,
+        PRIMARY KEY (content_hash, model, prompt_version)
+    );
+    CREATE TABLE stories (
+        crew TEXT NOT NULL,
+        id TEXT NOT NULL,
+        title TEXT NOT NULL,
+        first_reported TEXT NOT NULL,
+        last_reported TEXT NOT NULL,
+        facts TEXT NOT NULL DEFAULT '[]',  -- JSON: every fact reported so far
+        PRIMARY KEY (crew, id)
+    );
+    CREATE TABLE story_items (
+        crew TEXT NOT NULL,
+        story_id TEXT NOT NULL,
+        url TEXT NOT NULL,
+        PRIMARY KEY (crew, url)
+    );
+    ALTER TABLE deliveries ADD COLUMN content_hash TEXT;
+    """,
 ]
 
 
@@ -387,16 +415,29 @@ class Store:
 
     # -- deliveries -------------------------------------------------------------------------
 
-    def mark_delivered(self, crew: str, urls: Iterable[str]) -> None:
-        """Record that `crew` has reported on these items (canonical URLs)."""
+    def mark_delivered(
+        self, crew: str, urls: Iterable[str], hashes: dict[str, str] | None = None
+    ) -> None:
+        """Record that `crew` has reported on these items (canonical URLs), with the content
+        hash it read when known: a later change of that text makes the item new again."""
         now = utcnow()
+        hashes = hashes or {}
         with self.transaction() as conn:
             conn.executemany(
-                "INSERT OR IGNORE INTO deliveries (crew, url, delivered_at) VALUES (?, ?, ?)",
-                [(crew, url, now) for url in urls],
+                "INSERT INTO deliveries (crew, url, delivered_at, content_hash) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(crew, url) DO UPDATE SET"
+                " content_hash = COALESCE(excluded.content_hash, deliveries.content_hash),"
+                " delivered_at = CASE WHEN excluded.content_hash IS NOT NULL"
+                " THEN excluded.delivered_at ELSE deliveries.delivered_at END",
+                [(crew, url, now, hashes.get(url)) for url in urls],
             )
 
     def delivered(self, crew: str) -> set[str]:
         """Return the canonical URLs `crew` has already reported on."""
         rows = self.execute("SELECT url FROM deliveries WHERE crew = ?", (crew,))
         return {row["url"] for row in rows}
+
+    def delivered_hashes(self, crew: str) -> dict[str, str | None]:
+        """The content hash `crew` last reported for each delivered URL (None: unknown)."""
+        rows = self.execute("SELECT url, content_hash FROM deliveries WHERE crew = ?", (crew,))
+        return {row["url"]: row["content_hash"] for row in rows}

@@ -11,6 +11,7 @@ import re
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -169,11 +170,42 @@ class SourcesConfig(Strict):
     feeds: list[str] = Field(default_factory=list)
     search: list[str] = Field(default_factory=list)
     keywords: list[str] = Field(default_factory=list)
-    max_items: int = Field(default=30, ge=1)
+    # Leave out (as "off topic") items that mention none of the keywords; off by default,
+    # since the keywords only rank items otherwise.
+    require_keywords: bool = False
+    # A cap the user sets on the items one run reads (the rest stay new); none by default.
+    max_items: int | None = Field(default=None, ge=1)
     pages: int = Field(default=0, ge=0)
     search_results: int = Field(default=5, ge=1)
     search_backend: str = "auto"
+    searxng_url: str | None = None  # else $SEARXNG_URL; used when search_backend is searxng
     allow_private_hosts: bool = False
+    # Every run reads every item, as `--all-items` does: for crews over files that never
+    # change (the bundled demo), where "new since the last run" would leave nothing to read.
+    all_items: bool = False
+
+    @field_validator("searxng_url")
+    @classmethod
+    def _searxng_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError(
+                f"searxng_url '{value}' must be the http(s) address of a SearXNG instance, "
+                "e.g. http://localhost:8080"
+            )
+        return value
+
+
+class ResearchConfig(Strict):
+    """The research loop of a `process: research` crew: plan, search, read, reflect."""
+
+    rounds: int = Field(default=3, ge=1, le=10)
+    sub_questions: int = Field(default=4, ge=1, le=12)
+    queries_per_round: int = Field(default=3, ge=1, le=10)
+    pages_per_round: int = Field(default=5, ge=1, le=20)
+    perspectives: int = Field(default=0, ge=0, le=6)
+    token_budget: int | None = Field(default=None, gt=0)  # prompt + output tokens of the loop
+    agent: str | None = None  # the agent that plans, takes notes and reflects
+    page_tokens: int = Field(default=600, ge=50, le=4000)  # of each page, for its note
 
 
 class ScheduleConfig(Strict):
@@ -219,19 +251,50 @@ class DeliveryConfig(Strict):
         return value
 
 
+# The model work one run may do unless the crew or the command line says otherwise.
+DEFAULT_BUDGET = {"prompt_tokens": 500_000, "output_tokens": 100_000, "minutes": None}
+
+
+class BudgetConfig(Strict):
+    """A cap on one run's model work; at the cap the run writes a partial report."""
+
+    prompt_tokens: int | None = Field(default=DEFAULT_BUDGET["prompt_tokens"], gt=0)
+    output_tokens: int | None = Field(default=DEFAULT_BUDGET["output_tokens"], gt=0)
+    minutes: float | None = Field(default=DEFAULT_BUDGET["minutes"], gt=0)
+
+
+class VerifyConfig(Strict):
+    """How a crew's report is checked before it is published.
+
+    The deterministic claim check always runs. judge: a model that also reads the sentences
+    the code could not decide, in one batched call per report (opt-in). repair: how many rounds
+    flagged sentences go back to the writer (0 turns repair off).
+    """
+
+    judge: str | None = None
+    repair: int = Field(default=1, ge=0, le=3)
+
+    @field_validator("judge")
+    @classmethod
+    def _judge(cls, value: str | None) -> str | None:
+        return check_model_spec(value) if value is not None else None
+
+
 class CrewConfig(Strict):
     """One file under crews/."""
 
     description: str
     agents: list[str]
     tasks: list[str]
-    process: Literal["sequential", "hierarchical"] = "sequential"
+    process: Literal["sequential", "hierarchical", "research"] = "sequential"
     manager: str | None = None
+    research: ResearchConfig | None = None
     sources: SourcesConfig = Field(default_factory=SourcesConfig)
     inputs: dict[str, str | int | float] = Field(default_factory=dict)
     schedule: ScheduleConfig | None = None
     output: OutputConfig = Field(default_factory=OutputConfig)
     delivery: DeliveryConfig | None = None
+    budget: BudgetConfig = Field(default_factory=BudgetConfig)
     # One model chain for every agent of this crew (e.g. a declared fallback to the embedded
     # engine), instead of each agent's own `llm`; `--model` still overrides it.
     llm: list[ChainEntry] | None = None
@@ -245,6 +308,8 @@ class CrewConfig(Strict):
     @classmethod
     def _specs(cls, value: list[ChainEntry] | None) -> list[ChainEntry] | None:
         return None if value is None else _check_chain(value)
+
+    verify: VerifyConfig = Field(default_factory=VerifyConfig)
 
     @field_validator("schedule", mode="before")
     @classmethod
@@ -363,8 +428,17 @@ def _fields_at(model: type, loc: tuple) -> list[str]:
         field_info = getattr(current, "model_fields", {}).get(part)
         if field_info is None:
             return []
-        current = field_info.annotation
+        current = _model_of(field_info.annotation)
     return list(getattr(current, "model_fields", {}))
+
+
+def _model_of(annotation: Any) -> Any:
+    """The pydantic model inside an annotation such as `ResearchConfig | None`."""
+    import typing
+
+    if hasattr(annotation, "model_fields"):
+        return annotation
+    return next((a for a in typing.get_args(annotation) if hasattr(a, "model_fields")), None)
 
 
 def _load_entries(doc: YamlDoc, model: type[BaseModel], what: str) -> dict[str, Any]:
@@ -407,11 +481,14 @@ def load_config(project: Project, only_crew: str | None = None) -> ProjectConfig
     agents = _load_entries(agents_doc, AgentConfig, "agents")
     tasks = _load_entries(tasks_doc, TaskConfig, "tasks")
     problems = agents_doc.problems + tasks_doc.problems
+    # A file that could not be read at all is reported once: references into it are not
+    # reported a second time as missing names.
+    unread = {"agents": agents_doc.unreadable, "tasks": tasks_doc.unreadable}
 
     for name, task in tasks.items():
         if task is None:
             continue
-        if task.agent not in agents:
+        if task.agent not in agents and not unread["agents"]:
             problems.append(
                 f"{tasks_doc.where((name, 'agent'))}: {name}.agent: no agent '{task.agent}' in "
                 f"agents.yaml{_suggest(task.agent, agents)}"
@@ -437,7 +514,8 @@ def load_config(project: Project, only_crew: str | None = None) -> ProjectConfig
         problems.extend(doc.problems)
         if crew is None:
             continue
-        crew_problems = _check_crew(crew_name, crew, doc, agents, tasks)
+        crew_problems = _check_crew(crew_name, crew, doc, agents, tasks, unread)
+        crew_problems += _missing_local_feeds(crew, doc, project.root)
         problems.extend(crew_problems)
         if not crew_problems and all(agents.get(a) for a in _crew_agent_names(crew)):
             if all(tasks.get(t) for t in crew.tasks):
@@ -466,10 +544,16 @@ def _check_crew(
     doc: YamlDoc,
     agents: dict[str, AgentConfig | None],
     tasks: dict[str, TaskConfig | None],
+    unread: dict[str, bool] | None = None,
 ) -> list[str]:
     out = []
+    unread = unread or {}
     if not NAME_RE.match(name):
         out.append(f"{doc.display}:1: crew name '{name}' must use lower-case letters, digits, -, _")
+    if unread.get("agents") or unread.get("tasks"):
+        # agents.yaml or tasks.yaml is unreadable and already reported: the crew cannot be
+        # checked against it, and it will not run until that file is fixed.
+        return out
     for index, agent in enumerate(crew.agents):
         if agent not in agents:
             out.append(
@@ -490,7 +574,11 @@ def _check_crew(
                 f"{where}: tasks: no task '{task_name}' in tasks.yaml{_suggest(task_name, tasks)}"
             )
             continue
-        if crew.process == "sequential" and task.agent in agents and task.agent not in crew.agents:
+        if (
+            crew.process != "hierarchical"
+            and task.agent in agents
+            and task.agent not in crew.agents
+        ):
             out.append(
                 f"{where}: tasks: task '{task_name}' is done by agent '{task.agent}', "
                 f"which is not in this crew's agents: add it to agents:"
@@ -529,7 +617,48 @@ def _check_crew(
             f"{doc.where(('manager',))}: manager: only a hierarchical crew has a manager "
             "(set process: hierarchical or remove manager:)"
         )
+    out += _check_research(crew, doc)
     return out
+
+
+def _missing_local_feeds(crew: CrewConfig, doc: YamlDoc, root: Path) -> list[str]:
+    """Feeds given as a path (or file:// URL) that name no file: found now, not at run time."""
+    from urllib.parse import urlsplit
+    from urllib.request import url2pathname
+
+    out = []
+    for index, feed in enumerate(crew.sources.feeds):
+        parts = urlsplit(feed)
+        if parts.scheme not in ("", "file"):
+            continue
+        raw = Path(url2pathname(parts.path)) if parts.scheme == "file" else Path(feed)
+        path = raw if raw.is_absolute() else root / raw
+        if not path.is_file():
+            what = "is not a file" if path.exists() else "does not exist"
+            out.append(
+                f"{doc.where(('sources', 'feeds', index))}: sources.feeds: {feed!r} {what} "
+                f"(looked for {path}); fix the path, relative to the project folder, or give "
+                "a web feed as a URL starting with https://"
+            )
+    return out
+
+
+def _check_research(crew: CrewConfig, doc: YamlDoc) -> list[str]:
+    """A research block belongs to a research crew, and its agent to the crew."""
+    if crew.process != "research":
+        if crew.research is not None:
+            return [
+                f"{doc.where(('research',))}: research: only a `process: research` crew has a "
+                "research loop (set process: research or remove research:)"
+            ]
+        return []
+    research = crew.research or ResearchConfig()
+    if research.agent is not None and research.agent not in crew.agents:
+        return [
+            f"{doc.where(('research', 'agent'))}: research.agent: '{research.agent}' is not in "
+            f"this crew's agents{_suggest(research.agent, crew.agents)}"
+        ]
+    return []
 
 
 # --------------------------------------------------------------------------- the plan

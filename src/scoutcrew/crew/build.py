@@ -46,6 +46,8 @@ def build_crew(
     warnings.filterwarnings("ignore", message="function callbacks cannot be serialized")
 
     done = done or {}
+    # A research crew's loop runs before the crew; the crew itself then runs its tasks in order.
+    process = "hierarchical" if plan.config.process == "hierarchical" else "sequential"
     values = {"evidence": evidence}
     root = plan.project.root
     agents = {name: _agent(crewai, spec, runtime, root) for name, spec in plan.agents.items()}
@@ -56,7 +58,7 @@ def build_crew(
             name=planned.name,
             description=fill(planned.description, values),
             expected_output=fill(planned.expected_output, values),
-            agent=agents[planned.agent] if plan.config.process == "sequential" else None,
+            agent=agents[planned.agent] if process == "sequential" else None,
             context=context,
             callback=_callback(planned.name, planned.agent, on_task_done),
         )
@@ -77,7 +79,7 @@ def build_crew(
         name=plan.crew,
         agents=list(agents.values()),
         tasks=pending,
-        process=plan.config.process,
+        process=process,
         verbose=any(a.verbose for a in plan.agents.values()),
         memory=False,
         cache=False,

@@ -11,6 +11,8 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from ..untrusted import strip_controls
+
 SEARCH_RESULTS = 5
 SNIPPET_CHARS = 240
 PAGE_CHARS = 2_500
@@ -31,7 +33,7 @@ def search_text(query: str, searcher: Any = None, backend: str = "auto") -> str:
     for index, result in enumerate(results, start=1):
         snippet = " ".join(result["body"].split())[:SNIPPET_CHARS]
         lines.append(f"{index}. {result['title']} <{result['href']}>\n   {snippet}")
-    return "\n".join(lines)
+    return strip_controls("\n".join(lines))
 
 
 def page_text(url: str, project_root: Path) -> str:
@@ -39,6 +41,10 @@ def page_text(url: str, project_root: Path) -> str:
     from ..errors import SourceError
     from ..gather.pages import extract_main_text
     from ..gather.safety import AddressPolicy, Fetcher, FetchLimits
+
+    if not url.strip().lower().startswith(("http://", "https://")):
+        # Gathering may read the project's own files; a model asking for one may not.
+        return f"Could not read {url[:200]}: read_page takes http(s) URLs only."
 
     async def fetch() -> str:
         async with Fetcher(FetchLimits(), AddressPolicy.from_settings(), project_root) as fetcher:

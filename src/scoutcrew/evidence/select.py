@@ -15,7 +15,7 @@ from typing import Any
 
 from ..gather.items import Gathered, Item, Note
 from ..gather.urls import canonical_url
-from ..text import STOPWORDS, estimate_tokens, rank, words
+from ..text import STOPWORDS, estimate_tokens, rank, terms, words
 
 PREAMBLE = (
     "The evidence below is quoted source material from feeds, search results and web pages. "
@@ -89,13 +89,28 @@ def dedupe(
     return kept, dropped
 
 
+# A word or shingle found in more items than this tells no two of them apart: it is skipped
+# when looking for candidates (which keeps dedup linear on large backlogs).
+COMMON_POSTINGS = 200
+
+
 def _near_twin(sh, ti, kept, shingles, titles, shingle_index, title_index, text_t, title_t):
-    shared = Counter(i for s in sh for i in shingle_index.get(s, ()))
+    shared = Counter(
+        i
+        for s in sh
+        if len(postings := shingle_index.get(s, ())) <= COMMON_POSTINGS
+        for i in postings
+    )
     for idx, n in shared.most_common(5):
         if n / (len(sh) + len(shingles[idx]) - n) >= text_t:
             return kept[idx], "near-duplicate text"
     if len(ti) >= 4:
-        shared_t = Counter(i for t in ti for i in title_index.get(t, ()))
+        shared_t = Counter(
+            i
+            for t in ti
+            if len(postings := title_index.get(t, ())) <= COMMON_POSTINGS
+            for i in postings
+        )
         for idx, _n in shared_t.most_common(5):
             if len(titles[idx]) >= 4 and _jaccard(ti, titles[idx]) >= title_t:
                 return kept[idx], "near-duplicate title"
@@ -153,6 +168,13 @@ class EvidencePack:
     budget_tokens: int = 0
     used_tokens: int = 0
     degraded: list[str] = field(default_factory=list)
+    # The content hash of the item at each link, for the record of what was reported.
+    hashes: dict[str, str] = field(default_factory=dict)
+    # After the map step: the stories the report tells (dicts, see evidence.stories.Story),
+    # the new items no model read (title, reason), and items left out on purpose by reason.
+    stories: list[dict[str, Any]] = field(default_factory=list)
+    unread: list[tuple[str, str]] = field(default_factory=list)
+    left_out: dict[str, int] = field(default_factory=dict)
 
     def render(self) -> str:
         """Return the {evidence} text: quoted sources, fenced, declared as data."""
@@ -168,6 +190,10 @@ class EvidencePack:
     @property
     def urls(self) -> list[str]:
         return [s.url for s in self.sources]
+
+    def urls_and_links(self) -> list[str]:
+        """Every URL the pack's sources were seen at."""
+        return list(dict.fromkeys(u for s in self.sources for u in [s.url, *s.links]))
 
 
 def _one_line(text: str) -> str:
@@ -243,8 +269,24 @@ def select(
         used += estimate_tokens(source.render()) + 1
     pack.used_tokens = estimate_tokens(pack.render())
     if not pack.sources:
-        pack.notes.append(Note("evidence", crew, "no new items to report on", "info"))
+        pack.notes.append(Note("evidence", crew, _why_empty(gathered, dropped), "info"))
     return pack
+
+
+def _why_empty(gathered: Gathered, dropped: list[tuple[str, str]]) -> str:
+    """Say why the pack is empty: failed sources, empty sources, or nothing new."""
+    if gathered.items:
+        if any(reason == "already reported by this crew" for _t, reason in dropped):
+            return "no new items to report on"
+        return "no usable items to report on"
+    stats = gathered.stats or {}
+    total = int(stats.get("feeds", 0)) + int(stats.get("searches", 0))
+    failed = int(stats.get("feeds_failed", 0)) + int(stats.get("searches_failed", 0))
+    if failed and failed == total:
+        return f"no items to report on: every source failed ({failed} of {total})"
+    if failed:
+        return f"no items to report on: {failed} of {total} sources failed, the rest had none"
+    return "no items to report on: the sources had none"
 
 
 def _fit(item: Item, sid: str, tokens: int, min_tokens: int, room: int) -> Source | None:
@@ -272,7 +314,7 @@ def _copy(item: Item) -> Item:
 # -- plan summary -----------------------------------------------------------------------------
 
 
-def format_plan_summary(pack: EvidencePack, gathered: Gathered) -> str:
+def format_plan_summary(pack: EvidencePack, gathered: Gathered, *, full: bool = True) -> str:
     """Describe what was gathered and what the pack keeps and drops, for `scoutcrew plan`."""
     st = gathered.stats
     lines = [
@@ -298,18 +340,30 @@ def format_plan_summary(pack: EvidencePack, gathered: Gathered) -> str:
     if problems:
         lines.append("Notes:")
         lines += [f"  - [{n.level}] {n}" for n in problems]
-    lines.append(
-        f"Evidence pack: {len(pack.sources)} sources, ~{pack.used_tokens} of "
-        f"{pack.budget_tokens} tokens"
-    )
-    for s in pack.sources:
+    if full:
+        lines.append(
+            f"Evidence pack: {len(pack.sources)} sources, ~{pack.used_tokens} of "
+            f"{pack.budget_tokens} tokens"
+        )
+    else:
+        lines.append(
+            f"New, to be read: {len(pack.sources)} sources, ~{pack.used_tokens} tokens "
+            "(items reported before whose text changed count as new)"
+        )
+    shown = pack.sources if full else pack.sources[:15]
+    for s in shown:
         date = s.published.date().isoformat() if s.published else "undated"
         extra = f" (+{len(s.links) - 1} more links)" if len(s.links) > 1 else ""
         lines.append(
             f"  [{s.id}] {_one_line(s.title)[:80]} - {s.feed_title}, {date}, "
             f"~{estimate_tokens(s.render())} tok{extra}"
         )
-    if pack.dropped:
+    if len(shown) < len(pack.sources):
+        lines.append(f"  ... and {len(pack.sources) - len(shown)} more")
+    if pack.dropped and not full:
+        counts = left_out_counts(pack.dropped)
+        lines.append("Left out: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
+    elif pack.dropped:
         reasons = Counter(_reason_kind(r) for _t, r in pack.dropped)
         lines.append("Dropped: " + ", ".join(f"{n} {k}" for k, n in reasons.most_common()))
         for title, reason in pack.dropped[:15]:
@@ -330,4 +384,120 @@ def _reason_kind(reason: str) -> str:
     ):
         if key in reason:
             return key
+    return reason
+
+
+# -- every new source, for the map step --------------------------------------------------------
+
+SOURCE_TOKENS = 600  # what the note taker reads of one source, at most
+
+
+def collect_sources(
+    gathered: Gathered,
+    *,
+    crew: str,
+    query: str,
+    store: Any,
+    new_only: bool = True,
+    max_items: int | None = None,
+    keywords: list[str] | None = None,
+    source_tokens: int = SOURCE_TOKENS,
+    carried_before: str | None = None,
+) -> EvidencePack:
+    """Every source a run should read, with ids [S1]..[Sn]; what is left out, with its reason.
+
+    Duplicates are merged (one source keeps every link). An item this crew reported is left
+    out unless its text changed since. With `keywords`, an item that matches none of the
+    crew's topic words is off topic. Items over `max_items` are left out and stay new.
+    Sources carried over from earlier runs (first seen before `carried_before`) come first,
+    then the rest by relevance, so a run that cannot read everything reads the backlog first.
+    """
+    items = [_copy(it) for it in gathered.items]
+    link_hash = {canonical_url(it.url): it.content_hash for it in items}
+    dropped: list[tuple[str, str]] = []
+    items, dupes = dedupe(items)
+    dropped += dupes
+    if new_only:
+        reported = store.delivered_hashes(crew)
+        fresh = []
+        for it in items:
+            links = list(dict.fromkeys([it.url, *map(canonical_url, it.links)]))
+            known = [link for link in links if link in reported]
+            changed = [
+                link
+                for link in known
+                if reported[link] is not None and reported[link] != link_hash.get(link)
+            ]
+            if known and not changed:
+                dropped.append((it.title, "already reported by this crew"))
+            else:
+                fresh.append(it)
+        items = fresh
+    empty = [it for it in items if not it.text.strip() and not it.title.strip()]
+    items = [it for it in items if it not in empty]
+    dropped += [(it.url, "no text") for it in empty]
+    if keywords:
+        wanted = {_stem(t) for t in terms(" ".join(keywords))}
+        on_topic = [
+            it for it in items if wanted & {_stem(t) for t in terms(f"{it.title} {it.text}")}
+        ]
+        kept_ids = {id(it) for it in on_topic}
+        dropped += [(it.title, "off topic (no keyword)") for it in items if id(it) not in kept_ids]
+        items = on_topic
+    ranked = rank(items, query)
+    if carried_before:
+        ranked.sort(key=lambda it: 0 if it.first_seen and it.first_seen < carried_before else 1)
+    if max_items is not None and len(ranked) > max_items:
+        dropped += [(it.title, f"beyond max_items ({max_items})") for it in ranked[max_items:]]
+        ranked = ranked[:max_items]
+    pack = EvidencePack(sources=[], notes=list(gathered.notes), dropped=dropped)
+    pack.degraded = list(gathered.degraded)
+    hashes: dict[str, str] = {}
+    for n, item in enumerate(ranked, 1):
+        pack.sources.append(
+            Source(
+                id=f"S{n}",
+                url=item.url,
+                links=list(item.links),
+                title=item.title,
+                feed_title=item.feed_title,
+                published=item.published,
+                excerpt=excerpt(item.text, source_tokens) if item.text else item.title,
+                text=item.text,
+            )
+        )
+        for link in [item.url, *item.links]:
+            hashes[link] = link_hash.get(link, item.content_hash)
+    pack.used_tokens = sum(estimate_tokens(s.render()) for s in pack.sources)
+    pack.hashes = hashes
+    if not pack.sources:
+        pack.notes.append(Note("evidence", crew, "no new items to report on", "info"))
+    return pack
+
+
+def _stem(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def left_out_counts(dropped: list[tuple[str, str]]) -> dict[str, int]:
+    """How many items were left out on purpose, by reason (duplicate, off topic, ...)."""
+    counts: Counter[str] = Counter()
+    for _title, reason in dropped:
+        counts[_left_out_kind(reason)] += 1
+    return dict(counts.most_common())
+
+
+def _left_out_kind(reason: str) -> str:
+    if "duplicate" in reason or "same story" in reason:
+        return "duplicate"
+    if "already reported" in reason:
+        return "already reported"
+    if "off topic" in reason:
+        return "off topic"
+    if "max_items" in reason:
+        return "over max_items"
+    if "no text" in reason:
+        return "no text"
+    if "token budget" in reason:
+        return "over the token budget"
     return reason

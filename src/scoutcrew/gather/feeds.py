@@ -23,7 +23,10 @@ from urllib.parse import urljoin
 
 from ..errors import SourceError
 from ..store import FeedState, Store
+from ..untrusted import strip_controls
+from .charset import to_utf8
 from .items import (
+    MAX_TITLE_CHARS,
     Gathered,
     Item,
     Note,
@@ -36,6 +39,7 @@ from .safety import (
     Fetcher,
     FetchLimits,
     check_xml,
+    html_to_text,
     refuse_entities,
     tidy,
 )
@@ -57,7 +61,7 @@ class SourcesSettings(Protocol):
     feeds: list[str]
     search: list[str]
     keywords: list[str]
-    max_items: int
+    max_items: int | None
     pages: int
     search_results: int
     search_backend: str
@@ -206,7 +210,8 @@ async def fetch_feed(
         # Parsing and cleaning are CPU work: off the event loop, so fetches keep flowing.
         parsed = parse_feed(fetched.body, fetched.url, fetched.headers.get("content-type", ""))
         found = [Note("feed", url, warning, "warning") for warning in parsed.warnings]
-        title = parsed.title or url
+        # The channel title is feed text like any other: plain text, never markup.
+        title = html_to_text(parsed.title)[:MAX_TITLE_CHARS] or url
         rows = [entry_row(e) for e in parsed.entries if e.get("link")]
         skipped = len(parsed.entries) - len(rows)
         if skipped:
@@ -248,15 +253,23 @@ class ParsedFeed:
     warnings: list[str] = field(default_factory=list)
 
 
+_CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\xc2[\x80-\x9f]")
 _HTML_START = re.compile(rb"\s*(?:<\?xml[^>]*>\s*)?(?:<!doctype\s+html|<html)", re.IGNORECASE)
 
 
 def parse_feed(data: bytes, url: str, content_type: str = "") -> ParsedFeed:
     """Parse RSS 0.9x/1.0/2.0, Atom or JSON Feed bytes; raise SourceError if it is none."""
-    data = data.lstrip(b"\xef\xbb\xbf")
-    head = data[:512].lstrip()
+    head = data.lstrip(b"\xef\xbb\xbf")[:512].lstrip()
     if head.startswith(b"{") or "json" in content_type.lower():
-        return _parse_json_feed(data, url)
+        return _parse_json_feed(data.lstrip(b"\xef\xbb\xbf"), url)
+    # From here on the document is UTF-8 whatever it was sent as, so every parser and check
+    # below reads the same characters (expat knows no multi-byte encoding but UTF-8/16).
+    data, warnings = to_utf8(data, content_type)
+    # XML 1.0 allows no C0 control character but tab and newlines; C1 ones only by accident.
+    # Stripped from the whole document, a feed full of terminal escapes stays on the fast path.
+    if _CONTROL_BYTES.search(data):
+        data = strip_controls(data.decode("utf-8")).encode("utf-8")
+    head = data[:512].lstrip()
     if _HTML_START.match(data[:1024]):
         raise SourceError("an HTML page, not a feed (check the feed URL)")
     if not head:
@@ -266,11 +279,12 @@ def parse_feed(data: bytes, url: str, content_type: str = "") -> ParsedFeed:
     # for anything handed to feedparser's lenient parser.
     refuse_entities(data)
     try:
-        return _capped(_parse_xml_fast(data, url))
+        parsed = _parse_xml_fast(data, url)
     except _NotSimple:
-        pass
-    wellformed = check_xml(data)
-    return _capped(_parse_with_feedparser(data, url, content_type, wellformed))
+        wellformed = check_xml(data)
+        parsed = _parse_with_feedparser(data, url, wellformed)
+    parsed.warnings[:0] = warnings
+    return _capped(parsed)
 
 
 def _capped(parsed: ParsedFeed) -> ParsedFeed:
@@ -438,7 +452,7 @@ def parse_date(value: str | None) -> datetime | None:
     return dt.astimezone(UTC)
 
 
-def _parse_with_feedparser(data: bytes, url: str, content_type: str, wellformed: bool):
+def _parse_with_feedparser(data: bytes, url: str, wellformed: bool):
     """Let feedparser's lenient parser keep what it can of an irregular document."""
     import calendar
 
@@ -447,7 +461,7 @@ def _parse_with_feedparser(data: bytes, url: str, content_type: str, wellformed:
     # Bytes in a BytesIO: feedparser never fetches or opens anything itself.
     headers = {
         "content-location": url if url.startswith("http") else "",
-        "content-type": content_type or "application/xml",
+        "content-type": "application/xml; charset=utf-8",  # to_utf8 made it so
     }
     result = feedparser.parse(
         io.BytesIO(data), response_headers=headers, resolve_relative_uris=False

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from ..errors import SourceError
+from ..untrusted import strip_controls
 from .safety import html_to_text
 from .urls import canonical_url
 
@@ -26,6 +27,11 @@ class Note:
     source: str
     message: str
     level: str = "warning"  # "warning" | "error" | "info"
+
+    def __post_init__(self) -> None:
+        # Messages quote servers, parsers and search engines: outside text.
+        self.source = strip_controls(str(self.source))
+        self.message = strip_controls(str(self.message))
 
     def __str__(self) -> str:
         return f"{self.kind} {self.source}: {self.message}"
@@ -98,11 +104,12 @@ def item_from_row(row: dict[str, Any], feed_url: str, feed_title: str) -> Item:
     return Item(
         url=row["url"],
         links=list(row.get("links") or [row["url"]]),
-        title=row["title"],
-        text=row["text"],
+        # Rows written before control characters were stripped at entry_row may hold some.
+        title=strip_controls(row["title"]),
+        text=strip_controls(row["text"]),
         published=datetime.fromisoformat(published) if published else None,
         feed_url=feed_url,
-        feed_title=feed_title,
+        feed_title=strip_controls(feed_title),
         content_hash=row["content_hash"],
         first_seen=row.get("first_seen", ""),
     )

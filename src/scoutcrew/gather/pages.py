@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from ..untrusted import strip_controls
 from .safety import Fetcher, neutralize, tidy
 
 MAX_PAGE_CHARS = 20_000
@@ -23,7 +24,7 @@ def extract_main_text(html: bytes, url: str) -> str:
         include_images=False,
         favor_precision=True,
     )
-    return neutralize(tidy(text or ""))[:MAX_PAGE_CHARS]
+    return neutralize(tidy(strip_controls(text or "")))[:MAX_PAGE_CHARS]
 
 
 async def enrich_with_pages(

@@ -15,6 +15,7 @@ import ipaddress
 import os
 import re
 import socket
+import stat
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from ..errors import SourceError, UnsafeSource
+from ..untrusted import strip_controls
 
 ALLOW_PRIVATE_ENV = "SCOUTCREW_ALLOW_PRIVATE_HOSTS"
 
@@ -52,13 +54,19 @@ class AddressPolicy:
             ip = ip.ipv4_mapped
         if ip.is_link_local:
             return f"link-local address {ip} (never allowed)"
+        # Before the reserved check: Python counts ::1 as reserved (it lies in ::/8).
+        if ip.is_loopback:
+            return None if self.allow_private else self._private_refusal("loopback", ip)
         if ip.is_multicast or ip.is_unspecified or ip.is_reserved:
             return f"reserved address {ip} (never allowed)"
         if ip.is_global:
             return None
         if self.allow_private:
             return None
-        kind = "loopback" if ip.is_loopback else "private"
+        return self._private_refusal("private", ip)
+
+    @staticmethod
+    def _private_refusal(kind: str, ip: IPAddress) -> str:
         return (
             f"{kind} address {ip}; set sources.allow_private_hosts: true in the crew file "
             f"or {ALLOW_PRIVATE_ENV}=1 to allow it"
@@ -221,6 +229,7 @@ def html_to_text(markup: str | None) -> str:
     """Reduce HTML (or plain text) to inert plain text."""
     if not markup:
         return ""
+    markup = strip_controls(markup)
     if "<" not in markup and "&" not in markup:
         return neutralize(tidy(markup))
     if "<!--" in markup:
@@ -231,7 +240,8 @@ def html_to_text(markup: str | None) -> str:
         # Common case (paragraphs, emphasis, links): no element whose content must go, so
         # dropping the tags themselves is enough, and far cheaper than building a tree.
         text = html.unescape(_TAG_FAST.sub("", _BLOCK_TAG.sub("\n", markup)))
-    return defang(neutralize(tidy(text)))
+    # Again after unescaping: a character reference (&#27;) can spell a control character.
+    return defang(neutralize(tidy(strip_controls(text))))
 
 
 def defang(text: str) -> str:
@@ -425,12 +435,15 @@ class Fetcher:
         accept: str = "*/*",
     ) -> Fetched:
         """Fetch `url` (conditional when validators are given); raise SourceError on failure."""
-        if is_local_path(url):
-            return await self._read_file(url)
-        # Waiting for a slot does not count against the total timeout. The per-host slot is
-        # taken for the URL's own host; redirect hops to other hosts do not take theirs, so two
-        # hosts redirecting to each other can never deadlock.
-        host = urlsplit(url).hostname or ""
+        try:
+            if is_local_path(url):
+                return await self._read_file(url)
+            # Waiting for a slot does not count against the total timeout. The per-host slot is
+            # taken for the URL's own host; redirect hops to other hosts do not take theirs, so
+            # two hosts redirecting to each other can never deadlock.
+            host = urlsplit(url).hostname or ""
+        except ValueError as exc:  # urlsplit: an unclosed [IPv6 bracket, a bad port
+            raise UnsafeSource(f"not a valid URL: {url[:120]!r} ({exc})") from exc
         sem = self._hosts.setdefault(host, asyncio.Semaphore(self.limits.per_host))
         async with sem, self._all:
             try:
@@ -449,9 +462,7 @@ class Fetcher:
             headers["If-Modified-Since"] = last_modified
         seen: set[str] = set()
         for _hop in range(self.limits.max_redirects + 1):
-            parsed = urlsplit(url)
-            if parsed.scheme not in ("http", "https") or not parsed.hostname:
-                raise UnsafeSource(f"only http(s) URLs are fetched, not {url[:80]!r}")
+            parsed = split_web_url(url)
             seen.add(url)
             try:
                 client = self._client_for(f"{parsed.scheme}://{parsed.netloc}")
@@ -474,6 +485,8 @@ class Fetcher:
                         raise SourceError(f"HTTP {resp.status_code}")
                     body = await self._read_body(resp)
                     return Fetched(url, resp.status_code, body, dict(resp.headers))
+            except httpx.InvalidURL as exc:  # not an HTTPError
+                raise UnsafeSource(f"refused {url[:120]!r}: {exc}") from exc
             except httpx.TimeoutException as exc:
                 raise SourceError(f"timed out ({type(exc).__name__})") from exc
             except httpx.HTTPError as exc:
@@ -511,14 +524,26 @@ class Fetcher:
         cap = self.limits.max_bytes
 
         def read() -> bytes:
-            with open(path, "rb") as fh:
+            # O_NONBLOCK: opening a FIFO must not wait for a writer; the type is checked on
+            # the open descriptor, so the file cannot be swapped between check and read.
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+            with os.fdopen(fd, "rb") as fh:
+                st = os.fstat(fd)
+                if not stat.S_ISREG(st.st_mode):
+                    raise UnsafeSource(f"{path} is not a regular file (a FIFO or a device?)")
+                if st.st_size > cap:
+                    raise UnsafeSource(f"too large: {st.st_size} bytes (limit {cap})")
                 data = fh.read(cap + 1)
             if len(data) > cap:
                 raise UnsafeSource(f"too large: over {cap} bytes")
             return data
 
+        limit = self.limits.total_timeout
         try:
-            data = await asyncio.to_thread(read)
+            async with asyncio.timeout(limit):
+                data = await asyncio.to_thread(read)
+        except TimeoutError as exc:
+            raise SourceError(f"reading {path} timed out after {limit:g}s") from exc
         except OSError as exc:
             hint = "" if urlsplit(url).scheme else " (for a web feed, start the URL with https://)"
             raise SourceError(f"cannot read {path}: {exc.strerror or exc}{hint}") from exc
@@ -536,6 +561,30 @@ def _inflate_into(out: bytearray, inflater, chunk: bytes, cap: int) -> None:
         data = inflater.unconsumed_tail
         if not piece and data:
             break
+
+
+def split_web_url(url: str):  # -> urllib.parse.SplitResult
+    """Split an http(s) URL; refuse any other scheme and numeric hosts of ambiguous meaning."""
+    try:
+        parsed = urlsplit(url)
+        host = parsed.hostname
+    except ValueError as exc:
+        raise UnsafeSource(f"not a valid URL: {url[:120]!r} ({exc})") from exc
+    if parsed.scheme not in ("http", "https") or not host:
+        raise UnsafeSource(f"only http(s) URLs are fetched, not {url[:80]!r}")
+    if _NUMERIC_HOST.match(host):
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError as exc:
+            # 0177.0.0.1 is 127.0.0.1 to some resolvers and nothing to others.
+            raise UnsafeSource(
+                f"refused {host}: not a plain dotted IPv4 address (octal, hex, zero-padded or "
+                "short forms mean different addresses to different programs)"
+            ) from exc
+    return parsed
+
+
+_NUMERIC_HOST = re.compile(r"^(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]*))*$", re.I)
 
 
 def is_local_path(url: str) -> bool:

@@ -1,4 +1,9 @@
-"""Web search through ddgs: backoff on rate limits, then another backend, cached per day.
+"""Web search through ddgs or a SearXNG instance, cached per query, backend and day.
+
+ddgs backs off on rate limits, then tries another of its backends. SearXNG (`search_backend:
+searxng`, or `auto` when an instance is named) is asked through its JSON API at the crew's
+`searxng_url` or $SEARXNG_URL, with no fallback: a user who runs their own search engine does
+not want the queries sent elsewhere.
 
 A search that still fails is reported as degraded; an empty list is only ever returned when a
 backend really answered with nothing.
@@ -8,13 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ..errors import SourceError
+from ..errors import SearchFailed, SourceError
+from ..untrusted import strip_controls
 
 SearchFn = Callable[[str, str, int], list[dict[str, Any]]]  # (query, backend, max_results)
 
@@ -34,6 +41,67 @@ def ddgs_search(query: str, backend: str, max_results: int) -> list[dict[str, An
         if str(exc).strip() == "No results found.":
             return []
         raise
+
+
+SEARXNG_ENV = "SEARXNG_URL"
+SEARXNG_MAX_BYTES = 2_000_000
+
+
+def searxng_url(sources: Any) -> str | None:
+    """The SearXNG instance a crew searches: its `searxng_url`, else $SEARXNG_URL."""
+    import os
+
+    url = getattr(sources, "searxng_url", None) or os.environ.get(SEARXNG_ENV) or ""
+    return url.rstrip("/") or None
+
+
+def searxng_search(base_url: str, *, timeout: float = 15.0) -> SearchFn:
+    """A search function on a SearXNG instance's JSON API (GET /search?q=...&format=json)."""
+    import httpx
+
+    endpoint = base_url.rstrip("/") + "/search"
+
+    def search(query: str, backend: str, max_results: int) -> list[dict[str, Any]]:
+        import json
+
+        params = {"q": query, "format": "json"}
+        try:
+            with httpx.stream(
+                "GET", endpoint, params=params, timeout=timeout, follow_redirects=False
+            ) as response:
+                if response.status_code == 403:
+                    raise SourceError(
+                        f"SearXNG at {base_url} refused format=json: add json under "
+                        "search.formats in its settings.yml"
+                    )
+                if response.status_code >= 400:
+                    raise SourceError(f"SearXNG at {base_url} answered {response.status_code}")
+                body = b""
+                for chunk in response.iter_bytes():
+                    body += chunk
+                    if len(body) > SEARXNG_MAX_BYTES:
+                        raise SourceError(f"SearXNG answer over {SEARXNG_MAX_BYTES} bytes")
+        except httpx.HTTPError as exc:
+            raise SourceError(
+                f"SearXNG is not reachable at {base_url} ({type(exc).__name__}): start it or "
+                f"fix searxng_url / ${SEARXNG_ENV}"
+            ) from exc
+        try:
+            data = json.loads(body)
+        except ValueError as exc:
+            raise SourceError(f"SearXNG at {base_url} did not answer JSON") from exc
+        results = data.get("results") if isinstance(data, dict) else None
+        return [
+            {
+                "title": r.get("title") or "",
+                "href": r.get("url") or "",
+                "body": r.get("content") or "",
+            }
+            for r in (results or [])
+            if isinstance(r, dict)
+        ][:max_results]
+
+    return search
 
 
 def is_rate_limited(exc: BaseException) -> bool:
@@ -67,8 +135,10 @@ class Searcher:
         return list(dict.fromkeys(order))[:3]
 
     def run(self, query: str, backend: str, max_results: int) -> tuple[str, list[dict]]:
-        """Return (backend that answered, results); raise SourceError when all failed."""
-        problems: list[str] = []
+        """Return (backend that answered, results); raise SearchFailed when all failed."""
+        # One line per engine: ddgs's "auto" picks an engine itself, so when a fallback then
+        # fails at the same host, that is one engine and it is listed once, by its name.
+        problems: dict[str, str] = {}
         for name in self.chain(backend):
             for attempt in range(self.retries + 1):
                 try:
@@ -81,11 +151,43 @@ class Searcher:
                         continue
                     outcome = "rate limited" if is_rate_limited(exc) else "failed"
                     self.attempts.append((query, name, outcome))
-                    problems.append(f"{name}: {outcome} ({str(exc)[:80]})")
+                    host, reason = describe_search_error(exc)
+                    if name == "auto" and host:
+                        problems[f"auto@{host}"] = f"{name}: {outcome} ({reason})"
+                    else:
+                        problems.pop(f"auto@{host}", None)  # the same engine, by its name
+                        problems[name] = f"{name}: {outcome} ({reason})"
                     break
                 self.attempts.append((query, name, "ok"))
                 return name, [_clean(r) for r in results or [] if isinstance(r, dict)]
-        raise SourceError("; ".join(problems) or "no backend answered")
+        raise SearchFailed(list(problems.values()) or ["no backend answered"])
+
+
+_URL = re.compile(r"https?://([^/\s)'\"]+)[^\s)'\"]*")
+
+
+def describe_search_error(exc: BaseException) -> tuple[str, str]:
+    """Return (host, short reason) for a search failure: whole words, no URL cut in half."""
+    text = f"{type(exc).__name__}: {exc}"
+    match = _URL.search(text)
+    host = match.group(1) if match else ""
+    at = f" {host}" if host else ""
+    lowered = text.lower()
+    if is_rate_limited(exc):
+        return host, f"by{at}" if host else "after retries"
+    if "dns" in lowered or "resolv" in lowered or "name or service not known" in lowered:
+        return host, f"cannot resolve{at or ' the host'}"
+    if "timed out" in lowered or "timeout" in lowered:
+        return host, "timed out" + (f" at{at}" if host else "")
+    if "connect" in lowered:
+        return host, f"cannot connect to{at or ' the engine'}"
+    # Anything else: the first line of the message, URLs reduced to their host, cut at a word.
+    lines = str(exc).strip().splitlines()
+    first = _URL.sub(lambda m: m.group(1), lines[0]) if lines else ""
+    reason = type(exc).__name__ + (f": {first}" if first else "")
+    if len(reason) > 100:
+        reason = reason[:100].rsplit(" ", 1)[0] + " ..."
+    return host, reason
 
 
 def _clean(result: dict[str, Any]) -> dict[str, str]:
@@ -109,8 +211,21 @@ async def run_searches(queries, sources, store, search_backend, notes, degraded)
     """Run every query (cached per query, backend and day) and turn results into items."""
     from .items import Note, entry_row, item_from_row
 
-    searcher = as_searcher(search_backend)
     backend = str(getattr(sources, "search_backend", "auto") or "auto")
+    if backend == "auto" and search_backend is None and searxng_url(sources):
+        backend = "searxng"  # a SearXNG instance the user named wins over the public engines
+    if backend == "searxng" and search_backend is None:
+        url = searxng_url(sources)
+        if url is None:
+            message = (
+                f"search_backend is searxng but no instance is set: add searxng_url to the "
+                f"crew's sources or set ${SEARXNG_ENV}"
+            )
+            notes.append(Note("search", ", ".join(queries), message, "error"))
+            degraded.append(f"search failed, the report lacks its results ({message})")
+            return [], {"searches": len(queries), "searches_failed": len(queries)}
+        search_backend = Searcher(search=searxng_search(url), fallbacks=(), retries=1)
+    searcher = as_searcher(search_backend)
     max_results = int(getattr(sources, "search_results", 5) or 5)
     day = datetime.now(UTC).date().isoformat()
     stats = {
@@ -129,8 +244,16 @@ async def run_searches(queries, sources, store, search_backend, notes, degraded)
                 used, results = await asyncio.to_thread(searcher.run, query, backend, max_results)
             except SourceError as exc:
                 stats["searches_failed"] += 1
-                notes.append(Note("search", query, f"search failed: {exc}", "error"))
-                degraded.append(f"search {query!r} failed, the report lacks its results ({exc})")
+                # The reasons once, one line per backend, in the notes; the consequence once.
+                for problem in getattr(exc, "problems", None) or [str(exc)]:
+                    notes.append(
+                        Note("search", query, strip_controls(f"search failed: {problem}"), "error")
+                    )
+                degraded.append(
+                    strip_controls(
+                        f"search {query!r} failed on every backend, so the report lacks its results"
+                    )
+                )
                 continue
             if used != backend:
                 notes.append(Note("search", query, f"answered by fallback backend {used}", "info"))

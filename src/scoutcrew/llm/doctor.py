@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..errors import LLMError, ModelNotFound
-from .specs import ModelSpec, parse_spec
+from .specs import EMBEDDED_DEFAULT, ModelSpec, parse_spec
 
 if TYPE_CHECKING:
     from .runtime import LLMRuntime
@@ -37,28 +37,62 @@ def format_doctor(lines: list[DoctorLine]) -> str:
 
 
 def run_doctor(runtime: LLMRuntime, specs: list[str]) -> list[DoctorLine]:
-    """Check Ollama and every model the crews use; say how to fix what is wrong."""
+    """Check each backend (Ollama, the embedded engine) and every model the crews use.
+
+    Ollama being down is an error only when nothing can serve instead: with backend `auto`
+    and a working embedded engine it is a warning, and the embedded line says what serves.
+    """
     lines: list[DoctorLine] = []
     parsed = [parse_spec(s) for s in dict.fromkeys(specs)]
+    embedded_line = _doctor_embedded(runtime)
+    fallback = runtime.backend == "auto" and embedded_line.ok
     if runtime.backend != "embedded" and any(p.backend == "ollama" for p in parsed):
         up = runtime.reachable_hosts()
         for host in runtime.hosts:
             if host in up:
                 lines.append(DoctorLine(host, f"Ollama {runtime.versions[host]} is running"))
-            else:
-                # With another host up this is lost failover, not a broken setup.
+                continue
+            # With another host up this is lost failover, not a broken setup.
+            serves = " (other hosts are)" if up else ""
+            if not up and fallback:
+                serves = " (runs use the embedded engine instead)"
+            lines.append(
+                DoctorLine(
+                    host,
+                    "Ollama is not reachable" + serves,
+                    ok=bool(up) or fallback,
+                    level="warn" if (up or fallback) else "error",
+                    fix="start it with `ollama serve` or set OLLAMA_HOST",
+                )
+            )
+        for spec in parsed:
+            if spec.backend != "ollama":
+                continue
+            if not up and not spec.host:
                 lines.append(
                     DoctorLine(
-                        host,
-                        "Ollama is not reachable" + (" (other hosts are)" if up else ""),
-                        ok=bool(up),
-                        level="warn" if up else "error",
-                        fix="start it with `ollama serve` or set OLLAMA_HOST",
+                        spec.raw,
+                        "cannot check: no Ollama host answers",
+                        ok=fallback,
+                        level="warn" if fallback else "error",
                     )
                 )
+            else:
+                lines.append(_doctor_model(runtime, spec))
+    lines.append(embedded_line)
     for spec in parsed:
-        lines.append(_doctor_model(runtime, spec))
+        if spec.backend == "embedded" and spec.raw != embedded_line.subject:
+            lines.append(_doctor_model(runtime, spec))
     return lines
+
+
+def _doctor_embedded(runtime: LLMRuntime) -> DoctorLine:
+    """The embedded engine with its default model: what runs when Ollama does not."""
+    line = _doctor_model(runtime, parse_spec(EMBEDDED_DEFAULT))
+    if runtime.backend == "ollama" and not line.ok:
+        # Not used with backend `ollama`: worth knowing, not a failure.
+        return DoctorLine(line.subject, line.message, ok=True, level="warn", fix=line.fix)
+    return line
 
 
 def _doctor_model(runtime: LLMRuntime, spec: ModelSpec) -> DoctorLine:
@@ -69,7 +103,7 @@ def _doctor_model(runtime: LLMRuntime, spec: ModelSpec) -> DoctorLine:
         if problem:
             return DoctorLine(spec.raw, problem[0], ok=False, level="error", fix=problem[1])
         ctx = runtime.num_ctx(spec.raw)
-        return DoctorLine(spec.raw, f"embedded engine ready, num_ctx {ctx}")
+        return DoctorLine(spec.raw, f"embedded engine ready (in process), num_ctx {ctx}")
     try:
         info = runtime.model_info(spec.raw)
     except ModelNotFound:

@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from ..errors import RunInterrupted
+from ..untrusted import one_line, strip_controls
 
 DEFAULT_HOST = "http://localhost:11434"
 log = logging.getLogger(__name__)
@@ -177,10 +178,11 @@ def _error_message(response: httpx.Response) -> str:
     try:
         body = response.json()
     except ValueError:
-        return response.text.strip() or response.reason_phrase
+        # A proxy in front of Ollama answers with a whole HTML page (nginx's 502): one line.
+        return one_line(response.text, 200) or response.reason_phrase
     if isinstance(body, dict) and "error" in body:
-        return str(body["error"])
-    return response.text.strip()
+        return strip_controls(str(body["error"]))
+    return one_line(response.text, 200)
 
 
 class OllamaClient:

@@ -123,6 +123,11 @@ class LLMRuntime:
         if self._client is not None:
             self._client.abort()
 
+    @property
+    def aborted(self) -> bool:
+        """True once `abort` was called (Ctrl-C or SIGTERM during the run)."""
+        return self._aborted
+
     # -- reachability and model facts --------------------------------------------------------
 
     def reachable_hosts(self) -> list[str]:
@@ -137,6 +142,24 @@ class LLMRuntime:
                         continue
                     self._reachable.append(host)
             return list(self._reachable)
+
+    def require_ollama(self, spec_texts: list[str]) -> None:
+        """Fail now, before any work, when the Ollama models these specs name cannot be served.
+
+        Only with backend `ollama`, which never falls back: there a run whose server is down
+        should stop before it gathers anything, with the fix in the message.
+        """
+        if self.backend != "ollama":
+            return
+        parsed = [p for p in (parse_spec(s) for s in spec_texts) if p.backend == "ollama"]
+        if any(not p.host for p in parsed) and not self.reachable_hosts():
+            raise self._unreachable(self.hosts)
+        for spec in parsed:
+            if spec.host:
+                try:
+                    self.client.version(spec.host, timeout=2.0)
+                except (OllamaConnectionFailed, OllamaAPIError) as exc:
+                    raise self._unreachable([spec.host]) from exc
 
     def _hosts_for(self, spec: ModelSpec) -> list[str]:
         if spec.host:
@@ -154,8 +177,7 @@ class LLMRuntime:
             return OllamaNotResponding(f"{wedged[0]}.")
         where = ", ".join(hosts)
         return OllamaUnreachable(
-            f"Ollama is not reachable at {where}: start it with `ollama serve` or set "
-            "OLLAMA_HOST (a comma-separated list is allowed)."
+            f"Ollama is not reachable at {where}: start it with `ollama serve` or set OLLAMA_HOST."
         )
 
     def model_info(self, spec_text: str) -> ModelInfo:
@@ -594,15 +616,17 @@ class LLMRuntime:
             limit = int(requested or 1024)
         started = time.perf_counter()
         try:
-            result = embedded.chat(
-                spec.name,
-                messages,
-                data_dir=self.data_dir,
-                num_ctx=num_ctx,
-                num_predict=limit,
-                temperature=option_value(options, "temperature"),
-                seed=option_value(options, "seed"),
-                stop=stop,
+            result = self._abandonable(
+                lambda: embedded.chat(
+                    spec.name,
+                    messages,
+                    data_dir=self.data_dir,
+                    num_ctx=num_ctx,
+                    num_predict=limit,
+                    temperature=option_value(options, "temperature"),
+                    seed=option_value(options, "seed"),
+                    stop=stop,
+                )
             )
         except LLMError as exc:
             self.ledger.add(
@@ -612,6 +636,36 @@ class LLMRuntime:
         return result, record(
             **_server_counts(result), wall_ms=(time.perf_counter() - started) * 1000
         )
+
+    def _abandonable(self, work: Callable[[], ChatResult]) -> ChatResult:
+        """Run an in-process generation in a worker thread that an abort stops waiting for.
+
+        llama.cpp cannot be interrupted mid-generation from here, and Python runs a signal
+        handler only between bytecodes, so a call made on the main thread would hold Ctrl-C
+        until it finished. In a worker the main thread waits on an event and stops at once;
+        the abandoned generation runs to its end in the background (its thread is a daemon,
+        so it never keeps the process alive) and its answer is dropped.
+        """
+        box: list[Any] = []
+        done = threading.Event()
+
+        def run() -> None:
+            try:
+                box.append((True, work()))
+            except BaseException as exc:  # handed to the waiting thread
+                box.append((False, exc))
+            finally:
+                done.set()
+
+        worker = threading.Thread(target=run, name="scoutcrew-embedded", daemon=True)
+        worker.start()
+        while not done.wait(0.1):  # a signal handler runs during the wait
+            if self._aborted:
+                raise RunInterrupted("the run was interrupted during an embedded model call")
+        ok, value = box[0]
+        if not ok:
+            raise value
+        return value
 
     @property
     def versions(self) -> dict[str, str]:
@@ -629,10 +683,7 @@ def _fallback_hint(chain: list[str], error: LLMError) -> str:
     if any(parse_spec(spec).backend == "embedded" for spec in chain):
         return ""
     specs = ",".join(chain)
-    return (
-        f" To fall back to the embedded engine, declare it: --model {specs},{EMBEDDED_DEFAULT}"
-        f" (or add {EMBEDDED_DEFAULT} to the agent's or the crew's llm: list)."
-    )
+    return f" Or declare a fallback: --model {specs},{EMBEDDED_DEFAULT} (or in the llm: list)."
 
 
 def _server_counts(result: Any) -> dict[str, Any]:

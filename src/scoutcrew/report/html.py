@@ -21,6 +21,7 @@ from .model import (
     sources_of,
     uncited_line,
 )
+from .verify import marker_note
 
 _CSS = """
 body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;
@@ -29,6 +30,7 @@ h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2rem}
 .note{background:#fff6d6;border-left:4px solid #e0b000;padding:.4rem .8rem;margin:.5rem 0}
 .cite{font-size:.85em;vertical-align:super}.cite a{text-decoration:none}
 .removed{color:#a00;font-size:.85em}.flag{color:#a00}
+.claim-flag a{color:#a00;text-decoration:none}.claim-notes{color:#a00;font-size:.9em}
 .refs li{margin:.25rem 0;word-break:break-word}
 .trust{margin-top:2rem;padding-top:.6rem;border-top:1px solid #ccc;font-weight:600}
 pre{background:#f4f4f4;padding:.6rem;overflow:auto}
@@ -55,10 +57,17 @@ def render_html(report: Report) -> str:
     ]
     parts += [f'<p class="note"><strong>Note:</strong> {e(n)}</p>' for n in report.model_notes]
     known = {s.id for s in sources_of(report.pack)}
+    marked = [f for f in report.flags if f.marker is not None]
+    notes = {int(f.marker): marker_note(f) for f in marked if f.marker is not None}
     for heading, body in report.sections:
         if heading:
             parts.append(f"<h2>{e(heading)}</h2>")
-        parts.append(markdown_to_html(body, report.allowed, known))
+        parts.append(markdown_to_html(body, report.allowed, known, notes))
+    if marked:
+        parts.append('<ol class="claim-notes">')
+        for n, note in notes.items():
+            parts.append(f'<li id="claim-{n}" value="{n}">{e(note)}</li>')
+        parts.append("</ol>")
 
     parts.append("<h2>References</h2>")
     cited = report.cited
@@ -70,7 +79,7 @@ def render_html(report: Report) -> str:
     else:
         parts.append("<p>No source was cited.</p>")
     if report.uncited_count:
-        parts.append(f"<p>{uncited_line(report.uncited_count)}</p>")
+        parts.append(f"<p>{uncited_line(report.uncited_count, len(cited))}</p>")
         parts.append("<h2>Also in the evidence</h2><ul>")
         for s in report.uncited:
             parts.append(f"<li>{_source_html(s)}</li>")
@@ -97,8 +106,15 @@ def render_html(report: Report) -> str:
     return "\n".join(parts)
 
 
-def markdown_to_html(text: str, allowed: set[str], known_ids: set[str]) -> str:
-    """Render a safe Markdown subset: no raw HTML, no images, links only to evidence URLs."""
+def markdown_to_html(
+    text: str, allowed: set[str], known_ids: set[str], notes: dict[int, str] | None = None
+) -> str:
+    """Render a safe Markdown subset: no raw HTML, no images, links only to evidence URLs.
+
+    notes: the claim check's footnotes by number; their "[^cN]" markers become superscript
+    links with the reason as a tooltip. Other "[^cN]" text is left as it is.
+    """
+    claim_notes = notes or {}
     from markdown_it import MarkdownIt
     from markdown_it.renderer import RendererHTML
 
@@ -120,7 +136,8 @@ def markdown_to_html(text: str, allowed: set[str], known_ids: set[str]) -> str:
             return f'{_h(alt)} <span class="removed">{_h(IMAGE_MARKER)}</span>'
 
         def text(self, tokens, idx, options, env):  # type: ignore[no-untyped-def]
-            return _link_citations(_h(tokens[idx].content), known_ids)
+            linked = _link_citations(_h(tokens[idx].content), known_ids)
+            return _link_markers(linked, claim_notes)
 
         def html_block(self, tokens, idx, options, env):  # type: ignore[no-untyped-def]
             return f"<p>{_h(tokens[idx].content)}</p>"
@@ -132,6 +149,18 @@ def markdown_to_html(text: str, allowed: set[str], known_ids: set[str]) -> str:
     md.enable("table")
     md.validateLink = lambda url: True  # type: ignore[method-assign]  # SafeRenderer decides
     return md.render(text, {})
+
+
+def _link_markers(escaped: str, notes: dict[int, str]) -> str:
+    def marker(m: re.Match[str]) -> str:
+        n = int(m.group(1))
+        if n not in notes:
+            return m.group(0)
+        return (
+            f'<sup class="claim-flag"><a href="#claim-{n}" title="{_h(notes[n])}">[{n}]</a></sup>'
+        )
+
+    return re.sub(r"\[\^c(\d+)\]", marker, escaped)
 
 
 def _link_citations(escaped: str, known: set[str]) -> str:

@@ -28,6 +28,7 @@ def report_json(report: Report) -> dict[str, Any]:
             for h, body in report.sections
         ],
         "citations": [asdict(c) for c in v.citations],
+        "claims": [asdict(verdict) for verdict in v.sentences],
         "sources": [
             {
                 "id": s.id,
@@ -43,6 +44,13 @@ def report_json(report: Report) -> dict[str, Any]:
         "usage": [_record_dict(r) for r in report.usage],
         "usage_by_agent": usage_by_agent(report.usage),
         "flags": [asdict(f) for f in report.flags],
+        "stories": list(getattr(report.pack, "stories", None) or []),
+        "left_out": dict(getattr(report.pack, "left_out", None) or {}),
+        "unread": [
+            {"title": title, "reason": reason}
+            for title, reason in getattr(report.pack, "unread", None) or []
+        ],
+        "partial": bool(getattr(report.pack, "unread", None)),
         "notes": {
             "model": report.model_notes,
             "evidence": [_note_dict(n) for n in getattr(report.pack, "notes", None) or []],
@@ -55,6 +63,12 @@ def report_json(report: Report) -> dict[str, Any]:
             "supported": v.supported,
             "flagged": v.flagged,
             "threshold": v.threshold,
+            "factual": v.factual,
+            "repaired": v.repaired,
+            "unsupported": v.unsupported_by_class(),
+            "uncited_claims": len(v.uncited_claims),
+            "removed_on_repair": list(v.removed),
+            "review": v.review,
             "line": v.trust_line(),
         },
         "meta": report.meta,

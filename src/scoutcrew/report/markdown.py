@@ -14,7 +14,7 @@ from .model import (
     source_title,
     uncited_line,
 )
-from .verify import Flag
+from .verify import Flag, marker_note
 
 
 def render_markdown(report: Report) -> str:
@@ -26,7 +26,12 @@ def render_markdown(report: Report) -> str:
         if heading:
             out += [f"## {md_text(heading)}", ""]
         out += [body, ""]
+    marked = [f for f in report.flags if f.marker is not None]
+    if marked:  # footnotes for the inline markers: GitHub renders them, plain text reads them
+        out += [f"[^c{f.marker}]: {md_text(marker_note(f))}" for f in marked]
+        out.append("")
 
+    out += _stories_md(report)
     out += ["## References", ""]
     cited = report.cited
     for source in cited:
@@ -34,7 +39,7 @@ def render_markdown(report: Report) -> str:
     if not cited:
         out.append("No source was cited.")
     if report.uncited_count:
-        out += ["", uncited_line(report.uncited_count)]
+        out += ["", uncited_line(report.uncited_count, len(cited))]
     out.append("")
 
     if report.uncited:
@@ -59,6 +64,31 @@ def render_markdown(report: Report) -> str:
         out.append("")
     out += ["---", "", report.verification.trust_line(), ""]
     return "\n".join(out)
+
+
+def _stories_md(report: Report) -> list[str]:
+    """The stories this report tells: new, or updated with what changed since last time."""
+    stories = getattr(report.pack, "stories", None) or []
+    if not stories:
+        return []
+    out = ["## Stories", ""]
+    for story in stories:
+        count = len(story.get("sources") or [])
+        sources = f" ({count} sources)" if count > 1 else ""
+        title = md_text(story.get("title", ""))
+        if story.get("status") == "updated":
+            when = str(story.get("last_reported") or "")[:10]
+            out.append(f"- **updated** since {when}: {title}{sources}")
+            for line in story.get("changed") or []:
+                out.append(f"  - new: {md_text(_no_ids(line))}")
+        else:
+            out.append(f"- **new**: {title}{sources}")
+    out.append("")
+    return out
+
+
+def _no_ids(text: str) -> str:
+    return re.sub(r"\s*\[S\d+\]", "", text).strip()
 
 
 def _reference_md(source: Any) -> str:

@@ -15,7 +15,14 @@ from datetime import date, datetime
 from typing import Any
 
 from .links import allowed_urls, defang_urls
-from .verify import REFERENCE_HEADINGS, Flag, Verification, citation_ids, sanitize_markdown
+from .verify import (
+    REFERENCE_HEADINGS,
+    Flag,
+    Verification,
+    citation_ids,
+    mark_claims,
+    sanitize_markdown,
+)
 
 
 @dataclass
@@ -85,6 +92,7 @@ def build_report(
     seen = {(f.kind, f.url or f.detail, f.sentence) for f in flags}
     extra_notes: list[str] = list(verification.notes)
     sections: list[tuple[str, str]] = []
+    marker = 1
     for heading, body in sections_in:
         if REFERENCE_HEADINGS.match(re.sub(r"[*_`#]", "", heading).strip()):
             extra_notes.append(
@@ -101,6 +109,7 @@ def build_report(
                 seen.add(key)
                 flags.append(flag)
         clean = _drop_leading_h1(clean).strip("\n")
+        clean, marker = mark_claims(clean, flags, marker)  # what failed stays visible inline
         sections.append((heading.strip(), _demote_headings(clean) if heading.strip() else clean))
     if len(flags) != len(verification.flags):
         extra_flagged = {f.sentence for f in flags[len(verification.flags) :]}
@@ -151,9 +160,25 @@ def _evidence_notes(pack: Any) -> list[str]:
         )
     for what in getattr(pack, "degraded", None) or []:
         lines.append(f"degraded: {md_text(str(what))}")
+    left_out = getattr(pack, "left_out", None) or {}
     dropped = getattr(pack, "dropped", None) or []
-    if dropped:
+    if left_out:
+        detail = ", ".join(f"{n} {reason}" for reason, n in left_out.items())
+        total = plural(sum(left_out.values()), "item")
+        lines.append(f"info: {total} left out on purpose: {detail}")
+    elif dropped:
         lines.append(f"info: {plural(len(dropped), 'item')} left out of the evidence")
+    unread = getattr(pack, "unread", None) or []
+    if unread:
+        reasons: dict[str, int] = {}
+        for _title, reason in unread:
+            key = reason.split(":")[0]
+            reasons[key] = reasons.get(key, 0) + 1
+        detail = ", ".join(f"{n} {reason}" for reason, n in reasons.items())
+        lines.append(
+            f"partial: {plural(len(unread), 'new item')} not read by a model ({md_text(detail)}); "
+            "they stay new and the next run reads them first"
+        )
     return lines
 
 
@@ -227,7 +252,12 @@ def plural(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-def uncited_line(n: int) -> str:
+def uncited_line(n: int, cited: int) -> str:
+    """Say how many sources of the evidence went uncited, next to the `cited` ones listed."""
+    if cited == 0:
+        if n == 1:
+            return "The one source in the evidence was not cited."
+        return f"None of the {n} sources in the evidence was cited."
     verb = "was" if n == 1 else "were"
     return f"{plural(n, 'more source')} in the evidence {verb} not cited."
 

@@ -21,7 +21,9 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .claims import ClaimIndex, analyse
 from .links import allowed_urls, link_labels, neutralise_bare_urls, neutralise_links, strip_markers
+from .terms import terms
 
 SUPPORT_THRESHOLD = 0.5
 """A cited sentence is supported when its support score reaches this value (0..1)."""
@@ -50,11 +52,13 @@ class Flag:
     detail: str
     sentence: str = ""
     url: str | None = None  # the raw URL for "foreign-url" (kept out of the report's text)
+    claim_class: str | None = None  # "unsupported": figure, entity, polarity, wrong-source, ...
+    marker: int | None = None  # the footnote number the report puts after the sentence
 
 
 @dataclass
 class CitedSentence:
-    """A sentence that cites sources, with its support score against them."""
+    """A sentence that cites sources: its claim-check verdict and support score."""
 
     sentence: str
     ids: list[str]
@@ -62,6 +66,27 @@ class CitedSentence:
     supported: bool
     scores: dict[str, float] = field(default_factory=dict)  # per cited source
     missing_terms: list[str] = field(default_factory=list)  # heaviest words not in the sources
+    kind: str | None = None  # the class of the first problem (see claims.CLASSES), or None
+    reason: str = ""
+    matches: str | None = None  # wrong-source: the source the sentence matches instead
+    judge: dict[str, Any] | None = None  # the model judge's verdict, when one was asked
+    repaired: bool = False  # rewritten by the writer after a failed check, and now supported
+    original: str = ""  # the sentence before repair
+    coverage: float = 1.0  # share of its content words in the cited sources (claim check)
+
+
+@dataclass
+class SentenceVerdict:
+    """The verdict on one prose sentence of the report."""
+
+    sentence: str
+    status: str  # "supported" | "unsupported" | "uncited-claim" | "no-claim"
+    kind: str | None = None
+    reason: str = ""
+    ids: list[str] = field(default_factory=list)
+    matches: str | None = None
+    repaired: bool = False
+    judge: dict[str, Any] | None = None
 
 
 @dataclass
@@ -78,16 +103,68 @@ class Verification:
     sentences_total: int = 0
     threshold: float = SUPPORT_THRESHOLD
     notes: list[str] = field(default_factory=list)
+    uncited_claims: list[str] = field(default_factory=list)
+    sentences: list[SentenceVerdict] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)  # sentences the writer removed on repair
+    review: dict[str, Any] = field(default_factory=dict)  # judge and repair: models, tokens
+
+    @property
+    def factual(self) -> int:
+        """Sentences that state a fact: every cited sentence, and uncited ones with figures
+        or names."""
+        return self.sentences_cited + len(self.uncited_claims)
+
+    @property
+    def repaired(self) -> int:
+        return sum(1 for c in self.citations if c.repaired and c.supported)
+
+    def unsupported_by_class(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for c in self.citations:
+            if not c.supported:
+                key = c.kind or "unsupported"
+                counts[key] = counts.get(key, 0) + 1
+        return counts
 
     def trust_line(self) -> str:
-        """Return the one-line summary that ends every report."""
-        return (
-            f"Trust: {self.sentences_cited} sentences cited, {self.supported} supported, "
-            f"{self.flagged} flagged"
-        )
+        """Return the one-line summary that ends every report.
+
+        "Trust: 14 of 16 factual sentences supported; 1 repaired; 1 unsupported (figure),
+        1 uncited claim". A report with no factual sentence says so instead of "0 flagged".
+        """
+        other = sum(1 for f in self.flags if f.kind in {"unknown-citation", "foreign-url"})
+        tail = ""
+        if other:
+            tail = (
+                "; 1 unknown citation or link removed"
+                if other == 1
+                else (f"; {other} unknown citations or links removed")
+            )
+        if not self.factual:
+            return (
+                "Trust: no factual sentence to check (none cites a source or states a figure "
+                f"or a name){tail}"
+            )
+        head = f"Trust: {self.supported} of {self.factual} factual sentences supported"
+        parts = [head]
+        if self.repaired:
+            parts.append(f"{self.repaired} repaired")
+        problems = [
+            f"{n} unsupported ({kind})"
+            for kind, n in sorted(self.unsupported_by_class().items(), key=lambda kv: -kv[1])
+        ]
+        if self.uncited_claims:
+            problems.append(_count(len(self.uncited_claims), "uncited claim"))
+        if problems:
+            parts.append(", ".join(problems))
+        return "; ".join(parts) + tail
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 # --------------------------------------------------------------------------------------------
@@ -99,37 +176,70 @@ def verify(
     pack: Any,
     *,
     threshold: float = SUPPORT_THRESHOLD,
-    flag_uncited: bool = False,
+    flag_uncited: bool = True,
+    judged: dict[str, dict[str, Any]] | None = None,
+    index: ClaimIndex | None = None,
 ) -> Verification:
-    """Clean `text` against `pack` and score every cited sentence.
+    """Clean `text` against `pack` and check every sentence; return the per-sentence verdicts.
 
-    flag_uncited: also flag sentences that state a figure (a digit) without any citation.
+    Each cited sentence goes through the claim check (figures, names, polarity, wrong source,
+    invented detail; see claims.py) and its support score must reach `threshold`. Sentences
+    that state a figure or a name without any citation are counted (and, with flag_uncited,
+    flagged) as uncited claims. judged: a model judge's verdicts by sentence text
+    ({"verdict": "supported"|"unsupported", "kind", "reason", "model"}), recorded beside the
+    deterministic ones; a judge can flag a sentence the code passed, never clear one it failed.
     """
     cleaned, flags, notes = sanitize_markdown(text, pack)
     sentences = list(iter_sentences(cleaned))
-    index = SupportIndex.from_pack(pack)
+    claims = index or ClaimIndex.from_pack(pack)
+    support = claims.cache.get("support")
+    if not isinstance(support, SupportIndex):
+        support = claims.cache["support"] = SupportIndex.from_pack(pack)
     known = {s.id for s in _sources(pack)}
+    judged = judged or {}
 
     citations: list[CitedSentence] = []
     cited_ids: list[str] = []
+    verdicts: list[SentenceVerdict] = []
+    uncited: list[str] = []
     for sentence in sentences:
         ids = [i for i in citation_ids(sentence) if i in known]
+        claim = _claim_text(sentence)
         if not ids:
-            if flag_uncited and re.search(r"\d", _strip_citations(sentence)):
-                flags.append(Flag("uncited-claim", "states a figure without a citation", sentence))
+            if is_factual(claim, claims):
+                uncited.append(sentence)
+                verdicts.append(SentenceVerdict(sentence, "uncited-claim"))
+                if flag_uncited:
+                    flags.append(
+                        Flag(
+                            "uncited-claim",
+                            "states a figure or a name without a citation",
+                            sentence,
+                        )
+                    )
+            else:
+                verdicts.append(SentenceVerdict(sentence, "no-claim"))
             continue
         for sid in ids:
             if sid not in cited_ids:
                 cited_ids.append(sid)
-        claim = _claim_text(sentence)
-        score, per_source, missing = index.score(claim, ids)
-        ok = score >= threshold
-        citations.append(CitedSentence(sentence, ids, round(score, 3), ok, per_source, missing))
-        if not ok:
-            detail = f"support {score:.2f} < {threshold:.2f} against {', '.join(ids)}"
-            if missing:
-                detail += f" (not in the sources: {', '.join(missing)})"
-            flags.append(Flag("unsupported", detail, sentence))
+        cited = _check_sentence(sentence, claim, ids, support, claims, threshold)
+        cited.judge = judged.get(sentence)
+        if cited.supported and cited.judge and cited.judge.get("verdict") == "unsupported":
+            cited.supported = False
+            cited.kind = str(cited.judge.get("kind") or "judge")
+            cited.reason = f"model judge ({cited.judge.get('model', '?')}): " + str(
+                cited.judge.get("reason") or "not supported by the cited sources"
+            )
+        citations.append(cited)
+        status = "supported" if cited.supported else "unsupported"
+        verdicts.append(
+            SentenceVerdict(
+                sentence, status, cited.kind, cited.reason, ids, cited.matches, judge=cited.judge
+            )
+        )
+        if not cited.supported:
+            flags.append(Flag("unsupported", cited.reason, sentence, claim_class=cited.kind))
 
     flagged_sentences = {f.sentence or f"#{n}" for n, f in enumerate(flags)}
     return Verification(
@@ -143,6 +253,84 @@ def verify(
         sentences_total=len(sentences),
         threshold=threshold,
         notes=notes,
+        uncited_claims=uncited,
+        sentences=verdicts,
+    )
+
+
+def _check_sentence(
+    sentence: str,
+    claim: str,
+    ids: list[str],
+    support: SupportIndex,
+    claims: ClaimIndex,
+    threshold: float,
+) -> CitedSentence:
+    score, per_source, missing = support.score(claim, ids)
+    check = claims.check(claim, ids)
+    cited = CitedSentence(sentence, ids, round(score, 3), check.supported, per_source, missing)
+    cited.kind, cited.reason, cited.matches = check.kind, check.reason, check.matches
+    cited.coverage = check.coverage
+    # The support score knows no synonyms; the claim check's coverage does: either may carry.
+    if cited.supported and max(score, check.coverage) < threshold:
+        cited.supported, cited.kind = False, "invented"
+        cited.reason = f"support {score:.2f} < {threshold:.2f} against [{', '.join(ids)}]"
+        if missing:
+            cited.reason += f" (not in the sources: {', '.join(missing)})"
+    return cited
+
+
+MARKED_KINDS = ("unsupported", "uncited-claim")
+"""Flags whose sentence gets an inline footnote marker in the report."""
+MARKER_RE = re.compile(r"\[\^c(\d+)\]")
+
+
+def find_sentence(text: str, sentence: str) -> re.Match[str] | None:
+    """Find a sentence (as iter_sentences gave it) in Markdown text, whitespace aside."""
+    words = sentence.split()
+    if not words:
+        return None
+    return re.search(r"\s+".join(re.escape(w) for w in words), text)
+
+
+def mark_claims(text: str, flags: list[Flag], start: int = 1) -> tuple[str, int]:
+    """Put a footnote marker ("[^c1]") after each flagged sentence found in `text`.
+
+    Each flag of MARKED_KINDS that has no marker yet and whose sentence occurs in `text` gets
+    the next number. Return (marked text, next free number). Markers the model wrote itself are
+    removed first, so only the check's markers remain.
+    """
+    text = MARKER_RE.sub("", text)
+    number = start
+    for flag in flags:
+        if flag.kind not in MARKED_KINDS or flag.marker is not None or not flag.sentence:
+            continue
+        m = find_sentence(text, flag.sentence)
+        if m is None:
+            continue
+        flag.marker = number
+        text = f"{text[: m.end()]}[^c{number}]{text[m.end() :]}"
+        number += 1
+    return text, number
+
+
+def marker_note(flag: Flag) -> str:
+    """The footnote text for a marked flag: what kind of problem, and why."""
+    if flag.kind == "uncited-claim":
+        return "uncited claim: states a figure or a name without a citation"
+    return f"unsupported ({flag.claim_class or 'support'}): {flag.detail}"
+
+
+def is_factual(claim: str, index: ClaimIndex) -> bool:
+    """Whether an uncited sentence states a fact a reader would want a source for: a figure,
+    or a name. A capitalised first word alone does not count ("Visit ...", "Update now")."""
+    a = analyse(claim, index.vocabulary)
+    if a.figures:
+        return True
+    first = next((i for i, w in enumerate(a.words) if w[:1].isalpha()), -1)
+    return any(
+        i != first or not re.fullmatch(r"[A-Z][a-z]+", name) or name.lower() in index.known_names
+        for i, name in a.names
     )
 
 
@@ -262,8 +450,8 @@ class SupportIndex:
         self.docs = docs
         n = len(docs)
         df: dict[str, int] = {}
-        for terms in docs.values():
-            for term in terms:
+        for words in docs.values():
+            for term in words:
                 df[term] = df.get(term, 0) + 1
         self._df = df
         self._n = n
@@ -299,63 +487,6 @@ class SupportIndex:
         missing = sorted((t for t in claim_terms if t not in union), key=lambda t: -weights[t])
         return score, per_source, missing[:5]
 
-
-def terms(text: str) -> list[str]:
-    """Return the stemmed content words and numbers of `text`."""
-    text = _CITE_GROUP_RE.sub(" ", text.lower().replace("\u2019", "'"))
-    out = []
-    for raw in re.findall(r"\d+(?:[.,]\d+)*%?|[a-z\u00c0-\u024f][a-z\u00c0-\u024f'-]*", text):
-        if raw[0].isdigit():
-            out.append(raw.rstrip("%").replace(",", ""))
-            continue
-        for word in raw.split("-"):
-            word = word.strip("'")
-            if word.endswith("'s"):
-                word = word[:-2]
-            if len(word) < 2 or word in _STOPWORDS:
-                continue
-            out.append(stem(word))
-    return out
-
-
-def stem(word: str) -> str:
-    """Strip common English suffixes so "released", "releases", "release" meet."""
-    word = re.sub(r"is(e|es|ed|ing|ation|ations)$", r"iz\1", word)  # British -ise spelling
-    for suffix, repl, min_len in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= min_len:
-            word = word[: len(word) - len(suffix)] + repl
-            break
-    if word.endswith("e") and len(word) > 4:
-        word = word[:-1]
-    if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "aeiouls":
-        word = word[:-1]
-    return word
-
-
-# fmt: off
-_SUFFIXES = [  # (suffix, replacement, minimum stem length); first match wins
-    ("ational", "ate", 3), ("ization", "ize", 3), ("fulness", "ful", 3), ("iveness", "ive", 3),
-    ("ations", "ate", 3), ("ation", "ate", 3), ("ments", "", 4), ("ment", "", 4),
-    ("ities", "", 3), ("ity", "", 3), ("ingly", "", 3), ("edly", "", 3), ("ness", "", 3),
-    ("ies", "y", 2), ("ied", "y", 2), ("sses", "ss", 2), ("ing", "", 3), ("ers", "", 3),
-    ("er", "", 3), ("ed", "", 3), ("ly", "", 3), ("es", "", 3), ("s", "", 3),
-]
-# fmt: on
-
-_STOPWORDS = frozenset(
-    """a about above after again against all also am an and any are as at be because been
-    before being below between both but by can could did do does doing down during each few for
-    from further had has have having he her here hers herself him himself his how i if in into
-    is it its itself just me more most my myself no nor not now of off on once only or other our
-    ours ourselves out over own same she should so some such than that the their theirs them
-    themselves then there these they this those through to too under until up very was we were
-    what when where which while who whom why will with would you your yours yourself yourselves
-    may might must shall us via per within without among across upon onto whether yet ever
-    according said says say reported reports report noted notes stated states article source
-    sources post blog new one two many much several however meanwhile overall including
-    roughly approximately around nearly almost about some least reportedly
-    """.split()
-)
 
 _ABBREVIATIONS = frozenset(
     "e.g i.e etc vs mr mrs ms dr prof inc ltd co corp jr sr st no fig approx al u.s u.k "
@@ -473,7 +604,8 @@ def _strip_citations(sentence: str) -> str:
 
 def _claim_text(sentence: str) -> str:
     """Return the words a sentence claims: no citations, markers, link targets or URLs."""
-    return link_labels(strip_markers(_strip_citations(sentence))).replace("&lt;", "<")
+    text = MARKER_RE.sub("", _strip_citations(sentence))
+    return link_labels(strip_markers(text)).replace("&lt;", "<")
 
 
 def _prose_blocks(markdown: str) -> Iterable[str]:

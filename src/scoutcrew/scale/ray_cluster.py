@@ -31,7 +31,7 @@ from .jobs import (
 )
 
 
-def _import_ray() -> Any:
+def import_ray() -> Any:
     try:
         import ray
     except ImportError as exc:
@@ -41,21 +41,28 @@ def _import_ray() -> Any:
     return ray
 
 
-def _ray_task(job: dict[str, Any]) -> dict[str, Any]:
-    """The body of one Ray task: find this node's Ollama and data folder, then run the crew."""
+def node_ollama_host(hosts: Mapping[str, str]) -> str | None:
+    """Inside a Ray task: the Ollama of the node it runs on (by node id or IP in `hosts`, else
+    the node's SCOUTCREW_NODE_OLLAMA_HOST or OLLAMA_HOST)."""
     import ray
 
-    context = ray.get_runtime_context()
-    node_id = context.get_node_id()
+    node_id = ray.get_runtime_context().get_node_id()
     node_ip = ray.util.get_node_ip_address()
-    hosts = job.get("hosts") or {}
-    host = (
+    return (
         hosts.get(node_id)
         or hosts.get(node_ip)
         or os.environ.get(NODE_HOST_ENV)
         or os.environ.get("OLLAMA_HOST")
         or None
     )
+
+
+def _ray_task(job: dict[str, Any]) -> dict[str, Any]:
+    """The body of one Ray task: find this node's Ollama and data folder, then run the crew."""
+    import ray
+
+    node_id = ray.get_runtime_context().get_node_id()
+    host = node_ollama_host(job.get("hosts") or {})
     same_machine = socket.gethostname() == job["driver_machine"]
     root = job["root"]
     if not same_machine or not (Path(root) / "agents.yaml").is_file():
@@ -95,10 +102,10 @@ def run_ray(
     say: Callable[[str], None],
 ) -> list[CrewOutcome]:
     """Submit one Ray task per crew; Ray places each where an "ollama" slot is free."""
-    ray = _import_ray()
+    ray = import_ray()
     started_here = not ray.is_initialized()
     if started_here:
-        _init_ray(ray, project, address, jobs or default_jobs())
+        init_ray(ray, project, address, jobs or default_jobs())
     try:
         slots = ray.cluster_resources().get(RESOURCE, 0)
         if slots < 1:
@@ -141,7 +148,7 @@ def run_ray(
             ray.shutdown()
 
 
-def _init_ray(ray: Any, project: Project, address: str | None, jobs: int) -> None:
+def init_ray(ray: Any, project: Project, address: str | None, jobs: int) -> None:
     if address:
         # Other machines do not have the project folder: ship its YAML and sample files.
         runtime_env = {

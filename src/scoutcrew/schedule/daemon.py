@@ -33,6 +33,9 @@ from .cron import Due, Missed, Schedule, due_runs
 
 log = logging.getLogger("scoutcrew.schedule")
 
+# `scoutcrew run` exits with this when it wrote a partial report (some items stay new).
+PARTIAL_EXIT = 3
+
 TICK = 2.0  # seconds between two looks at the clock and the YAML files
 STATE_SAVE_EVERY = timedelta(seconds=60)
 FINISH_TIMEOUT = 20.0  # seconds a running report gets to finish when the daemon stops
@@ -380,7 +383,7 @@ class Daemon:
             del self.running[crew]
             done.append((crew, code))
             took = time.monotonic() - child.started
-            if code == 0:
+            if code in (0, PARTIAL_EXIT):  # partial: a report, some items carried over
                 row = _last_runs(self.project, [crew]).get(crew)
                 detail = f": {row.status}, report {row.report or '-'}" if row else ""
                 log.info("finished %s in %.0f s%s", crew, took, detail)

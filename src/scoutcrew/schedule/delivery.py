@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..untrusted import one_line
+
 log = logging.getLogger("scoutcrew.delivery")
 
 WEBHOOK_TIMEOUT = 10.0  # seconds per attempt
@@ -200,7 +202,7 @@ def _post(url: str, payload: dict[str, Any], timeout: float) -> None:
         raise _Retryable(f"{type(exc).__name__}: {exc}") from exc
     if response.status_code < 300:
         return
-    message = f"HTTP {response.status_code}: {response.text[:200].strip()}"
+    message = f"HTTP {response.status_code}: {one_line(response.text)}"
     # Server errors, rate limits and timeouts may pass; any other client error will not.
     if response.status_code >= 500 or response.status_code in {408, 425, 429}:
         raise _Retryable(message)

@@ -55,6 +55,32 @@ def crew_lock(project: Project, crew: str) -> Iterator[Path]:
         lock.release()
 
 
+def lock_owner(project: Project, crew: str) -> dict | None:
+    """The holder of the crew's lock as it wrote itself down ({pid, since}), if anyone did.
+
+    The side file is removed when a run ends normally; one left behind names a process that
+    was killed (or is still running: see `process_alive`).
+    """
+    try:
+        owner = json.loads(lock_path(project, crew).with_suffix(".owner").read_text())
+        return {"pid": int(owner["pid"]), "since": str(owner["since"])}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def process_alive(pid: int) -> bool:
+    """Tell whether a process with this id exists on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    except OSError:
+        return False
+    return True
+
+
 def _describe_owner(owner_file: Path) -> str:
     try:
         owner = json.loads(owner_file.read_text())

@@ -1,0 +1,855 @@
+"""The hostile catalogue: every attack and fault we know of, run for real, time and memory bound.
+
+    python benchmarks/bench_hostile.py [--only NAME[,NAME...]] [--skip-slow]
+
+Each case builds a fresh copy of the project in a temporary folder, starts what it needs on
+127.0.0.1 (feed servers, a fake Ollama, a server that accepts and never answers, one that
+drops the stream, a proxy that answers 502 with nginx's page), and runs the real CLI in a
+subprocess under RLIMIT_AS, with a time bound. It prints one table: case, owner, outcome,
+time, peak RSS, and why. Exit 1 on any traceback, any hang past its bound, any case over its
+memory bound, or any wrong outcome, including the cases whose fix lives elsewhere (the model
+client's timeouts, which items count as reported): their rows say so honestly.
+
+What "reported" means here: an item that the store marks as reported for a crew must be cited
+by that crew's report (an item the report only lists as uncited evidence, or that was dropped
+for the budget, was not delivered to the reader).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
+
+from feedserver import FeedServer  # noqa: E402  (the tests' hostile feed server)
+from hostile import (  # noqa: E402
+    CONTROL_CHARS,
+    ESCAPE_REPLY,
+    NGINX_502,
+    alias_bomb,
+    damaged_utf8,
+    deep_block_yaml,
+    deep_yaml,
+    escape_feed,
+    rss091,
+)
+
+from scoutcrew.testing import FakeOllama, copy_project  # noqa: E402
+
+MB = 1024 * 1024
+MODEL = "ollama/qwen3:8b"
+TRACEBACK = "Traceback (most recent call last)"
+
+
+# --------------------------------------------------------------------------- running bounded
+
+
+@dataclass
+class Ran:
+    code: int | None  # None: killed at the time bound
+    out: str
+    err: str
+    seconds: float
+    peak_mb: float
+
+    @property
+    def hung(self) -> bool:
+        return self.code is None
+
+    @property
+    def text(self) -> str:
+        return self.out + self.err
+
+
+def run_bounded(
+    cmd: list[str],
+    env: dict[str, str],
+    *,
+    timeout: float,
+    address_space_mb: int,
+    during: Callable[[subprocess.Popen, Path], None] | None = None,
+) -> Ran:
+    """Run `cmd` under RLIMIT_AS; kill its process group at `timeout`; return its peak RSS."""
+    limit = address_space_mb * MB
+
+    def bound() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out_path, err_path = Path(tmp) / "out", Path(tmp) / "err"
+        with open(out_path, "wb") as out, open(err_path, "wb") as err:
+            started = time.monotonic()
+            proc = subprocess.Popen(
+                cmd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                preexec_fn=bound,
+                start_new_session=True,
+            )
+            if during is not None:
+                during(proc, err_path)
+            code, usage = _wait(proc, started + timeout)
+            seconds = time.monotonic() - started
+        return Ran(
+            code,
+            out_path.read_text(errors="replace"),
+            err_path.read_text(errors="replace"),
+            seconds,
+            usage.ru_maxrss / 1024 if usage else 0.0,
+        )
+
+
+def _wait(proc: subprocess.Popen, deadline: float):
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            return proc.returncode, usage
+        if time.monotonic() >= deadline:
+            with _quiet():
+                os.killpg(proc.pid, signal.SIGKILL)
+            _pid, _status, usage = os.wait4(proc.pid, 0)
+            proc.returncode = -9
+            return None, usage
+        time.sleep(0.05)
+
+
+class _quiet:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> bool:
+        return exc[0] is not None and issubclass(exc[0], ProcessLookupError)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- servers
+
+
+class Wedged:
+    """Accepts TCP connections on 127.0.0.1 and never answers (a hung Ollama)."""
+
+    def __enter__(self) -> Wedged:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.held: list[socket.socket] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+        return self
+
+    def _accept(self) -> None:
+        self.sock.settimeout(0.2)
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.held.append(conn)
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(2)
+        for conn in self.held:
+            conn.close()
+        self.sock.close()
+
+
+class Proxy:
+    """Forward to a FakeOllama, except: `mode="drop"` cuts /api/chat streams after one chunk;
+    `mode="502"` answers every POST with nginx's 502 page."""
+
+    def __init__(self, upstream: str, mode: str):
+        import httpx
+
+        self.upstream, self.mode = upstream, mode
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                self.forward(None)
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if proxy.mode == "502":
+                    self.send_response(502)
+                    self.send_header("Content-Type", "text/html")
+                    self.send_header("Content-Length", str(len(NGINX_502)))
+                    self.end_headers()
+                    self.wfile.write(NGINX_502)
+                elif proxy.mode == "drop" and self.path.startswith("/api/chat"):
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/x-ndjson")
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    chunk = (
+                        json.dumps(
+                            {
+                                "model": "qwen3:8b",
+                                "message": {"role": "assistant", "content": "Loc"},
+                                "done": False,
+                            }
+                        ).encode()
+                        + b"\n"
+                    )
+                    self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+                    self.wfile.flush()
+                    self.connection.shutdown(socket.SHUT_RDWR)  # mid-stream, no final chunk
+                    self.close_connection = True
+                else:
+                    self.forward(body)
+
+            def forward(self, body: bytes | None) -> None:
+                response = httpx.request(
+                    self.command, proxy.upstream + self.path, content=body, timeout=30
+                )
+                data = response.content
+                self.send_response(response.status_code)
+                self.send_header("Content-Type", response.headers.get("content-type", ""))
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self) -> Proxy:
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+# --------------------------------------------------------------------------- cases
+
+
+@dataclass
+class Result:
+    ok: bool
+    why: str
+    ran: Ran | None = None
+
+
+@dataclass
+class Case:
+    name: str
+    run: Callable[[Path], Result]
+    owner: str = "hardening"
+    slow: bool = False
+    timeout: float = 30.0
+    peak_mb: int = 400  # resident memory bound
+    address_space_mb: int = 2048
+
+
+@dataclass
+class Env:
+    """One case's project copy, data folder and environment for the CLI."""
+
+    tmp: Path
+    project: Path = field(init=False)
+    env: dict[str, str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.project = copy_project(ROOT, self.tmp / "project")
+        self.env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("SCOUTCREW_", "OLLAMA_")) and k != "PYTHONPATH"
+        }
+        self.env.update(
+            PYTHONPATH=str(ROOT / "src"),
+            SCOUTCREW_HOME=str(self.tmp / "home"),
+            OLLAMA_HOST="http://127.0.0.1:9",  # nothing listens there
+        )
+
+    def cli(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "scoutcrew.cli", "--project", str(self.project), *args]
+
+    def crew(self, name: str, feeds: list[str], max_items: int = 30) -> None:
+        (self.project / "crews" / f"{name}.yaml").write_text(
+            f"description: {name}\nagents: [researcher, analyst, writer]\n"
+            "tasks: [collect, analyse, write_digest]\nsources:\n"
+            f"  feeds: {json.dumps(feeds)}\n  allow_private_hosts: true\n"
+            f"  max_items: {max_items}\ninputs:\n  topic: local models\n"
+        )
+
+    def delivered(self, crew: str) -> set[str]:
+        from scoutcrew.store import Store
+
+        path = self.tmp / "home" / "scoutcrew.sqlite"
+        if not path.exists():
+            return set()
+        with Store.open(path) as store:
+            return store.delivered(crew)
+
+    def cited(self, crew: str) -> tuple[set[str], int, int] | None:
+        """The latest report's cited URLs, cited sources and listed sources; None: no report."""
+        reports = sorted((self.project / "reports" / crew).glob("*.json"))
+        if not reports:
+            return None
+        doc = json.loads(reports[-1].read_text())
+        cited = [s for s in doc["sources"] if s["cited"]]
+        urls = {u for s in cited for u in [s["url"], *s["links"]]}
+        return urls, len(cited), len(doc["sources"])
+
+
+def bounded(case: Case, env: Env, cmd: list[str], **kw) -> Ran:
+    return run_bounded(
+        cmd, env.env, timeout=case.timeout, address_space_mb=case.address_space_mb, **kw
+    )
+
+
+def clean(ran: Ran) -> str | None:
+    """Why a run is wrong regardless of the case: a traceback or a hang."""
+    if ran.hung:
+        return "hung past its bound (killed)"
+    if TRACEBACK in ran.text:
+        line = [x for x in ran.err.splitlines() if x.strip()][-1:] or ["?"]
+        return f"traceback: {line[0][:90]}"
+    return None
+
+
+def expect_config_error(case: Case, env: Env, args: list[str], needle: str, count: int = 1):
+    ran = bounded(case, env, env.cli(*args))
+    bad = clean(ran)
+    if bad:
+        return Result(False, bad, ran)
+    problems = re.search(r"(\d+) problem\(s\)", ran.err)
+    if ran.code != 1 or needle not in ran.err:
+        return Result(False, f"exit {ran.code}; {ran.err.strip()[-120:]!r}", ran)
+    if problems and int(problems.group(1)) != count:
+        return Result(False, f"{problems.group(1)} problems, expected {count}", ran)
+    line = next(x.strip() for x in ran.err.splitlines() if needle in x)
+    return Result(True, f"refused: {line[:110]}", ran)
+
+
+def yaml_case(name: str, filename: str, content: str | bytes, args: list[str], needle: str):
+    def run(tmp: Path) -> Result:
+        env = Env(tmp)
+        path = env.project / filename
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+        return expect_config_error(CASES_BY_NAME[name], env, args, needle)
+
+    return Case(name, run, timeout=20, peak_mb=300, address_space_mb=1024)
+
+
+def tab_in_tasks(tmp: Path) -> Result:
+    env = Env(tmp)
+    tasks = env.project / "tasks.yaml"
+    lines = tasks.read_text().split("\n")
+    index = next(i for i, line in enumerate(lines) if line.startswith("  "))
+    lines[index] = "\t" + lines[index][2:]
+    tasks.write_text("\n".join(lines))
+    return expect_config_error(
+        CASES_BY_NAME["yaml-tab-in-tasks"], env, ["validate"], "YAML indents with spaces"
+    )
+
+
+def daemon_with_bomb(tmp: Path) -> Result:
+    case = CASES_BY_NAME["daemon-bomb-sigterm"]
+    env = Env(tmp)
+    demo = env.project / "crews" / "demo.yaml"
+    demo.write_text(demo.read_text() + 'schedule: "0 7 * * *"\n')
+    (env.project / "crews" / "bomb.yaml").write_text(alias_bomb())
+    (env.project / "crews" / "deep.yaml").write_text(deep_yaml())
+    timing: dict[str, float] = {}
+
+    def stop_when_running(proc: subprocess.Popen, err: Path) -> None:
+        deadline = time.monotonic() + 20
+        while "schedule daemon running" not in err.read_text(errors="replace"):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                return
+            time.sleep(0.05)
+        timing["signalled"] = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+
+    ran = bounded(case, env, env.cli("schedule", "run"), during=stop_when_running)
+    stopped_in = time.monotonic() - timing.get("signalled", time.monotonic())
+    bad = clean(ran)
+    if bad:
+        return Result(False, bad, ran)
+    if "signalled" not in timing:
+        return Result(False, f"never started: {ran.err.strip()[-120:]!r}", ran)
+    if ran.code != 0 or "scheduled demo" not in ran.err or "crews/bomb.yaml:1" not in ran.err:
+        return Result(False, f"exit {ran.code}: {ran.err.strip()[-120:]!r}", ran)
+    return Result(
+        True, f"scheduled demo, named both bad files, exit 0 {stopped_in:.1f} s after SIGTERM", ran
+    )
+
+
+def plan_feed(name: str, body: bytes, content_type: str, want: str, note: str | None = None):
+    """`scoutcrew plan` of a crew whose one feed is `body`, served on 127.0.0.1."""
+
+    def run(tmp: Path) -> Result:
+        case = CASES_BY_NAME[name]
+        env = Env(tmp)
+        with FeedServer() as server:
+            server.extra["/feed.xml"] = (200, {"Content-Type": content_type}, body)
+            env.crew("hostile", [f"{server.url}/feed.xml"])
+            ran = bounded(case, env, env.cli("plan", "hostile"))
+        bad = clean(ran)
+        if bad:
+            return Result(False, bad, ran)
+        if ran.code != 0 or want not in ran.out:
+            return Result(False, f"exit {ran.code}; {want!r} not in the plan", ran)
+        if note and note not in ran.out:
+            return Result(False, f"no note {note!r}", ran)
+        errors = [x for x in ran.out.splitlines() if "[error]" in x]
+        if errors:
+            return Result(False, errors[0].strip()[:110], ran)
+        return Result(True, f"read: {want}" + (f" ({note})" if note else ""), ran)
+
+    return Case(name, run)
+
+
+def plan_refused(
+    name: str, urls: Callable[[FeedServer, Path], list[str]], needle: str, *, fetches: bool = False
+):
+    """`scoutcrew plan` of a crew whose feeds must each be refused with `needle`."""
+
+    def run(tmp: Path) -> Result:
+        case = CASES_BY_NAME[name]
+        env = Env(tmp)
+        with FeedServer() as server:
+            env.crew("hostile", urls(server, env.project))
+            ran = bounded(case, env, env.cli("plan", "hostile"))
+            reached = len(server.requests)
+        bad = clean(ran)
+        if bad:
+            return Result(False, bad, ran)
+        notes = [x.strip() for x in ran.out.splitlines() if "[error]" in x]
+        if ran.code != 0 or not notes or not all(needle in n for n in notes):
+            return Result(False, f"exit {ran.code}; notes {notes[:1]}", ran)
+        if "unexpected" in ran.text:
+            return Result(False, "an 'unexpected' error", ran)
+        if reached and not fetches:
+            return Result(False, f"{reached} request(s) reached the server", ran)
+        return Result(True, f"{len(notes)} refused, {reached} requests: {notes[0][:80]}", ran)
+
+    return Case(name, run)
+
+
+def ipv6_loopback(tmp: Path) -> Result:
+    case = CASES_BY_NAME["ipv6-loopback-allowed"]
+    env = Env(tmp)
+    from feedserver import GOOD_RSS
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/rss+xml")
+            self.send_header("Content-Length", str(len(GOOD_RSS)))
+            self.end_headers()
+            self.wfile.write(GOOD_RSS)
+
+    class V6(ThreadingHTTPServer):
+        address_family = socket.AF_INET6
+
+    try:
+        server = V6(("::1", 0), Handler)
+    except OSError as exc:
+        return Result(True, f"skipped: no IPv6 loopback here ({exc})")
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}).start()
+    try:
+        env.crew("hostile", [f"http://[::1]:{server.server_address[1]}/feed.xml"])
+        ran = bounded(case, env, env.cli("plan", "hostile"))
+    finally:
+        server.shutdown()
+        server.server_close()
+    bad = clean(ran)
+    if bad:
+        return Result(False, bad, ran)
+    if ran.code != 0 or "Gathered 2 items" not in ran.out:
+        return Result(False, f"exit {ran.code}: {ran.out.strip()[:100]!r}", ran)
+    return Result(True, "fetched 2 items from [::1] with allow_private_hosts", ran)
+
+
+def fifo_feed(tmp: Path) -> Result:
+    case = CASES_BY_NAME["fifo-feed"]
+    env = Env(tmp)
+    os.mkfifo(env.project / "examples" / "feeds" / "pipe.xml")
+    env.crew("hostile", ["examples/feeds/pipe.xml"])
+    ran = bounded(case, env, env.cli("plan", "hostile"))
+    bad = clean(ran)
+    if bad:
+        return Result(False, bad, ran)
+    if ran.code != 0 or "is not a regular file" not in ran.out:
+        return Result(False, f"exit {ran.code}: {ran.out.strip()[:100]!r}", ran)
+    return Result(True, "refused: not a regular file", ran)
+
+
+def controls_in(text: str) -> list[str]:
+    return sorted({repr(c) for c in text if c in CONTROL_CHARS})
+
+
+def escapes(tmp: Path) -> Result:
+    case = CASES_BY_NAME["terminal-escapes"]
+    env = Env(tmp)
+    with FeedServer() as server, FakeOllama(default_reply=ESCAPE_REPLY) as ollama:
+        server.extra["/esc.xml"] = (200, {"Content-Type": "application/rss+xml"}, escape_feed())
+        env.crew("escapes", [f"{server.url}/esc.xml"])
+        plan = bounded(case, env, env.cli("plan", "escapes"))
+        env.env["OLLAMA_HOST"] = ollama.url
+        ran = bounded(
+            case,
+            env,
+            env.cli("run", "escapes", "--backend", "ollama", "--model", MODEL),
+        )
+        ran.seconds += plan.seconds
+        ran.peak_mb = max(ran.peak_mb, plan.peak_mb)
+    for what in (plan, ran):
+        bad = clean(what)
+        if bad:
+            return Result(False, bad, ran)
+    if plan.code != 0 or ran.code != 0:
+        return Result(False, f"plan exit {plan.code}, run exit {ran.code}: {ran.err[-100:]!r}", ran)
+    found = {"plan": controls_in(plan.text), "run output": controls_in(ran.text)}
+    md = Path(ran.out.strip().splitlines()[-1])
+    for path in (md, md.with_suffix(".html"), md.with_suffix(".json")):
+        found[path.suffix] = controls_in(path.read_text())
+    dirty = {k: v for k, v in found.items() if v}
+    if dirty:
+        return Result(False, f"control characters in {dirty}", ran)
+    titles = {s["feed_title"] for s in json.loads(md.with_suffix(".json").read_text())["sources"]}
+    if titles != {"Escapes weekly"}:
+        return Result(False, f"feed_title {titles}", ran)
+    return Result(
+        True, "0 control chars in plan, progress, .md, .html, .json; feed_title text", ran
+    )
+
+
+def read_page_path(tmp: Path) -> Result:
+    case = CASES_BY_NAME["read-page-local-path"]
+    env = Env(tmp)
+    code = (
+        "import sys; from pathlib import Path; from scoutcrew.crew.tools import page_text; "
+        "root = Path(sys.argv[1]); "
+        "print('|'.join(page_text(t, root) for t in ('pyproject.toml', str(root / 'agents.yaml'),"
+        " (root / 'tasks.yaml').as_uri())))"
+    )
+    ran = bounded(case, env, [sys.executable, "-c", code, str(env.project)])
+    bad = clean(ran)
+    if bad:
+        return Result(False, bad, ran)
+    if ran.out.count("http(s) URLs only") != 3 or "[project]" in ran.out or "role:" in ran.out:
+        return Result(False, f"answer: {ran.out[:100]!r}", ran)
+    return Result(True, "3 of 3 paths refused, nothing read", ran)
+
+
+def proxy_502(tmp: Path) -> Result:
+    case = CASES_BY_NAME["ollama-502-page"]
+    env = Env(tmp)
+    with FakeOllama() as ollama, Proxy(ollama.url, "502") as proxy:
+        env.env["OLLAMA_HOST"] = proxy.url
+        ran = bounded(case, env, env.cli("run", "demo", "--backend", "ollama", "--model", MODEL))
+    bad = clean(ran)
+    if bad:
+        return Result(False, bad, ran)
+    if ran.code == 0 or "<html" in ran.err or "<center>" in ran.err:
+        return Result(False, f"exit {ran.code}; the page is printed", ran)
+    line = next((x for x in ran.err.splitlines() if x.startswith("error:")), "")
+    if "502 Bad Gateway" not in line or len(line) > 400:
+        return Result(False, f"no one-line 502 summary: {ran.err.strip()[-120:]!r}", ran)
+    return Result(True, f"one line: {line.strip()[:100]}", ran)
+
+
+def wedged(tmp: Path) -> Result:
+    case = CASES_BY_NAME["ollama-wedged"]
+    env = Env(tmp)
+    with Wedged() as server:
+        env.env["OLLAMA_HOST"] = server.url
+        ran = bounded(case, env, env.cli("run", "demo", "--backend", "ollama", "--model", MODEL))
+    bad = clean(ran)
+    if bad:
+        return Result(False, bad, ran)
+    last = ran.err.strip().splitlines()[-1:] or [""]
+    if ran.code == 0 or not re.search(r"accept|did not answer|no answer|not answer", ran.err, re.I):
+        return Result(False, f"exit {ran.code}: {last[0][:110]!r}", ran)
+    return Result(True, f"failed in {ran.seconds:.0f} s: {last[0][:90]}", ran)
+
+
+def dropped(tmp: Path) -> Result:
+    case = CASES_BY_NAME["ollama-dropped-stream"]
+    env = Env(tmp)
+    with FakeOllama() as ollama, Proxy(ollama.url, "drop") as proxy:
+        env.env["OLLAMA_HOST"] = proxy.url
+        ran = bounded(case, env, env.cli("run", "demo", "--backend", "ollama", "--model", MODEL))
+    bad = clean(ran)
+    if bad:
+        return Result(False, bad, ran)
+    last = ran.err.strip().splitlines()[-1:] or [""]
+    named = re.search(r"drop|mid-stream|closed|cut off|incomplete|interrupted", ran.err, re.I)
+    if ran.code == 0 or not named or "not reachable" in ran.err:
+        return Result(False, f"exit {ran.code}: {last[0][:110]!r}", ran)
+    return Result(True, f"named: {last[0][:100]}", ran)
+
+
+def reported_check(env: Env, crew: str, ran: Ran) -> Result:
+    bad = clean(ran)
+    if bad:
+        return Result(False, bad, ran)
+    delivered = env.delivered(crew)
+    report = env.cited(crew)
+    if report is None:
+        if delivered:
+            return Result(False, f"no report, yet {len(delivered)} items marked reported", ran)
+        return Result(True, f"exit {ran.code}, no report, 0 items marked reported", ran)
+    cited, cited_sources, listed = report
+    lost = delivered - cited
+    summary = (
+        f"exit {ran.code}; {len(delivered)} URLs marked reported; the report cites "
+        f"{cited_sources} of its {listed} sources"
+    )
+    return Result(not lost, summary + (f"; {len(lost)} marked but not cited" if lost else ""), ran)
+
+
+def outage_auto(tmp: Path) -> Result:
+    case = CASES_BY_NAME["ollama-outage-auto-backend"]
+    env = Env(tmp)
+    ran = bounded(case, env, env.cli("run", "demo"))
+    return reported_check(env, "demo", ran)
+
+
+def small_context(tmp: Path) -> Result:
+    case = CASES_BY_NAME["num-ctx-512-200-items"]
+    env = Env(tmp)
+    import random
+
+    rng = random.Random(12)
+    vocabulary = [
+        f"{a}{b}"
+        for a in ("kal", "mor", "tes", "vin", "dra", "pul", "sen", "qua")
+        for b in ("ba", "ri", "to", "ne", "xu", "lo", "me", "ga", "fi", "po")
+    ]
+
+    def words(n: int) -> str:
+        return " ".join(rng.sample(vocabulary, n))
+
+    items = "".join(
+        f"<item><title>Story {i}: {words(5)}</title><link>https://many.example/{i}</link>"
+        f"<description>{words(25)}, {i + 10} tokens per second.</description></item>"
+        for i in range(200)
+    )
+    (env.project / "examples" / "feeds" / "many.xml").write_text(
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>Many</title>{items}'
+        "</channel></rss>"
+    )
+    agents = env.project / "agents.yaml"
+    text = agents.read_text()
+    for name in ("researcher", "analyst", "writer"):
+        text = text.replace(f"\n{name}:\n", f"\n{name}:\n  num_ctx: 512\n", 1)
+    agents.write_text(text)
+    env.crew("many", ["examples/feeds/many.xml"], max_items=200)
+    reply = "Final Answer: Local inference reached 10 tokens per second [S1]."
+    with FakeOllama(default_reply=reply) as ollama:
+        env.env["OLLAMA_HOST"] = ollama.url
+        ran = bounded(case, env, env.cli("run", "many", "--backend", "ollama"))
+    return reported_check(env, "many", ran)
+
+
+def huge_feed(tmp: Path) -> Result:
+    case = CASES_BY_NAME["huge-feed-streamed"]
+    env = Env(tmp)
+    with FeedServer() as server:
+        env.crew("hostile", [f"{server.url}/huge.xml", f"{server.url}/bomb.xml"])
+        ran = bounded(case, env, env.cli("plan", "hostile"))
+    bad = clean(ran)
+    if bad:
+        return Result(False, bad, ran)
+    notes = [x.strip() for x in ran.out.splitlines() if "[error]" in x]
+    if ran.code != 0 or len(notes) != 2 or not all("too large" in n for n in notes):
+        return Result(False, f"exit {ran.code}; {notes}", ran)
+    return Result(True, "30 MB stream and 40 MB gzip bomb cut at the 10 MB cap", ran)
+
+
+CASES: list[Case] = [
+    yaml_case(
+        "yaml-alias-bomb", "crews/bomb.yaml", alias_bomb(), ["validate"], "crews/bomb.yaml:1:"
+    ),
+    yaml_case("yaml-alias-bomb-list", "crews/bomb.yaml", alias_bomb(), ["list"], "alias bomb"),
+    yaml_case("yaml-recursive-alias", "crews/rec.yaml", "a: &a [*a]\n", ["validate"], "itself"),
+    yaml_case("yaml-deep-3000-flow", "crews/deep.yaml", deep_yaml(3000), ["validate"], "nested"),
+    yaml_case(
+        "yaml-deep-1000-block", "crews/deep.yaml", deep_block_yaml(1000), ["validate"], "nested"
+    ),
+    yaml_case(
+        "yaml-huge-50mb",
+        "crews/huge.yaml",
+        "description: " + "x" * (50 * MB) + "\n",
+        ["validate"],
+        "a YAML file may have at most",
+    ),
+    *[
+        yaml_case(
+            f"yaml-not-utf8-{'-'.join(args)}",
+            "crews/latin.yaml",
+            "description: Caf\xe9\nagents: [writer]\ntasks: [write_digest]\n".encode("latin-1"),
+            args,
+            "crews/latin.yaml:1: not UTF-8 text",
+        )
+        for args in (["validate"], ["list"], ["run", "latin"], ["schedule", "list"])
+    ],
+    Case("yaml-tab-in-tasks", tab_in_tasks, timeout=20, peak_mb=300, address_space_mb=1024),
+    Case("daemon-bomb-sigterm", daemon_with_bomb, timeout=30, peak_mb=300),
+    *[
+        plan_feed(f"feed-{enc}-rss091-doctype", rss091(enc, title), "text/xml", f"{title} 1")
+        for enc, title in (
+            ("big5", "中文新聞"),
+            ("shift_jis", "日本語のニュース"),
+            ("gbk", "简体中文新闻"),
+        )
+    ],
+    plan_feed(
+        "feed-unknown-encoding",
+        rss091("utf-8", "Plain news", declared="bogus"),
+        "text/xml",
+        "Plain news 1",
+        "unknown encoding 'bogus'",
+    ),
+    plan_feed(
+        "feed-damaged-utf8",
+        damaged_utf8(),
+        "application/rss+xml",
+        "Café naïve résumé Zürich 1",
+        "replaced by U+FFFD",
+    ),
+    plan_refused(
+        "xml-entity-bomb",
+        lambda s, p: [f"{s.url}/entities.xml", f"{s.url}/xxe.xml"],
+        "XML entity declarations are refused",
+        fetches=True,
+    ),
+    Case("huge-feed-streamed", huge_feed, timeout=40),
+    Case("terminal-escapes", escapes, timeout=120, peak_mb=1200, address_space_mb=6144),
+    plan_refused(
+        "ipv4-odd-spellings",
+        lambda s, p: [
+            f"http://{h}:{s.port}/good.xml"
+            for h in ("0177.0.0.1", "127.000.000.001", "0x7f.0.0.1", "2130706433", "127.1")
+        ],
+        "not a plain dotted IPv4 address",
+    ),
+    Case("ipv6-loopback-allowed", ipv6_loopback),
+    Case("fifo-feed", fifo_feed),
+    Case("read-page-local-path", read_page_path),
+    Case("ollama-502-page", proxy_502, timeout=120, peak_mb=1200, address_space_mb=6144),
+    # Owned by the model client's timeouts (a wedged host fails within about a minute).
+    Case(
+        "ollama-wedged",
+        wedged,
+        owner="model client",
+        slow=True,
+        timeout=120,
+        peak_mb=1200,
+        address_space_mb=6144,
+    ),
+    Case(
+        "ollama-dropped-stream",
+        dropped,
+        owner="model client",
+        timeout=120,
+        peak_mb=1200,
+        address_space_mb=6144,
+    ),
+    # Owned by the coverage work (which items count as reported).
+    Case(
+        "ollama-outage-auto-backend",
+        outage_auto,
+        owner="coverage",
+        slow=True,
+        timeout=600,
+        peak_mb=2000,
+        address_space_mb=8192,
+    ),
+    Case(
+        "num-ctx-512-200-items",
+        small_context,
+        owner="coverage",
+        timeout=240,
+        peak_mb=1200,
+        address_space_mb=6144,
+    ),
+]
+CASES_BY_NAME = {case.name: case for case in CASES}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--only", help="comma-separated case names")
+    parser.add_argument("--skip-slow", action="store_true", help="skip the cases over a minute")
+    args = parser.parse_args()
+    chosen = [c for c in CASES if not args.only or c.name in args.only.split(",")]
+    if args.skip_slow:
+        chosen = [c for c in chosen if not c.slow]
+    rows = []
+    for case in chosen:
+        with tempfile.TemporaryDirectory(prefix=f"hostile-{case.name}-") as tmp:
+            try:
+                result = case.run(Path(tmp))
+            except Exception as exc:  # the harness itself must not hide a case
+                result = Result(False, f"harness error: {type(exc).__name__}: {exc}")
+        ran = result.ran
+        seconds = ran.seconds if ran else 0.0
+        peak = ran.peak_mb if ran else 0.0
+        ok = result.ok
+        why = result.why
+        if ran and not ran.hung and ran.seconds > case.timeout:
+            ok, why = False, f"over its {case.timeout:g} s bound: " + why
+        if peak > case.peak_mb:
+            ok, why = False, f"peak {peak:.0f} MB over its {case.peak_mb} MB bound; " + why
+        rows.append((case, ok, why, seconds, peak))
+        print(
+            f"{case.name:<34} {case.owner:<12} {'ok' if ok else 'FAIL':<5} {seconds:>7.1f} s "
+            f"{peak:>7.0f} MB  {why}",
+            flush=True,
+        )
+    print()
+    print(f"{'case':<34} {'owner':<12} {'out':<5} {'time':>9} {'peak RSS':>10}  bound")
+    for case, ok, _why, seconds, peak in rows:
+        print(
+            f"{case.name:<34} {case.owner:<12} {'ok' if ok else 'FAIL':<5} {seconds:>7.1f} s "
+            f"{peak:>7.0f} MB  {case.timeout:g} s / {case.peak_mb} MB"
+        )
+    failed = [case.name for case, ok, *_ in rows if not ok]
+    mine = [n for n in failed if CASES_BY_NAME[n].owner == "hardening"]
+    summary = f"\n{len(rows) - len(failed)} of {len(rows)} cases ok; failed: "
+    print(summary + (", ".join(failed) or "none") + (f" (hardening: {mine})" if failed else ""))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

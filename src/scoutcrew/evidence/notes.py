@@ -1,0 +1,396 @@
+"""Notes: the map step. Each source is read by a model about once and leaves a short note.
+
+A note is the facts of one source that matter, each tied to the source's [S#] id, with figures,
+names and dates copied exactly. Sources are read in batches that fill the reading model's
+context window (num_ctx), several batches at once up to the reader's parallel slots.
+
+Notes are kept in the store keyed by the hash of what the model read, the model that read it
+and PROMPT_VERSION: a re-run, a resumed run or another crew reading the same source pays
+nothing for it again, and a source whose text changed is read again.
+
+This module never calls a model itself. The caller passes a `NoteReader`: anything with the
+model chain it reads with, its num_ctx, its parallel slots and a `read(messages, max_tokens)`
+method (scoutcrew.reading.runtime_reader builds one on the LLM runtime, with its ledger,
+chains, retries and budget). Use it like this:
+
+    from scoutcrew.evidence.notes import take_notes
+    from scoutcrew.reading import runtime_reader
+
+    reader = runtime_reader(runtime, ["ollama/qwen3:8b"])
+    notes = take_notes(sources, reader=reader, store=store)
+    for note in notes:
+        print(note.source_id, note.lines())      # "fact text [S3]"
+    notes.unread                                 # [(source, reason)], still new for next run
+
+A reader may raise BudgetExhausted (nothing more is read; the rest stays unread), any
+ScoutcrewError (that batch stays unread; no further batch starts) or an interrupt (it
+propagates; every batch finished before it is already in the store).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+from ..errors import BudgetExhausted, RunInterrupted, ScoutcrewError
+from ..text import estimate_tokens
+from .select import PREAMBLE, Source, excerpt
+
+PROMPT_VERSION = "notes-1"
+
+NOTE_SYSTEM = (
+    "You take notes for a research crew. From each source below, write the facts that matter: "
+    "what happened, who, figures, names and dates, copied exactly as the source gives them. "
+    "Write one fact per line and end every line with the id of its source, like [S3]. Use "
+    "only the sources; write nothing else."
+)
+NOTE_CUE = (
+    "Write the facts of every source above, one per line, each ending with its source id like [S3]."
+)
+# Output tokens kept free per source of a batch, and the fewest a batch keeps for its answer.
+OUTPUT_PER_SOURCE = 70
+MIN_OUTPUT = 128
+MAX_FACTS_PER_SOURCE = 6
+# Chat framing the server adds around the messages (role tags, template), per call.
+FRAMING_TOKENS = 24
+
+_TRAILING_IDS = re.compile(r"((?:\s*\[S\d+\])+)[\s.]*$", re.IGNORECASE)
+_ANY_ID = re.compile(r"\[(S\d+)\]", re.IGNORECASE)
+_BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
+
+
+@dataclass
+class Reading:
+    """What a reader returns: the model's text and the model that wrote it."""
+
+    text: str
+    model: str
+
+
+class NoteReader(Protocol):
+    """The model call the map step uses (see scoutcrew.reading.runtime_reader)."""
+
+    @property
+    def models(self) -> Sequence[str]: ...  # the chain, first choice first
+
+    @property
+    def num_ctx(self) -> int: ...
+
+    @property
+    def parallel(self) -> int: ...
+
+    def read(self, messages: list[dict[str, str]], *, max_tokens: int) -> Reading: ...
+
+
+@dataclass
+class SourceNote:
+    """The note one source left: its facts (without ids) and how it was obtained."""
+
+    source_id: str
+    url: str
+    title: str
+    facts: list[str]
+    content_hash: str
+    model: str
+    cached: bool = False
+    source_tokens: int = 0  # the rendered source's size, what the model read
+    date: str = ""  # the source's publication day (ISO), "" when undated
+
+    def lines(self) -> list[str]:
+        """The facts as the crew reads them, each ending with this run's [S#] id."""
+        return [f"{fact} [{self.source_id}]" for fact in self.facts]
+
+
+@dataclass
+class Notes:
+    """The outcome of a map step: notes in source order, and what could not be read."""
+
+    notes: list[SourceNote] = field(default_factory=list)
+    unread: list[tuple[Source, str]] = field(default_factory=list)
+    calls: int = 0
+    cached: int = 0
+    batches: int = 0
+
+    def __iter__(self) -> Iterator[SourceNote]:
+        return iter(self.notes)
+
+    def __len__(self) -> int:
+        return len(self.notes)
+
+    def get(self, source_id: str) -> SourceNote | None:
+        return next((n for n in self.notes if n.source_id == source_id), None)
+
+    @property
+    def read_ids(self) -> set[str]:
+        return {n.source_id for n in self.notes}
+
+    def unread_reasons(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for _source, reason in self.unread:
+            counts[reason] = counts.get(reason, 0) + 1
+        return counts
+
+
+def note_key(source: Source) -> str:
+    """The content hash a note is cached under: what the model reads, without the run's id."""
+    date = source.published.date().isoformat() if source.published else ""
+    digest = hashlib.sha256()
+    for part in (source.title, date, source.excerpt):
+        digest.update(part.encode("utf-8"))
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def note_messages(sources: Sequence[Source]) -> list[dict[str, str]]:
+    """The chat messages that ask for the notes of one batch of sources."""
+    body = "\n\n".join(s.render() for s in sources)
+    user = f"{PREAMBLE}\nBEGIN SOURCES\n{body}\nEND SOURCES\n\n{NOTE_CUE}"
+    return [{"role": "system", "content": NOTE_SYSTEM}, {"role": "user", "content": user}]
+
+
+def fixed_prompt_tokens() -> int:
+    """Tokens a note prompt takes besides its sources."""
+    return estimate_tokens(note_messages([])[0]["content"] + note_messages([])[1]["content"]) + (
+        FRAMING_TOKENS
+    )
+
+
+def parse_facts(text: str, ids: Sequence[str]) -> dict[str, list[str]]:
+    """Split a model's answer into facts per source id; lines naming no id of the batch are
+    kept only when the batch has one source (then the id is not in doubt)."""
+    wanted = {i.upper() for i in ids}
+    facts: dict[str, list[str]] = {i: [] for i in ids}
+    for raw in text.splitlines():
+        line = _BULLET.sub("", raw).strip()
+        if not line or line.upper() in {"BEGIN SOURCES", "END SOURCES"}:
+            continue
+        match = _TRAILING_IDS.search(line)
+        if match:
+            named = [i.upper() for i in _ANY_ID.findall(match.group(1))]
+            fact = line[: match.start()].strip()
+        else:
+            named = [i.upper() for i in _ANY_ID.findall(line)]
+            fact = _ANY_ID.sub("", line).strip()
+        named = [i for i in named if i in wanted] or (list(ids)[:1] if len(ids) == 1 else [])
+        fact = fact.rstrip(" ;,:-")
+        if len(fact) < 8 or not named:
+            continue
+        for sid in named:
+            if fact not in facts[sid] and len(facts[sid]) < MAX_FACTS_PER_SOURCE:
+                facts[sid].append(fact)
+    return facts
+
+
+def plan_batches(
+    sources: Sequence[Source], num_ctx: int
+) -> tuple[list[list[Source]], list[Source]]:
+    """Group sources into batches that fill `num_ctx`, each with room for its answer.
+
+    A source too long for a batch of its own is shortened to fit (it is one page read in one
+    call). Returns (batches, shortened sources).
+    """
+    fixed = fixed_prompt_tokens()
+    batches: list[list[Source]] = []
+    shortened: list[Source] = []
+    current: list[Source] = []
+    used = fixed
+    for source in sources:
+        size = estimate_tokens(source.render()) + 2
+        alone_room = num_ctx - fixed - max(MIN_OUTPUT, OUTPUT_PER_SOURCE)
+        if size > alone_room:
+            source = _shorten(source, alone_room)
+            shortened.append(source)
+            size = estimate_tokens(source.render()) + 2
+        out = max(MIN_OUTPUT, OUTPUT_PER_SOURCE * (len(current) + 1))
+        if current and used + size + out > num_ctx:
+            batches.append(current)
+            current, used = [], fixed
+        current.append(source)
+        used += size
+    if current:
+        batches.append(current)
+    return batches, shortened
+
+
+def _shorten(source: Source, room: int) -> Source:
+    tokens = max(16, room - estimate_tokens(f"[{source.id}] 0000-00-00\n> {source.title}") - 8)
+    while tokens > 16:
+        cut = replace(source, excerpt=excerpt(source.excerpt, tokens))
+        if estimate_tokens(cut.render()) + 2 <= room:
+            return cut
+        tokens = int(tokens * 0.8)
+    return replace(source, excerpt=excerpt(source.excerpt, 16))
+
+
+def output_tokens_for(batch: Sequence[Source]) -> int:
+    return max(MIN_OUTPUT, OUTPUT_PER_SOURCE * len(batch))
+
+
+def take_notes(
+    sources: Sequence[Source],
+    *,
+    reader: NoteReader,
+    store: Any = None,
+    prompt_version: str = PROMPT_VERSION,
+) -> Notes:
+    """Read `sources` in batches and return one note per source read.
+
+    Notes already in `store` (same content, a model of the reader's chain, same prompt
+    version) are reused without a call. Each batch's notes are saved as soon as it finishes,
+    so an interrupted run keeps them. Sources that could not be read are in `Notes.unread`
+    with the reason; they must stay new for the caller's next run.
+    """
+    result = Notes()
+    keys = {s.id: note_key(s) for s in sources}
+    cached = _cached(store, list(keys.values()), list(reader.models), prompt_version)
+    todo: list[Source] = []
+    found: dict[str, SourceNote] = {}
+    for source in sources:
+        hit = cached.get(keys[source.id])
+        if hit is None:
+            todo.append(source)
+            continue
+        model, facts = hit
+        found[source.id] = _note(source, keys[source.id], model, facts, cached=True)
+    result.cached = len(found)
+    batches, _shortened = plan_batches(todo, reader.num_ctx)
+    result.batches = len(batches)
+    lock = threading.Lock()
+    stop: list[str] = []  # the reason no further batch starts
+
+    def run_batch(batch: list[Source]) -> None:
+        with lock:
+            if stop:
+                result.unread += [(s, stop[0]) for s in batch]
+                return
+        try:
+            reading = reader.read(note_messages(batch), max_tokens=output_tokens_for(batch))
+        except RunInterrupted:
+            raise  # an interrupt stops the run; the batches finished so far are saved
+        except BudgetExhausted as exc:
+            with lock:
+                stop.append(f"over budget ({exc.limit})")
+                result.unread += [(s, f"over budget ({exc.limit})") for s in batch]
+            return
+        except ScoutcrewError as exc:
+            with lock:
+                stop.append("not read: an earlier batch failed")
+                result.unread += [(s, f"model error: {_clip(str(exc), 300)}") for s in batch]
+            return
+        facts = parse_facts(reading.text, [s.id for s in batch])
+        notes = [
+            _note(s, keys[s.id], reading.model, facts.get(s.id, []), cached=False) for s in batch
+        ]
+        _save(store, notes, prompt_version)
+        with lock:
+            result.calls += 1
+            for note in notes:
+                found[note.source_id] = note
+
+    _run_all(batches, run_batch, max(1, int(reader.parallel or 1)))
+    order = {s.id: i for i, s in enumerate(sources)}
+    result.notes = sorted(found.values(), key=lambda n: order[n.source_id])
+    result.unread.sort(key=lambda pair: order[pair[0].id])
+    return result
+
+
+def cached_notes(
+    store: Any, sources: Sequence[Source], models: Sequence[str], version: str = PROMPT_VERSION
+) -> set[str]:
+    """The ids of `sources` whose note is already in the store (no call needed)."""
+    keys = {s.id: note_key(s) for s in sources}
+    found = _cached(store, list(keys.values()), list(models), version)
+    return {sid for sid, key in keys.items() if key in found}
+
+
+def _run_all(batches: list[list[Source]], run: Any, parallel: int) -> None:
+    """Run batches `parallel` at a time; an interrupt stops new ones and propagates."""
+    if parallel == 1 or len(batches) <= 1:
+        for batch in batches:
+            run(batch)
+        return
+    pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="notes")
+    pending: set[Future[None]] = set()
+    queue = list(batches)
+    try:
+        while queue or pending:
+            while queue and len(pending) < parallel:
+                pending.add(pool.submit(run, queue.pop(0)))
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                future.result()  # re-raise an interrupt or a bug in the worker
+    finally:
+        for future in pending:
+            future.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _note(source: Source, key: str, model: str, facts: list[str], *, cached: bool) -> SourceNote:
+    return SourceNote(
+        source_id=source.id,
+        url=source.url,
+        title=source.title,
+        facts=list(facts),
+        content_hash=key,
+        model=model,
+        cached=cached,
+        source_tokens=estimate_tokens(source.render()),
+        date=source.published.date().isoformat() if source.published else "",
+    )
+
+
+def _clip(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# -- the store ----------------------------------------------------------------------------------
+
+
+def _cached(
+    store: Any, keys: list[str], models: list[str], version: str
+) -> dict[str, tuple[str, list[str]]]:
+    """Cached facts by content hash, from the first model of the chain that has them."""
+    if store is None or not keys:
+        return {}
+    rank = {m: i for i, m in enumerate(models)}
+    out: dict[str, tuple[int, str, list[str]]] = {}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        rows = store.execute(
+            "SELECT content_hash, model, facts FROM notes WHERE prompt_version = ? AND "
+            f"content_hash IN ({', '.join('?' * len(chunk))})",
+            [version, *chunk],
+        )
+        for row in rows:
+            position = rank.get(row["model"])
+            if position is None:
+                continue
+            best = out.get(row["content_hash"])
+            if best is None or position < best[0]:
+                out[row["content_hash"]] = (position, row["model"], json.loads(row["facts"]))
+    return {key: (model, facts) for key, (_p, model, facts) in out.items()}
+
+
+def _save(store: Any, notes: list[SourceNote], version: str) -> None:
+    if store is None or not notes:
+        return
+    from ..store import utcnow
+
+    now = utcnow()
+    with store.transaction() as conn:
+        conn.executemany(
+            "INSERT OR REPLACE INTO notes (content_hash, model, prompt_version, url, facts,"
+            " created) VALUES (?, ?, ?, ?, ?, ?)",
+            [(n.content_hash, n.model, version, n.url, json.dumps(n.facts), now) for n in notes],
+        )
+
+
+def render_note(note: SourceNote) -> str:
+    """One note as plain lines (for logs and the plan)."""
+    return "\n".join(note.lines()) or f"(no facts) [{note.source_id}]"

@@ -1,0 +1,136 @@
+"""Structured answers: JSON a model must give in a pydantic shape, asked with Ollama's `format`.
+
+Each model of the chain gets the schema as `format`; an answer that is not valid JSON of that
+shape gets one repair turn (the model sees its answer and the error), then the next model of
+the chain is tried. When every model fails, the caller gets None and the reasons: a small
+model that breaks the format never stops a run, the caller falls back to code.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from ..errors import LLMError, OutputFormatError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T", bound=BaseModel)
+
+_FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
+
+
+@dataclass
+class Asked:
+    """What asking for a structured answer came to."""
+
+    value: Any = None  # the validated model instance, or None when every model failed
+    model: str | None = None
+    problems: list[str] = field(default_factory=list)
+    repaired: bool = False
+
+
+def parse_as(model: type[T], text: str, check: Callable[[T], None] | None = None) -> T:
+    """Parse `text` as JSON of `model`'s shape; raise OutputFormatError saying what is wrong."""
+    match = _FENCE.match(text)
+    raw = match.group(1) if match else text.strip()
+    try:
+        value = model.model_validate_json(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'answer'}: {e['msg']}" for e in exc.errors()
+        )
+        raise OutputFormatError(f"the answer is not the JSON asked for ({problems[:400]})") from exc
+    if check is not None:
+        try:
+            check(value)
+        except ValueError as exc:
+            raise OutputFormatError(f"the answer does not fit: {exc}") from exc
+    return value
+
+
+def repair_message(error: str) -> str:
+    return (
+        f"Your answer could not be used: {error}. Answer again with only the JSON object, "
+        "in exactly the shape asked for, and nothing else."
+    )
+
+
+def ask_structured(
+    runtime: Any,
+    chain: list[str],
+    messages: list[dict[str, str]],
+    model: type[T],
+    *,
+    check: Callable[[T], None] | None = None,
+    options: Any = None,
+    agent: str | None = None,
+    task: str | None = None,
+    before_call: Callable[[list[dict[str, str]]], None] | None = None,
+) -> Asked:
+    """Ask each model of `chain` in turn for JSON of `model`'s shape, one repair turn each.
+
+    `before_call(messages)` runs before every request (a budget check may raise there: that
+    propagates, as do interrupts). Model errors and format errors only move on.
+    """
+    from ..errors import RunInterrupted
+
+    schema = model.model_json_schema()
+    asked = Asked()
+
+    last: list[str] = [""]
+
+    def validate(text: str) -> T:
+        last[0] = text
+        return parse_as(model, text, check)
+
+    for spec in chain:
+        if spec.startswith("embedded/"):
+            # The in-process engine runs base models and takes no schema: asking costs
+            # minutes and cannot succeed, so the caller's code fallback goes first.
+            asked.problems.append(f"{spec}: the embedded engine cannot answer in a JSON schema")
+            continue
+        turn = list(messages)
+        for attempt in (1, 2):
+            if before_call is not None:
+                before_call(turn)
+            try:
+                result, value, used = runtime.complete(
+                    [spec],
+                    turn,
+                    options=options,
+                    response_format=schema,
+                    validate=validate,
+                    agent=agent,
+                    task=task,
+                )
+            except RunInterrupted:
+                raise
+            except OutputFormatError as exc:
+                asked.problems.append(f"{spec}: {exc}")
+                if attempt == 1:
+                    turn = [
+                        *messages,
+                        {"role": "assistant", "content": last[0][:2000]},
+                        {"role": "user", "content": repair_message(str(exc))},
+                    ]
+                    continue
+                break
+            except LLMError as exc:
+                asked.problems.append(f"{spec}: {exc}")
+                break
+            asked.value, asked.model, asked.repaired = value, used, attempt == 2
+            return asked
+        log.warning("%s gave no usable %s answer; trying the next model", spec, task)
+    return asked
+
+
+def schema_hint(model: type[BaseModel]) -> str:
+    """The schema as compact JSON, for the prompt of a model that ignores `format`."""
+    return json.dumps(model.model_json_schema(), separators=(",", ":"))

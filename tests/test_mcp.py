@@ -1,0 +1,93 @@
+"""`scoutcrew mcp` driven by the MCP SDK's own stdio client, as a chat UI would drive it."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import anyio
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+from servekit import Site, fake_ollama
+
+
+def _params(site: Site, **env: str) -> StdioServerParameters:
+    return StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "scoutcrew.cli", "--project", str(site.root), "mcp", "--backend", "ollama"],
+        env=site.env(**env),
+        cwd=str(site.root),
+    )
+
+
+def _result(call: Any) -> Any:
+    assert not call.isError, call.content
+    if call.structuredContent is not None:
+        content = call.structuredContent
+        return content.get("result", content) if set(content) == {"result"} else content
+    return json.loads(call.content[0].text)
+
+
+def test_mcp_lists_crews_runs_the_demo_reads_and_searches_reports(
+    project_dir: Path, data_home: Path
+) -> None:
+    site = Site(project_dir, data_home)
+
+    async def scenario(ollama_url: str) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        async with stdio_client(_params(site, OLLAMA_HOST=ollama_url)) as (read, write):
+            async with ClientSession(read, write) as session:
+                await session.initialize()
+                tools = await session.list_tools()
+                out["tools"] = sorted(t.name for t in tools.tools)
+                out["schema"] = {t.name: t.inputSchema for t in tools.tools}
+                out["crews"] = _result(await session.call_tool("list_crews", {}))
+                out["empty"] = _result(await session.call_tool("latest_report", {"crew": "demo"}))
+                out["run"] = _result(
+                    await session.call_tool(
+                        "run_crew", {"crew": "demo", "inputs": {"topic": "tiny models"}}
+                    )
+                )
+                out["latest"] = _result(await session.call_tool("latest_report", {"crew": "demo"}))
+                out["search"] = _result(
+                    await session.call_tool("search_reports", {"query": "green cheese"})
+                )
+                out["miss"] = _result(
+                    await session.call_tool("search_reports", {"query": "zeppelin"})
+                )
+                out["unknown"] = _result(await session.call_tool("run_crew", {"crew": "../demo"}))
+        return out
+
+    with fake_ollama() as ollama:
+        out = anyio.run(scenario, ollama.url)
+        assert len(ollama.chat_requests) == 3
+
+    assert out["tools"] == ["latest_report", "list_crews", "run_crew", "search_reports"]
+    assert "inputs" in out["schema"]["run_crew"]["properties"]
+    crews = {c["name"]: c for c in out["crews"]}
+    assert set(crews) == {"ai-news", "demo", "topic-brief", "weekly-report"}
+    assert crews["ai-news"]["schedule"] == "0 7 * * *" and crews["ai-news"]["next_run"]
+    assert crews["topic-brief"]["needs_inputs"] == ["topic"]
+    assert "no report yet" in out["empty"]["error"]
+
+    run = out["run"]
+    assert run["status"] == "ok", run
+    report = Path(run["report_path"])
+    assert report.is_file() and report.parent == project_dir / "reports" / "demo"
+    data = json.loads(report.with_suffix(".json").read_text())
+    assert run["trust"] == data["trust"]["line"] and run["trust"].startswith("Trust:")
+    assert run["summary"].startswith("Local inference got faster this month [S1].")
+    assert {f["kind"] for f in run["flags"]} >= {"unsupported", "unknown-citation"}
+
+    latest = out["latest"]
+    assert latest["report_path"] == run["report_path"]
+    assert latest["title"] == "Demo digest: tiny models"
+    assert latest["markdown"] == report.read_text()
+    assert [s["id"] for s in latest["sources"]] == ["S1", "S2"]
+
+    assert [hit["report_path"] for hit in out["search"]] == [run["report_path"]]
+    assert out["search"][0]["trust"] == run["trust"]
+    assert out["miss"] == []
+    assert out["unknown"]["status"] == "refused"
