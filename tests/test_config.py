@@ -171,3 +171,35 @@ def test_placeholders_and_fill() -> None:
     assert parse_inputs(["topic=a=b", "n=1"]) == {"topic": "a=b", "n": "1"}
     with pytest.raises(MissingInput):
         parse_inputs(["novalue"])
+
+
+def test_a_crew_chain_with_per_model_num_ctx_reaches_the_plan(project_dir):
+    crew = project_dir / "crews" / "demo.yaml"
+    text = crew.read_text()
+    assert "llm: [ollama/qwen3:8b, embedded/default]" in text
+    crew.write_text(
+        text.replace(
+            "llm: [ollama/qwen3:8b, embedded/default]",
+            "llm: [ollama/qwen3:8b, {model: ollama/qwen3:14b, num_ctx: 32768}, embedded/default]",
+        )
+    )
+    config = load_config(find_project(project_dir))
+    plan = build_plan(config, "demo")
+    for agent in plan.agents.values():  # the crew's chain, for every agent
+        assert agent.llm == ["ollama/qwen3:8b", "ollama/qwen3:14b", "embedded/default"]
+        assert agent.model_num_ctx == {"ollama/qwen3:14b": 32768}
+    assert config.agents["writer"].chain == ["ollama/qwen3:8b"]  # agents.yaml is unchanged
+    override = build_plan(config, "demo", model=["ollama/small:1b"])
+    assert override.agents["writer"].llm == ["ollama/small:1b"]
+    assert override.agents["writer"].model_num_ctx == {}
+
+
+def test_a_bad_chain_entry_is_one_clear_problem(project_dir):
+    crew = project_dir / "crews" / "demo.yaml"
+    crew.write_text(
+        crew.read_text().replace("embedded/default]", "{model: gpt4, num_ctx: 1024}]", 1)
+    )
+    with pytest.raises(ConfigError) as caught:
+        build_plan(load_config(find_project(project_dir)), "demo")
+    (problem,) = caught.value.problems
+    assert problem.startswith("crews/demo.yaml:") and "'gpt4' is not a model spec" in problem

@@ -191,3 +191,53 @@ def test_cli_run_survives_503s_and_speaks_only_the_native_api(
     chats = [c for c in ollama.chat_requests if "failed a fact check" not in prompt_text(c)]
     assert len(chats) == 6  # two refused, then the notes, then one per task
     assert all(c["json"]["truncate"] is False and c["json"]["options"]["num_ctx"] for c in chats)
+
+
+def test_a_crew_that_names_no_embedded_model_fails_when_ollama_is_down(
+    project_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Like a scheduled ai-news run with Ollama down: a failed run, no junk report."""
+    (project_dir / "crews" / "offline.yaml").write_text(
+        (project_dir / "crews" / "demo.yaml")
+        .read_text()
+        .replace("llm: [ollama/qwen3:8b, embedded/default]\n", "")
+    )
+    argv = ["--project", str(project_dir), "run", "offline"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "Ollama is not reachable" in err and "ollama serve" in err
+    assert not (project_dir / "reports" / "offline").exists()
+    from scoutcrew.store import Store
+
+    with Store.open(find_project(project_dir).data_dir / "scoutcrew.sqlite") as store:
+        assert not store.delivered("offline")  # nothing counts as reported
+
+
+def test_an_explicit_model_is_honoured_or_the_run_fails_with_the_fix(
+    project_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The demo crew declares an embedded fallback, but --model names the one model to use.
+    argv = ["--project", str(project_dir), "run", "demo", "--model", "ollama/qwen3:8b"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "--model ollama/qwen3:8b,embedded/default" in err
+    assert not (project_dir / "reports" / "demo").exists()
+
+
+def test_a_model_fallback_shows_in_the_markdown_and_html_report(
+    project_dir: Path, ollama: FakeOllama, tmp_path: Path
+) -> None:
+    result = run_crew(
+        find_project(project_dir),
+        "demo",
+        RunOptions(
+            backend="ollama", output_dir=tmp_path, model=["ollama/missing:1b", "ollama/qwen3:8b"]
+        ),
+    )
+    assert result.status == "ok"
+    expected = "collect (researcher): ollama/qwen3:8b, after ollama/missing:1b failed"
+    md = result.report.read_text()
+    assert expected in md.split("## Models", 1)[1]
+    assert "ollama pull missing:1b" in md.split("## Models", 1)[1]
+    html = result.paths.html.read_text()
+    assert "<h2>Models</h2>" in html and expected in html

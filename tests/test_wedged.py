@@ -25,7 +25,7 @@ LONG_REPLY = "Final Answer: " + "local models keep getting faster " * 20
 
 def runtime(*urls: str) -> LLMRuntime:
     return LLMRuntime(
-        ledger=UsageLedger(), hosts=list(urls), backend="ollama", timeouts=SHORT, retry=FAST
+        ledger=UsageLedger(), hosts=list(urls), backend="auto", timeouts=SHORT, retry=FAST
     )
 
 

@@ -12,9 +12,17 @@ import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+)
 
 from ..errors import ConfigError, UnknownCrew
 from .project import Project
@@ -54,7 +62,16 @@ class ModelEntry(Strict):
         return check_model_spec(value)
 
 
-ChainEntry = str | ModelEntry
+def _entry_kind(value: Any) -> str:
+    return "entry" if isinstance(value, dict | ModelEntry) else "spec"
+
+
+# A chain entry is a spec string or a {model, num_ctx} mapping; the discriminator makes a bad
+# entry report the one problem it has, not one per shape it could have had.
+ChainEntry = Annotated[
+    Annotated[str, Tag("spec")] | Annotated[ModelEntry, Tag("entry")],
+    Discriminator(_entry_kind),
+]
 
 
 def chain_specs(chain: Sequence[ChainEntry]) -> list[str]:

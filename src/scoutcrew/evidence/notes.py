@@ -282,7 +282,7 @@ def take_notes(
         except ScoutcrewError as exc:
             with lock:
                 stop.append("not read: an earlier batch failed")
-                result.unread += [(s, f"model error: {_clip(str(exc))}") for s in batch]
+                result.unread += [(s, f"model error: {_clip(str(exc), 300)}") for s in batch]
             return
         facts = parse_facts(reading.text, [s.id for s in batch])
         if not any(facts.values()):

@@ -124,6 +124,7 @@ def cited_lines(text: str) -> list[tuple[str, list[str]]]:
             continue
         claim = match.group(1).strip().lstrip("-*+ ").strip()
         claim = re.sub(r"^(?:Final Answer|Fact \[S\d+\]):\s*", "", claim).strip()
+        claim = claim.lstrip("-*+ ").strip()
         ids = list(dict.fromkeys(_CITATION.findall(match.group(2))))
         key = " ".join(claim.lower().split())
         if len(claim.split()) < 3 or key in seen or _CITATION.search(claim):
@@ -187,7 +188,7 @@ def facts(sources: list[PromptSource], complete: Complete) -> BaseAnswer:
                 {
                     "prompt": fact_prompt(source, candidates),
                     "grammar": choice_grammar(candidates),
-                    "max_tokens": CHOICE_TOKENS,
+                    "max_tokens": choice_tokens(candidates),
                     "temperature": 0.0,
                     "stop": ["\n"],
                 }
@@ -199,6 +200,17 @@ def facts(sources: list[PromptSource], complete: Complete) -> BaseAnswer:
     result.content = "\n".join(lines)
     result.finish_reason = "stop"
     return result
+
+
+def choice_tokens(candidates: list[str]) -> int:
+    """Tokens enough to tell the candidates apart: about two per word of their shortest
+    distinguishing start, at most CHOICE_TOKENS (code copies the rest of the sentence)."""
+    split = [c.split() for c in candidates]
+    longest = max(len(words) for words in split)
+    for k in range(1, longest + 1):
+        if len({tuple(words[:k]) for words in split}) == len(split):
+            return min(CHOICE_TOKENS, 2 * k + 1)
+    return CHOICE_TOKENS
 
 
 def resolve_choice(generated: str, candidates: list[str]) -> str:

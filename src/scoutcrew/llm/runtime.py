@@ -169,22 +169,15 @@ class LLMRuntime:
         up = self.reachable_hosts() if len(self.hosts) > 1 else []
         return up + [h for h in self.hosts if h not in up]
 
-    def _unreachable(self, hosts: list[str], spec: ModelSpec | None = None) -> LLMError:
+    def _unreachable(self, hosts: list[str]) -> LLMError:
         """The error for a model whose hosts all failed, with the fix for how they failed."""
         failures = [self.client.failure(h) for h in hosts]
         wedged = [f for f in failures if isinstance(f, OllamaNotAnswering)]
-        fallback = (
-            f" To fall back to the embedded engine, declare it: --model {spec.raw},"
-            f"{EMBEDDED_DEFAULT} (or add {EMBEDDED_DEFAULT} to the agent's llm: list)."
-            if spec is not None
-            else ""
-        )
         if wedged:
-            return OllamaNotResponding(f"{wedged[0]}.{fallback}")
+            return OllamaNotResponding(f"{wedged[0]}.")
         where = ", ".join(hosts)
         return OllamaUnreachable(
-            f"Ollama is not reachable at {where}: start it with `ollama serve` or set "
-            f"OLLAMA_HOST (a comma-separated list is allowed).{fallback}"
+            f"Ollama is not reachable at {where}: start it with `ollama serve` or set OLLAMA_HOST."
         )
 
     def model_info(self, spec_text: str) -> ModelInfo:
@@ -221,7 +214,7 @@ class LLMRuntime:
             with self._lock:
                 self._info[key] = info
             return info
-        raise self._unreachable(hosts, spec) from last
+        raise self._unreachable(hosts) from last
 
     def supports_tools(self, spec_text: str) -> bool:
         try:
@@ -451,9 +444,15 @@ class LLMRuntime:
                 if spec != chain[-1]:
                     self._warn_fallback(spec, chain[chain.index(spec) + 1], exc)
         assert last_error is not None
+        # With --backend ollama a declared fallback would be dropped again: no hint then.
+        hint = _fallback_hint(chain, last_error) if self.backend != "ollama" else ""
         if len(failures) > 1:
             summary = "; ".join(failures)
-            raise type(last_error)(f"every model in the chain failed: {summary}") from last_error
+            raise type(last_error)(
+                f"every model in the chain failed: {summary}{hint}"
+            ) from last_error
+        if hint:
+            raise type(last_error)(f"{last_error}{hint}") from last_error
         raise last_error
 
     def _warn_fallback(self, spec: str, following: str, exc: LLMError) -> None:
@@ -525,9 +524,9 @@ class LLMRuntime:
         try:
             result = self.client.chat(payload, hosts=self._hosts_for(spec), observe=observe)
         except OllamaConnectionFailed as exc:
-            raise self._unreachable(exc.hosts, spec) from exc
+            raise self._unreachable(exc.hosts) from exc
         except OllamaNotAnswering as exc:
-            raise self._unreachable([exc.host], spec) from exc
+            raise self._unreachable([exc.host]) from exc
         except OllamaStreamDropped as exc:
             raise StreamDropped(f"{exc} (model {spec.name}, task {task!r})") from exc
         except OllamaTimedOut as exc:
@@ -675,6 +674,16 @@ class LLMRuntime:
 
 
 # -- helpers -------------------------------------------------------------------------------
+
+
+def _fallback_hint(chain: list[str], error: LLMError) -> str:
+    """How to declare a fallback, when Ollama is down and the chain names none."""
+    if not isinstance(error, OllamaUnreachable | OllamaNotResponding):
+        return ""
+    if any(parse_spec(spec).backend == "embedded" for spec in chain):
+        return ""
+    specs = ",".join(chain)
+    return f" Or declare a fallback: --model {specs},{EMBEDDED_DEFAULT} (or in the llm: list)."
 
 
 def _server_counts(result: Any) -> dict[str, Any]:
