@@ -314,13 +314,17 @@ class Env:
             return store.delivered(crew)
 
     def cited(self, crew: str) -> tuple[set[str], int, int] | None:
-        """The latest report's cited URLs, cited sources and listed sources; None: no report."""
+        """The URLs the latest report contains, its cited and listed sources; None: no report.
+
+        A report contains every source a model read: cited in the text, or listed under
+        "Also in the evidence" (an item counts as reported when a model read it).
+        """
         reports = sorted((self.project / "reports" / crew).glob("*.json"))
         if not reports:
             return None
         doc = json.loads(reports[-1].read_text())
         cited = [s for s in doc["sources"] if s["cited"]]
-        urls = {u for s in cited for u in [s["url"], *s["links"]]}
+        urls = {u for s in doc["sources"] for u in [s["url"], *s["links"]]}
         return urls, len(cited), len(doc["sources"])
 
 
@@ -628,13 +632,13 @@ def reported_check(env: Env, crew: str, ran: Ran) -> Result:
         if delivered:
             return Result(False, f"no report, yet {len(delivered)} items marked reported", ran)
         return Result(True, f"exit {ran.code}, no report, 0 items marked reported", ran)
-    cited, cited_sources, listed = report
-    lost = delivered - cited
+    contained, cited_sources, listed = report
+    lost = delivered - contained
     summary = (
-        f"exit {ran.code}; {len(delivered)} URLs marked reported; the report cites "
-        f"{cited_sources} of its {listed} sources"
+        f"exit {ran.code}; {len(delivered)} URLs marked reported; the report contains "
+        f"{listed} sources and cites {cited_sources}"
     )
-    return Result(not lost, summary + (f"; {len(lost)} marked but not cited" if lost else ""), ran)
+    return Result(not lost, summary + (f"; {len(lost)} marked but not in it" if lost else ""), ran)
 
 
 def outage_auto(tmp: Path) -> Result:
