@@ -511,8 +511,11 @@ def fifo_feed(tmp: Path) -> Result:
     bad = clean(ran)
     if bad:
         return Result(False, bad, ran)
+    # Refused by the config check before anything runs, or by the fetcher while gathering.
+    if ran.code == 1 and "is not a file" in ran.err:
+        return Result(True, "refused by validation: not a file", ran)
     if ran.code != 0 or "is not a regular file" not in ran.out:
-        return Result(False, f"exit {ran.code}: {ran.out.strip()[:100]!r}", ran)
+        return Result(False, f"exit {ran.code}: {(ran.out + ran.err).strip()[:100]!r}", ran)
     return Result(True, "refused: not a regular file", ran)
 
 
