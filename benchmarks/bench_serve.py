@@ -40,14 +40,14 @@ def main() -> int:
 
     from scoutcrew.config.project import find_project
     from scoutcrew.serve.app import Settings, create_app
-    from scoutcrew.testing import FakeOllama, copy_project
+    from scoutcrew.testing import FakeOllama, copy_project, scripted_reader
 
     work = Path(tempfile.mkdtemp(prefix="bench-serve-"))
     try:
         root = copy_project(ROOT, work / "project")
         env = {**os.environ, "SCOUTCREW_HOME": str(work / "home")}
         reply = "Final Answer: Local inference got faster this month [S1]. A claim [S99]."
-        with FakeOllama(default_reply=reply) as ollama:
+        with FakeOllama(default_reply=scripted_reader(lambda request: reply)) as ollama:
             subprocess.run(
                 [sys.executable, "-m", "scoutcrew.cli", "--project", str(root), "run", "demo"],
                 env={**env, "OLLAMA_HOST": ollama.url, "SCOUTCREW_BACKEND": "ollama"},

@@ -149,9 +149,18 @@ def openai_script(feeds: list[str], queries: list[str]) -> Any:
 
 
 def copy_project(dest: Path) -> Path:
+    """The shipped project, with the demo crew reading only what is new, as a daily crew does.
+
+    The shipped demo asks for every item on every run (`all_items: true`, its sample feeds
+    never change); what a re-run pays is measured on a crew that does not.
+    """
     from scoutcrew.testing import copy_project as copy
 
-    return copy(ROOT, dest)
+    root = copy(ROOT, dest)
+    crew = root / "crews" / "demo.yaml"
+    lines = crew.read_text().splitlines()
+    crew.write_text("\n".join(line for line in lines if line.strip() != "all_items: true") + "\n")
+    return root
 
 
 def count_feed_items(project: Path, feeds: list[str]) -> int:
