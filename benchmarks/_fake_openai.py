@@ -2,8 +2,8 @@
 
 It answers POST /v1/chat/completions (what crewai's `ollama/` provider calls) from a script
 function, with native tool calls when the script asks for one, and reports usage.prompt_tokens
-with scoutcrew.testing.count_prompt_tokens, the same count the fake Ollama server reports, so
-the two approaches are measured with one ruler.
+with scoutcrew.testing.fake_ollama.count_prompt_tokens, the same count the fake Ollama server
+reports, so the two approaches are measured with one ruler.
 
     def script(body: dict) -> dict:  # {"content": str} or {"tool_call": (name, args_dict)}
         ...
@@ -21,7 +21,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from scoutcrew.testing import count_completion_tokens, count_prompt_tokens
+from scoutcrew.testing.fake_ollama import count_completion_tokens, count_prompt_tokens
 
 Script = Callable[[dict], dict]
 

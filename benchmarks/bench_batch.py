@@ -28,7 +28,7 @@ def reply(request: dict) -> str:
 
 def make_project(where: Path, crews: int) -> tuple[Path, list[str]]:
     """Copy the project and replace its crews with `crews` copies of the demo crew."""
-    from scoutcrew.testing import copy_project
+    from scoutcrew.testing.scripts import copy_project
 
     root = copy_project(ROOT, where / "project")
     demo = (root / "crews" / "demo.yaml").read_text()
@@ -55,9 +55,9 @@ def main() -> None:
     from ray.cluster_utils import Cluster
 
     from scoutcrew.config.project import find_project
-    from scoutcrew.pipeline import RunOptions
+    from scoutcrew.run.pipeline import RunOptions
     from scoutcrew.scale.batch import run_batch
-    from scoutcrew.testing import FakeOllama
+    from scoutcrew.testing.fake_ollama import FakeOllama
 
     os.environ["SCOUTCREW_BACKEND"] = "ollama"
     where = Path(tempfile.mkdtemp(prefix="bench-batch-"))

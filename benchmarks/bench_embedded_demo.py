@@ -35,7 +35,7 @@ def dead_host() -> str:
 
 def main() -> int:
     from scoutcrew.llm import embedded
-    from scoutcrew.testing import copy_project
+    from scoutcrew.testing.scripts import copy_project
 
     with tempfile.TemporaryDirectory(prefix="scoutcrew-bench-") as tmp:
         tmp_path = Path(tmp)

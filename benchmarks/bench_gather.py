@@ -109,7 +109,7 @@ def main() -> int:
 
     from scoutcrew.config.schema import SourcesConfig
     from scoutcrew.gather.feeds import gather
-    from scoutcrew.store import Store
+    from scoutcrew.store.db import Store
 
     port = free_port()
     ready = multiprocessing.Event()

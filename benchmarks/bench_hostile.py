@@ -50,7 +50,8 @@ from hostile import (  # noqa: E402
     rss091,
 )
 
-from scoutcrew.testing import FakeOllama, copy_project  # noqa: E402
+from scoutcrew.testing.fake_ollama import FakeOllama  # noqa: E402
+from scoutcrew.testing.scripts import copy_project  # noqa: E402
 
 MB = 1024 * 1024
 MODEL = "ollama/qwen3:8b"
@@ -305,7 +306,7 @@ class Env:
         )
 
     def delivered(self, crew: str) -> set[str]:
-        from scoutcrew.store import Store
+        from scoutcrew.store.db import Store
 
         path = self.tmp / "home" / "scoutcrew.sqlite"
         if not path.exists():

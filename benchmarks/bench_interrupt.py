@@ -90,7 +90,8 @@ def main() -> int:
     parser.add_argument("--embedded", action="store_true", help="add embedded-engine cases")
     args = parser.parse_args()
 
-    from scoutcrew.testing import FakeOllama, copy_project
+    from scoutcrew.testing.fake_ollama import FakeOllama
+    from scoutcrew.testing.scripts import copy_project
 
     cases = [
         ("ollama", "gathering sources"),

@@ -56,7 +56,7 @@ TARGET_INCREMENTAL = 0.20
 
 def corpus(feeds: int, start: int = 0, per_feed: int = ITEMS_PER_FEED) -> dict[int, list]:
     """Items per feed: own items, and a fifth near-duplicates of the next feed's own items."""
-    from scoutcrew.testing import near_duplicate, news_item
+    from scoutcrew.testing.scripts import near_duplicate, news_item
 
     dupes = round(per_feed * DUPLICATE_SHARE)
     own = per_feed - dupes
@@ -85,7 +85,7 @@ def write_feed(path: Path, feed: int, items: list) -> None:
 
 
 def make_project(dest: Path, feeds: int) -> tuple[Path, list[str], dict[int, list]]:
-    from scoutcrew.testing import copy_project
+    from scoutcrew.testing.scripts import copy_project
 
     project = copy_project(ROOT, dest)
     folder = project / "examples" / "bench"
@@ -111,7 +111,7 @@ def make_project(dest: Path, feeds: int) -> tuple[Path, list[str], dict[int, lis
 
 def add_new_items(project: Path, items: dict[int, list], share: float) -> int:
     """Put `share` new unique items at the top of the feeds (spread evenly); return how many."""
-    from scoutcrew.testing import news_item
+    from scoutcrew.testing.scripts import news_item
 
     total = sum(len(v) for v in items.values())
     wanted = round(total * share)
@@ -135,7 +135,7 @@ def crew_reply(request: dict) -> str:
 
 
 def kind(request: dict) -> str:
-    from scoutcrew.testing import NOTE_MARK, REDUCE_MARK
+    from scoutcrew.testing.scripts import NOTE_MARK, REDUCE_MARK
 
     system = str(request["json"]["messages"][0].get("content") or "")
     if system.startswith(NOTE_MARK):
@@ -173,8 +173,9 @@ class RunFigures:
 
 def run_once(project_dir: Path, server: Any, budget: dict | None = None) -> RunFigures:
     from scoutcrew.config.project import find_project
-    from scoutcrew.pipeline import RunOptions, run_crew
-    from scoutcrew.testing import count_completion_tokens, count_prompt_tokens, sources_in_prompt
+    from scoutcrew.run.pipeline import RunOptions, run_crew
+    from scoutcrew.testing.fake_ollama import count_completion_tokens, count_prompt_tokens
+    from scoutcrew.testing.scripts import sources_in_prompt
 
     project = find_project(project_dir)
     before = len(server.chat_requests)
@@ -208,8 +209,8 @@ def run_once(project_dir: Path, server: Any, budget: dict | None = None) -> RunF
 def unique_new_items(project_dir: Path) -> int:
     """How many unique new items the crew has (gather + select; no model)."""
     from scoutcrew.config.project import find_project
-    from scoutcrew.pipeline import RunOptions, gather_evidence, load_plan
-    from scoutcrew.store import Store
+    from scoutcrew.run.pipeline import RunOptions, gather_evidence, load_plan
+    from scoutcrew.store.db import Store
 
     project = find_project(project_dir)
     plan = load_plan(project, CREW, RunOptions(model=[MODEL]))
@@ -232,7 +233,8 @@ class Scale:
 
 
 def measure_scale(feeds: int, tmp: Path, *, reruns: bool, template: bool, budget=None) -> Scale:
-    from scoutcrew.testing import FakeOllama, scripted_reader
+    from scoutcrew.testing.fake_ollama import FakeOllama
+    from scoutcrew.testing.scripts import scripted_reader
 
     project, paths, items = make_project(tmp / f"project-{feeds}", feeds)
     os.environ["SCOUTCREW_HOME"] = str(tmp / f"home-{feeds}")
@@ -288,12 +290,12 @@ def embedded_smoke(tmp: Path) -> Smoke:
     from datetime import UTC, datetime
 
     from scoutcrew.errors import ScoutcrewError
-    from scoutcrew.evidence.notes import take_notes
-    from scoutcrew.evidence.select import Source
     from scoutcrew.llm.runtime import LLMRuntime, UsageLedger
-    from scoutcrew.reading import runtime_reader
-    from scoutcrew.store import Store
-    from scoutcrew.testing import news_item
+    from scoutcrew.notes.reader import runtime_reader
+    from scoutcrew.notes.take import take_notes
+    from scoutcrew.select.pack import Source
+    from scoutcrew.store.db import Store
+    from scoutcrew.testing.scripts import news_item
 
     sources = []
     for i in range(6):

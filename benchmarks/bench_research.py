@@ -279,10 +279,12 @@ def answered_share(report_json: dict, page_url) -> float:
 
 def main() -> int:
     from scoutcrew.config.project import find_project
-    from scoutcrew.pipeline import RunOptions, run_crew
     from scoutcrew.research.result import round_costs
     from scoutcrew.research.run import load_state
-    from scoutcrew.testing import FakeOllama, FakeSearxng, copy_project
+    from scoutcrew.run.pipeline import RunOptions, run_crew
+    from scoutcrew.testing.fake_ollama import FakeOllama
+    from scoutcrew.testing.fake_searxng import FakeSearxng
+    from scoutcrew.testing.scripts import copy_project
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-research-"))
     os.environ["SCOUTCREW_HOME"] = str(tmp / "home")

@@ -40,7 +40,8 @@ def main() -> int:
 
     from scoutcrew.config.project import find_project
     from scoutcrew.serve.app import Settings, create_app
-    from scoutcrew.testing import FakeOllama, copy_project, scripted_reader
+    from scoutcrew.testing.fake_ollama import FakeOllama
+    from scoutcrew.testing.scripts import copy_project, scripted_reader
 
     work = Path(tempfile.mkdtemp(prefix="bench-serve-"))
     try:

@@ -3,8 +3,9 @@
     python benchmarks/bench_tokens.py
 
 Everything runs against scripted fake models on 127.0.0.1 (no Ollama, no network). Both fakes
-count prompt tokens with scoutcrew.testing.count_prompt_tokens, and both answer with the same
-scripted texts, so the difference between the two approaches is the prompts' structure alone.
+count prompt tokens with scoutcrew.testing.fake_ollama.count_prompt_tokens, and both answer
+with the same scripted texts, so the difference between the two approaches is the prompts'
+structure alone.
 
 Prints, in one run:
   1. the demo crew (a copy of the shipped project in a temporary folder): prompt tokens of a
@@ -154,7 +155,7 @@ def copy_project(dest: Path) -> Path:
     The shipped demo asks for every item on every run (`all_items: true`, its sample feeds
     never change); what a re-run pays is measured on a crew that does not.
     """
-    from scoutcrew.testing import copy_project as copy
+    from scoutcrew.testing.scripts import copy_project as copy
 
     root = copy(ROOT, dest)
     crew = root / "crews" / "demo.yaml"
@@ -233,10 +234,10 @@ class RunFigures:
 
 def run_scoutcrew(project_dir: Path, server: Any, out: Path) -> RunFigures:
     from scoutcrew.config.project import find_project
-    from scoutcrew.pipeline import RunOptions, run_crew
-    from scoutcrew.runs import get_run
-    from scoutcrew.store import Store
-    from scoutcrew.testing import count_prompt_tokens
+    from scoutcrew.run.pipeline import RunOptions, run_crew
+    from scoutcrew.store.db import Store
+    from scoutcrew.store.runs import get_run
+    from scoutcrew.testing.fake_ollama import count_prompt_tokens
 
     project = find_project(project_dir)
     before = len(server.chat_requests)
@@ -503,7 +504,8 @@ def measure() -> Measured:
     """Run every scenario in a temporary copy of the project and collect the figures."""
     import yaml
 
-    from scoutcrew.testing import FakeOllama, scripted_reader
+    from scoutcrew.testing.fake_ollama import FakeOllama
+    from scoutcrew.testing.scripts import scripted_reader
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-tokens-"))
     try:

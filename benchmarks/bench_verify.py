@@ -1,6 +1,6 @@
 """Claim-check quality on the labelled set: per error class the share caught, and the share of
 faithful claims accepted. Every claim goes through the library entry point,
-scoutcrew.report.verify.verify(text, pack), as one cited sentence over the whole sample pack
+scoutcrew.verify.check.verify(text, pack), as one cited sentence over the whole sample pack
 (the feeds in examples/feeds and the pages in benchmarks/data/verify/pages.json).
 
     PYTHONPATH=src python benchmarks/bench_verify.py [-v]
@@ -38,7 +38,7 @@ KIND = {"wrong_source": "wrong-source"}
 
 def measure(claims, pack, keys, index, verbose):
     """Run every claim through verify(); return per-label [ok, right class, total] and misses."""
-    from scoutcrew.report.verify import verify
+    from scoutcrew.verify.check import verify
 
     hits: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     misses = []
@@ -82,7 +82,7 @@ def table(title, hits, with_targets):
 
 
 def main(argv: list[str]) -> int:
-    from scoutcrew.report.claims import ClaimIndex
+    from scoutcrew.verify.claims import ClaimIndex
 
     verbose = "-v" in argv
     pack, keys = build_pack()

@@ -31,7 +31,7 @@ def dead_host() -> str:
 
 
 def run_against(host: str, tmp: Path, name: str) -> tuple[float, int, str]:
-    from scoutcrew.testing import copy_project
+    from scoutcrew.testing.scripts import copy_project
 
     project = copy_project(ROOT, tmp / name)
     env = dict(os.environ, SCOUTCREW_HOME=str(tmp / f"{name}-home"), OLLAMA_HOST=host)
@@ -50,7 +50,7 @@ def run_against(host: str, tmp: Path, name: str) -> tuple[float, int, str]:
 
 
 def main() -> int:
-    from scoutcrew.testing import FakeOllama
+    from scoutcrew.testing.fake_ollama import FakeOllama
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="scoutcrew-wedge-") as tmp:

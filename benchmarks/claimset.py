@@ -30,8 +30,8 @@ class Claim:
 
 def build_pack():
     """Return (pack, {key: source id}) over every sample feed item and sample page."""
-    from scoutcrew.evidence.select import EvidencePack, Source
     from scoutcrew.gather.feeds import entry_row, parse_feed
+    from scoutcrew.select.pack import EvidencePack, Source
 
     rows = []
     for path in sorted(FEEDS.iterdir()):

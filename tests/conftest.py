@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from scoutcrew.testing import copy_project
+from scoutcrew.testing.scripts import copy_project
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import httpx
 
-from scoutcrew.testing import FakeOllama, copy_project
+from scoutcrew.testing.fake_ollama import FakeOllama
+from scoutcrew.testing.scripts import copy_project
 
 ROOT = Path(__file__).resolve().parents[1]
 

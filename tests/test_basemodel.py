@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from scoutcrew.evidence.select import EvidencePack, Source
 from scoutcrew.llm import basemodel
+from scoutcrew.select.pack import EvidencePack, Source
 
 
 def pack() -> EvidencePack:

@@ -11,13 +11,13 @@ import pytest
 
 from scoutcrew.cli import main
 from scoutcrew.config.project import find_project
-from scoutcrew.pipeline import RunOptions
-from scoutcrew.runs import RunRecorder, get_run
+from scoutcrew.run.pipeline import RunOptions
 from scoutcrew.scale.batch import run_batch
 from scoutcrew.scale.jobs import CrewOutcome
 from scoutcrew.scale.ray_cluster import collect
-from scoutcrew.store import Store
-from scoutcrew.testing import FakeOllama
+from scoutcrew.store.db import Store
+from scoutcrew.store.runs import RunRecorder, get_run
+from scoutcrew.testing.fake_ollama import FakeOllama
 
 ANSWER = "Local inference got faster this month [S1]."
 GHOST_AGENT = (

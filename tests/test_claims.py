@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from scoutcrew.evidence.select import EvidencePack, Source
-from scoutcrew.report.claims import ClaimIndex
-from scoutcrew.report.facts import analyse, figures_match
-from scoutcrew.report.verify import verify
+from scoutcrew.select.pack import EvidencePack, Source
+from scoutcrew.verify.check import verify
+from scoutcrew.verify.claims import ClaimIndex
+from scoutcrew.verify.facts import analyse, figures_match
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from claimset import build_pack, cited_text, load_claims  # noqa: E402

@@ -9,8 +9,9 @@ import pytest
 
 from scoutcrew.cli import main
 from scoutcrew.config.project import find_project
-from scoutcrew.pipeline import RunOptions, run_crew
-from scoutcrew.testing import NOTE_MARK, FakeOllama
+from scoutcrew.run.pipeline import RunOptions, run_crew
+from scoutcrew.testing.fake_ollama import FakeOllama
+from scoutcrew.testing.scripts import NOTE_MARK
 
 COLLECT = "- Local inference got faster this month [S1]\n- A new open-weights model shipped [S2]"
 ANALYSE = "Theme: open weights are catching up, and local inference is cheaper [S1] [S2]."
@@ -207,7 +208,7 @@ def test_a_crew_that_names_no_embedded_model_fails_when_ollama_is_down(
     err = capsys.readouterr().err
     assert "Ollama is not reachable" in err and "ollama serve" in err
     assert not (project_dir / "reports" / "offline").exists()
-    from scoutcrew.store import Store
+    from scoutcrew.store.db import Store
 
     with Store.open(find_project(project_dir).data_dir / "scoutcrew.sqlite") as store:
         assert not store.delivered("offline")  # nothing counts as reported

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from scoutcrew.config.schema import DeliveryConfig
-from scoutcrew.schedule.delivery import build_payload, deliver
+from scoutcrew.run.deliver import build_payload, deliver
 
 
 class Hook:

@@ -181,7 +181,7 @@ def test_a_gguf_without_a_chat_template_is_prompted_as_a_base_model(models_home)
 def sample_pack():
     from datetime import UTC, datetime
 
-    from scoutcrew.evidence.select import EvidencePack, Source
+    from scoutcrew.select.pack import EvidencePack, Source
 
     texts = [
         (
@@ -224,7 +224,7 @@ def test_sources_are_read_back_from_the_rendered_evidence():
 
 
 def test_a_base_model_writes_one_copied_fact_per_source_each_with_its_id(models_home):
-    from scoutcrew.report.verify import verify
+    from scoutcrew.verify.check import verify
 
     pack = sample_pack()
     rt = make_runtime(models_home)
@@ -268,7 +268,7 @@ def test_a_later_task_gets_the_cited_lines_it_received_without_a_model_call(mode
 def test_the_demo_report_on_a_machine_without_ollama(project_dir, tmp_path):
     """The README's first command, with no Ollama: cited, supported, honest about its model."""
     from scoutcrew.config.project import find_project
-    from scoutcrew.pipeline import RunOptions, run_crew
+    from scoutcrew.run.pipeline import RunOptions, run_crew
 
     crew = project_dir / "crews" / "demo.yaml"
     text = crew.read_text()

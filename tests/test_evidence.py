@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from scoutcrew.config.schema import SourcesConfig
-from scoutcrew.evidence.select import PREAMBLE, dedupe, format_plan_summary, select
 from scoutcrew.gather.feeds import gather
 from scoutcrew.gather.items import Gathered, Item, Note, content_hash
 from scoutcrew.gather.urls import canonical_url
-from scoutcrew.store import Store
-from scoutcrew.text import bm25_scores, estimate_tokens, rank
+from scoutcrew.select.pack import PREAMBLE, dedupe, format_plan_summary, select
+from scoutcrew.store.db import Store
+from scoutcrew.text.measure import bm25_scores, estimate_tokens, rank
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_FEEDS = [

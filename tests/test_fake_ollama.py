@@ -8,7 +8,7 @@ import threading
 import httpx
 import pytest
 
-from scoutcrew.testing import (
+from scoutcrew.testing.fake_ollama import (
     OVERFLOW_ERROR,
     QUEUE_FULL_ERROR,
     FakeOllama,

@@ -35,8 +35,8 @@ from scoutcrew.config.yamlsource import MAX_YAML_BYTES
 from scoutcrew.gather.feeds import gather
 from scoutcrew.gather.safety import FetchLimits
 from scoutcrew.schedule.daemon import Daemon
-from scoutcrew.store import Store
-from scoutcrew.testing import FakeOllama
+from scoutcrew.store.db import Store
+from scoutcrew.testing.fake_ollama import FakeOllama
 
 FAST = FetchLimits(connect_timeout=2, read_timeout=2, total_timeout=3)
 
@@ -293,7 +293,7 @@ def test_escapes_from_feeds_and_model_reach_no_terminal_or_report(
 
 
 def _last_run(project_dir: Path) -> str:
-    from scoutcrew.runs import list_runs
+    from scoutcrew.store.runs import list_runs
 
     with Store.open(find_project(project_dir).data_dir / "scoutcrew.sqlite") as store:
         return list_runs(store, "escapes", 1)[0].id
@@ -392,7 +392,7 @@ def test_webhook_502_page_is_one_line() -> None:
     from http.server import BaseHTTPRequestHandler
 
     from scoutcrew.config.schema import DeliveryConfig
-    from scoutcrew.schedule.delivery import deliver
+    from scoutcrew.run.deliver import deliver
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args: object) -> None:
@@ -451,7 +451,7 @@ def test_charset_edge_cases() -> None:
 
 
 def test_strip_controls_and_one_line() -> None:
-    from scoutcrew.untrusted import one_line, strip_controls
+    from scoutcrew.text.untrusted import one_line, strip_controls
 
     assert (
         strip_controls("a\x1b[2Jb\x1b]0;title\x07c\x1b]8;;http://x\x1b\\d\te\r\nf") == "abcd\te\nf"

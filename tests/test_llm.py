@@ -21,7 +21,7 @@ from scoutcrew.llm.ledger import UsageLedger
 from scoutcrew.llm.ollama import RetryPolicy, Timeouts, parse_hosts
 from scoutcrew.llm.runtime import LLMRuntime
 from scoutcrew.llm.specs import parse_spec, strip_thinking
-from scoutcrew.testing import FakeOllama, count_completion_tokens, count_prompt_tokens
+from scoutcrew.testing.fake_ollama import FakeOllama, count_completion_tokens, count_prompt_tokens
 
 FAST = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.02)
 MODELS = {

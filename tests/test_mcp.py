@@ -12,7 +12,7 @@ from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from servekit import Site, fake_ollama
 
-from scoutcrew.testing import crew_requests
+from scoutcrew.testing.scripts import crew_requests
 
 
 def _params(site: Site, **env: str) -> StdioServerParameters:

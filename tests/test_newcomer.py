@@ -14,10 +14,11 @@ import pytest
 
 from scoutcrew.cli import main
 from scoutcrew.config.project import find_project
-from scoutcrew.pipeline import RunOptions, run_crew
-from scoutcrew.runs import get_run, list_runs
-from scoutcrew.store import Store
-from scoutcrew.testing import NOTE_MARK, FakeOllama
+from scoutcrew.run.pipeline import RunOptions, run_crew
+from scoutcrew.store.db import Store
+from scoutcrew.store.runs import get_run, list_runs
+from scoutcrew.testing.fake_ollama import FakeOllama
+from scoutcrew.testing.scripts import NOTE_MARK
 
 SCOUTCREW = str(Path(sys.executable).with_name("scoutcrew"))
 

@@ -8,18 +8,20 @@ from pathlib import Path
 
 import pytest
 
-from scoutcrew.evidence.notes import (
+from scoutcrew.llm.budget import Budget, BudgetGuard
+from scoutcrew.llm.runtime import LLMRuntime, UsageLedger
+from scoutcrew.notes.reader import runtime_reader
+from scoutcrew.notes.take import (
     PROMPT_VERSION,
     note_messages,
     parse_facts,
     plan_batches,
     take_notes,
 )
-from scoutcrew.evidence.select import Source, estimate_tokens
-from scoutcrew.llm.runtime import LLMRuntime, UsageLedger
-from scoutcrew.reading import Budget, BudgetGuard, runtime_reader
-from scoutcrew.store import Store
-from scoutcrew.testing import FakeOllama, scripted_notes, sources_in_prompt
+from scoutcrew.select.pack import Source, estimate_tokens
+from scoutcrew.store.db import Store
+from scoutcrew.testing.fake_ollama import FakeOllama
+from scoutcrew.testing.scripts import scripted_notes, sources_in_prompt
 
 MODEL = "ollama/qwen3:8b"
 
@@ -168,9 +170,9 @@ def test_parse_facts(text: str, ids: list[str], expected: dict[str, int]) -> Non
 
 
 def test_reduce_in_levels_keeps_every_source_and_fits_the_budget() -> None:
-    from scoutcrew.evidence.notes import SourceNote
-    from scoutcrew.evidence.reduce import fit_evidence
-    from scoutcrew.evidence.stories import Story
+    from scoutcrew.notes.take import SourceNote
+    from scoutcrew.stories.group import Story
+    from scoutcrew.stories.reduce import fit_evidence
 
     stories = [
         Story(

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from scoutcrew.evidence.notes import take_notes
-from scoutcrew.evidence.select import Source
 from scoutcrew.llm.ledger import UsageLedger
-from scoutcrew.store import Store
-from scoutcrew.testing import FakeOllama, news_item, scripted_notes
+from scoutcrew.notes.take import take_notes
+from scoutcrew.select.pack import Source
+from scoutcrew.store.db import Store
+from scoutcrew.testing.fake_ollama import FakeOllama
+from scoutcrew.testing.scripts import news_item, scripted_notes
 
 
 def sources(count: int) -> list[Source]:
@@ -90,9 +91,9 @@ def test_a_crew_run_takes_its_notes_on_ray(
     cluster: dict[FakeOllama, int], project_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from scoutcrew.config.project import find_project
-    from scoutcrew.pipeline import RunOptions, run_crew
+    from scoutcrew.run.pipeline import RunOptions, run_crew
     from scoutcrew.scale.ray_notes import ray_reader_factory
-    from scoutcrew.testing import NOTE_MARK
+    from scoutcrew.testing.scripts import NOTE_MARK
 
     with FakeOllama(default_reply="Final Answer: Local models got faster [S1].") as crew_host:
         monkeypatch.setenv("OLLAMA_HOST", crew_host.url)

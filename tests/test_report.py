@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from scoutcrew.evidence.select import EvidencePack, Source
 from scoutcrew.gather.items import Note
 from scoutcrew.report.files import atomic_write, write_report
 from scoutcrew.report.html import markdown_to_html
-from scoutcrew.report.links import LINK_MARKER
 from scoutcrew.report.usage import summary_table
-from scoutcrew.report.verify import verify
+from scoutcrew.select.pack import EvidencePack, Source
+from scoutcrew.text.links import LINK_MARKER
+from scoutcrew.verify.check import verify
 
 NOW = datetime(2026, 11, 24, 7, 0, 0, tzinfo=UTC)
 

@@ -29,9 +29,10 @@ from scoutcrew.cli import main
 from scoutcrew.config.project import find_project
 from scoutcrew.config.schema import load_config
 from scoutcrew.research.run import load_state
-from scoutcrew.runs import get_run, list_runs
-from scoutcrew.store import Store
-from scoutcrew.testing import FakeOllama, FakeSearxng
+from scoutcrew.store.db import Store
+from scoutcrew.store.runs import get_run, list_runs
+from scoutcrew.testing.fake_ollama import FakeOllama
+from scoutcrew.testing.fake_searxng import FakeSearxng
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -14,8 +14,8 @@ import pytest
 
 from scoutcrew.config.project import find_project
 from scoutcrew.errors import ConfigError
-from scoutcrew.pipeline import RunOptions, run_crew
-from scoutcrew.testing import FakeOllama
+from scoutcrew.run.pipeline import RunOptions, run_crew
+from scoutcrew.testing.fake_ollama import FakeOllama
 
 CREW = """\
 description: Digest of the lab notes feed, checked before it is published

@@ -10,10 +10,10 @@ import pytest
 from scoutcrew.cli import main
 from scoutcrew.config.project import find_project
 from scoutcrew.errors import LLMError
-from scoutcrew.pipeline import RunOptions, resume_run, run_crew
-from scoutcrew.runs import get_run, list_runs
-from scoutcrew.store import Store
-from scoutcrew.testing import FakeOllama, count_prompt_tokens
+from scoutcrew.run.pipeline import RunOptions, resume_run, run_crew
+from scoutcrew.store.db import Store
+from scoutcrew.store.runs import get_run, list_runs
+from scoutcrew.testing.fake_ollama import FakeOllama, count_prompt_tokens
 
 EVIL = "http://evil.example/free-gpu-credits"
 

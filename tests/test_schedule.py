@@ -30,7 +30,7 @@ from scoutcrew.schedule.install import (
     merge_crontab,
     systemd_units,
 )
-from scoutcrew.schedule.locks import crew_lock, daemon_lock
+from scoutcrew.store.locks import crew_lock, daemon_lock
 
 
 def at(text: str) -> datetime:
@@ -301,9 +301,9 @@ def test_shutdown_interrupts_a_report_that_does_not_finish(demo_only: Path, tmp_
 
 
 def test_a_killed_report_is_recorded_as_interrupted(demo_only: Path) -> None:
-    from scoutcrew.runs import RunRecorder, last_run
     from scoutcrew.schedule.daemon import mark_interrupted
-    from scoutcrew.store import Store
+    from scoutcrew.store.db import Store
+    from scoutcrew.store.runs import RunRecorder, last_run
 
     project = find_project(demo_only)
     project.data_dir.mkdir(parents=True, exist_ok=True)
@@ -347,8 +347,8 @@ def test_schedule_list_shows_next_run(demo_only: Path, capsys: pytest.CaptureFix
 def test_schedule_list_shows_the_last_run_status(
     demo_only: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    from scoutcrew.runs import RunRecorder
-    from scoutcrew.store import Store
+    from scoutcrew.store.db import Store
+    from scoutcrew.store.runs import RunRecorder
 
     project = find_project(demo_only)
     project.data_dir.mkdir(parents=True, exist_ok=True)
@@ -396,7 +396,7 @@ def test_crew_lock_refuses_a_second_holder(project_dir: Path) -> None:
 _PROBE = """
 import sys
 from scoutcrew.errors import RunLocked
-from scoutcrew.schedule.locks import crew_lock
+from scoutcrew.store.locks import crew_lock
 from scoutcrew.config.project import find_project
 try:
     with crew_lock(find_project(sys.argv[1]), sys.argv[2]):
@@ -505,7 +505,7 @@ def test_real_daemon_runs_a_crew_every_minute_and_locks_out_a_manual_run(
     demo_only: Path, tmp_path: Path
 ) -> None:
     """`scoutcrew schedule run` writes a report within ~a minute; a manual run is refused."""
-    from scoutcrew.testing import FakeOllama
+    from scoutcrew.testing.fake_ollama import FakeOllama
 
     release = threading.Event()
     held = threading.Event()

@@ -17,7 +17,7 @@ import pytest
 from servekit import Server, Site, csrf_token, fake_ollama, snapshot
 
 from scoutcrew.cli import main
-from scoutcrew.testing import crew_requests
+from scoutcrew.testing.scripts import crew_requests
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from scoutcrew.gather.feeds import gather, parse_date, parse_feed
 from scoutcrew.gather.items import MAX_TEXT_CHARS
 from scoutcrew.gather.safety import FetchLimits, check_xml, html_to_text
 from scoutcrew.gather.search import Searcher
-from scoutcrew.store import Store
+from scoutcrew.store.db import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 ACTIVE = ("<script", "</", "javascript:", "onclick", "onerror", "document.cookie", "<iframe")

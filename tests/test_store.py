@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from scoutcrew import store as store_module
-from scoutcrew.store import Store
+from scoutcrew.store import db as store_module
+from scoutcrew.store.db import Store
 
 
 def row(url: str, title: str = "T", text: str = "x") -> dict:

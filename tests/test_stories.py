@@ -16,15 +16,15 @@ from feedserver import FeedServer, rss
 
 from scoutcrew.cli import main
 from scoutcrew.config.project import find_project
-from scoutcrew.evidence.notes import SourceNote
-from scoutcrew.evidence.stories import group_stories
-from scoutcrew.pipeline import RunOptions, resume_run, run_crew
-from scoutcrew.runs import get_run, list_runs
-from scoutcrew.store import Store
-from scoutcrew.testing import (
+from scoutcrew.notes.take import SourceNote
+from scoutcrew.run.pipeline import RunOptions, resume_run, run_crew
+from scoutcrew.store.db import Store
+from scoutcrew.store.runs import get_run, list_runs
+from scoutcrew.stories.group import group_stories
+from scoutcrew.testing.fake_ollama import FakeOllama
+from scoutcrew.testing.scripts import (
     NOTE_MARK,
     REDUCE_MARK,
-    FakeOllama,
     news_item,
     scripted_reader,
     sources_in_prompt,

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from scoutcrew.commands.progress import Progress
 from scoutcrew.crew.tools import SNIPPET_CHARS, make_tools, page_text, search_text
 from scoutcrew.gather.search import Searcher
 from scoutcrew.llm.ledger import CallRecord
-from scoutcrew.progress import Progress
 
 ARTICLE = (
     "<html><head><title>Kestrel notes</title><script>alert('x')</script></head><body>"

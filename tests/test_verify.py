@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from scoutcrew.evidence.select import EvidencePack, Source
-from scoutcrew.report.links import LINK_MARKER
-from scoutcrew.report.verify import (
+from scoutcrew.select.pack import EvidencePack, Source
+from scoutcrew.text.links import LINK_MARKER
+from scoutcrew.verify.check import (
     SUPPORT_THRESHOLD,
     citation_ids,
     iter_sentences,

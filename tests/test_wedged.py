@@ -1,7 +1,7 @@
 """Model servers that fail in the ways real ones do: wedged, or dropping a stream mid-answer.
 
-Each runs on 127.0.0.1 (scoutcrew.testing.FakeOllama with a fault switched on); the timeouts
-are shortened so the tests stay fast, the behaviour is the same as with the defaults.
+Each runs on 127.0.0.1 (scoutcrew.testing.fake_ollama.FakeOllama with a fault switched on);
+the timeouts are shortened so the tests stay fast, the behaviour is the same as with the defaults.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from scoutcrew.errors import OllamaNotResponding, StreamDropped
 from scoutcrew.llm.ledger import UsageLedger
 from scoutcrew.llm.ollama import RetryPolicy, Timeouts
 from scoutcrew.llm.runtime import LLMRuntime
-from scoutcrew.testing import FakeOllama
+from scoutcrew.testing.fake_ollama import FakeOllama
 
 FAST = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.02)
 SHORT = Timeouts(connect=1.0, answer=0.6, first_byte=0.8, chunk=0.5, call=10.0, notice=0.2)

@@ -13,7 +13,7 @@ from pathlib import Path
 from . import __version__
 from .config.project import Project, find_project
 from .errors import ConfigError, Interrupted, ScoutcrewError
-from .untrusted import strip_controls
+from .text.untrusted import strip_controls
 
 DEBUG_ENV = "SCOUTCREW_DEBUG"
 
@@ -209,7 +209,7 @@ def _one_line(text: str, width: int = 80) -> str:
 def _options(args: argparse.Namespace):  # -> RunOptions
     from .config.plan import parse_inputs
     from .config.schema import parse_model_override
-    from .pipeline import RunOptions
+    from .run.pipeline import RunOptions
 
     return RunOptions(
         inputs=parse_inputs(args.input),
@@ -227,8 +227,8 @@ def _options(args: argparse.Namespace):  # -> RunOptions
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .pipeline import run_crew
-    from .progress import Progress
+    from .commands.progress import Progress
+    from .run.pipeline import run_crew
 
     project = _project(args)
     crew = args.crew or project.default_crew
@@ -263,7 +263,7 @@ def _finish(result) -> int:  # result: pipeline.RunResult
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from .pipeline import plan_crew
+    from .run.pipeline import plan_crew
 
     project = _project(args)
     print(strip_controls(plan_crew(project, args.crew, _options(args))))
@@ -271,8 +271,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from .runs import format_runs, list_runs, mark_dead_runs
-    from .store import Store
+    from .store.db import Store
+    from .store.runs import format_runs, list_runs, mark_dead_runs
 
     project = _project(args)
     with Store.open(project.data_dir / "scoutcrew.sqlite") as store:
@@ -282,8 +282,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from .runs import format_run, get_run, mark_dead_runs
-    from .store import Store
+    from .store.db import Store
+    from .store.runs import format_run, get_run, mark_dead_runs
 
     project = _project(args)
     with Store.open(project.data_dir / "scoutcrew.sqlite") as store:
@@ -304,8 +304,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    from .pipeline import resume_run
-    from .progress import Progress
+    from .commands.progress import Progress
+    from .run.pipeline import resume_run
 
     progress = Progress()
     try:
@@ -319,7 +319,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     from .config.schema import load_config, parse_model_override
     from .llm.doctor import format_doctor, run_doctor
     from .llm.ledger import UsageLedger
-    from .pipeline import make_runtime
+    from .run.pipeline import make_runtime
 
     project = _project(args)
     if args.model:

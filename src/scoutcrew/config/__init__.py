@@ -1,4 +1,4 @@
 """The YAML files, their pydantic models, the resolved plan and the project folder.
 
-Imports nothing from the stages of a run (gather, evidence, llm, crew, report, schedule, scale).
+May import errors and text only: the configuration knows no stage of a run.
 """

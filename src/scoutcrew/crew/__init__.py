@@ -1,4 +1,4 @@
 """The crewai Crew built from a plan: agents, tasks and the agents' tools.
 
-May import config, gather (for the agents' tools) and llm.
+May import llm, gather (for the agents' tools), config, text and errors, and crewai.
 """

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..config.plan import Plan, PlannedAgent
 from ..config.schema import fill
-from ..crewai_env import import_crewai
+from ..llm.crewai_env import import_crewai
 
 if TYPE_CHECKING:
     from ..llm.runtime import LLMRuntime

@@ -11,7 +11,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from ..untrusted import strip_controls
+from ..text.untrusted import strip_controls
 
 SEARCH_RESULTS = 5
 SNIPPET_CHARS = 240

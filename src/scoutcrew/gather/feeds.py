@@ -22,8 +22,8 @@ from typing import Any, Protocol
 from urllib.parse import urljoin
 
 from ..errors import SourceError
-from ..store import FeedState, Store
-from ..untrusted import strip_controls
+from ..store.db import FeedState, Store
+from ..text.untrusted import strip_controls
 from .charset import to_utf8
 from .items import (
     MAX_TITLE_CHARS,

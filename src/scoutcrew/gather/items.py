@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from ..errors import SourceError
-from ..untrusted import strip_controls
+from ..text.untrusted import strip_controls
 from .safety import html_to_text
 from .urls import canonical_url
 

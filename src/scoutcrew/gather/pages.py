@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from ..untrusted import strip_controls
+from ..text.untrusted import strip_controls
 from .safety import Fetcher, neutralize, tidy
 
 MAX_PAGE_CHARS = 20_000
@@ -31,7 +31,7 @@ async def enrich_with_pages(
     items: list[Any], k: int, keywords: list[str], fetcher: Fetcher, store: Any, notes: list
 ) -> dict[str, int]:
     """Fetch the top `k` items' pages and use their main text when it says more."""
-    from ..text import rank
+    from ..text.measure import rank
     from .items import Note, content_hash, describe_failure
 
     top = (

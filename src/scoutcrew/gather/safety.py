@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from ..errors import SourceError, UnsafeSource
-from ..untrusted import strip_controls
+from ..text.untrusted import strip_controls
 
 ALLOW_PRIVATE_ENV = "SCOUTCREW_ALLOW_PRIVATE_HOSTS"
 

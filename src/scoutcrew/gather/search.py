@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..errors import SearchFailed, SourceError
-from ..untrusted import strip_controls
+from ..text.untrusted import strip_controls
 
 SearchFn = Callable[[str, str, int], list[dict[str, Any]]]  # (query, backend, max_results)
 

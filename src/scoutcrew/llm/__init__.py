@@ -1,5 +1,6 @@
-"""Model calls: the Ollama client, the embedded engine, the runtime with its chains and
-ledger, and the adapter that lets crewai agents call it.
+"""Model calls: the Ollama client, the embedded engine, model specs and chains, the token
+ledger and budgets, and the adapter that lets crewai agents call the runtime.
 
-May import config and the shared top-level modules; not gather, evidence or report.
+May import config, store, text and errors (and crewai, in `crewai_env` and `crewai_llm`);
+never gather, select or a later stage.
 """

@@ -9,8 +9,8 @@ import asyncio
 import json
 from typing import Any
 
-from ..crewai_env import quiet_telemetry
 from ..errors import OutputFormatError
+from .crewai_env import quiet_telemetry
 from .ollama import message_text
 
 FINAL_ANSWER = "Final Answer:"

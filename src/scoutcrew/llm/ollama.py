@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from ..errors import RunInterrupted
-from ..untrusted import one_line, strip_controls
+from ..text.untrusted import one_line, strip_controls
 
 DEFAULT_HOST = "http://localhost:11434"
 log = logging.getLogger(__name__)

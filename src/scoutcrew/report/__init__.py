@@ -1,5 +1,6 @@
-"""Checking and publishing what the crew wrote: citation checks, links, and the Markdown,
-HTML and JSON renderers.
+"""Publishing what the crew wrote: the report model and its Markdown, HTML, JSON and Atom
+renderers, the files they are written to, and the index of written reports.
 
-May import evidence's types and the shared top-level modules; never crewai, the crew or llm.
+May import verify (for its verdicts), stories, select, config, text and errors; never llm or
+the crew.
 """

@@ -12,11 +12,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..verify.check import Verification
 from .html import render_html
 from .jsondoc import json_default, report_json
 from .markdown import render_markdown
 from .model import build_report
-from .verify import Verification
 
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 

@@ -11,7 +11,8 @@ import html
 import re
 from typing import Any
 
-from .links import IMAGE_MARKER, LINK_MARKER, is_evidence_link
+from ..text.links import IMAGE_MARKER, LINK_MARKER, is_evidence_link
+from ..verify.check import marker_note
 from .model import (
     Report,
     agent_of,
@@ -21,7 +22,6 @@ from .model import (
     sources_of,
     uncited_line,
 )
-from .verify import marker_note
 
 _CSS = """
 body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;

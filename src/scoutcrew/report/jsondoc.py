@@ -7,9 +7,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from ..verify.check import citation_ids
 from .model import Report, sources_of
 from .usage import usage_by_agent
-from .verify import citation_ids
 
 JSON_SCHEMA_VERSION = 1
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..verify.check import Flag, marker_note
 from .model import (
     Report,
     code_text,
@@ -14,7 +15,6 @@ from .model import (
     source_title,
     uncited_line,
 )
-from .verify import Flag, marker_note
 
 
 def render_markdown(report: Report) -> str:

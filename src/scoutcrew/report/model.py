@@ -14,8 +14,8 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-from .links import allowed_urls, defang_urls
-from .verify import (
+from ..text.links import allowed_urls, defang_urls
+from ..verify.check import (
     REFERENCE_HEADINGS,
     Flag,
     Verification,

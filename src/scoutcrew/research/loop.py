@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from typing import Annotated, Any, TypedDict
 
 from ..errors import BudgetExhausted
-from ..evidence.notes import Reading, take_notes
-from ..evidence.select import Source, excerpt
 from ..gather.urls import canonical_url
-from ..text import estimate_tokens
+from ..notes.take import Reading, take_notes
+from ..select.pack import Source, excerpt
+from ..text.measure import estimate_tokens
 from .answers import (
     PlanAnswer,
     ReflectAnswer,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..evidence.select import EvidencePack, Source
-from ..text import estimate_tokens
+from ..select.pack import EvidencePack, Source
+from ..text.measure import estimate_tokens
 from .loop import STOP_REASONS
 
 

@@ -172,7 +172,7 @@ def describe_loop(plan: Any) -> str:
 class ResearchEvidence:
     """The loop's result as the pipeline uses it."""
 
-    pack: Any  # evidence.select.EvidencePack
+    pack: Any  # select.pack.EvidencePack
     evidence: str  # the crew's {evidence}: outline and notes
     section: str  # the report's "How this was researched"
     summary: dict[str, Any]
@@ -192,7 +192,7 @@ def research_evidence(
 ) -> ResearchEvidence | ResearchOutcome:
     """Run (or continue) a research crew's loop; a ResearchOutcome means paused for review."""
     from ..config.schema import ResearchConfig
-    from ..store import utcnow
+    from ..store.db import utcnow
     from .result import evidence_text, report_section, research_pack, summary
 
     settings = plan.config.research or ResearchConfig()

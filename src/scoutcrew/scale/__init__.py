@@ -1,4 +1,4 @@
 """Many crews at once: a local process pool and Ray across Ollama hosts.
 
-May import the pipeline and everything below it.
+May import the run graph and everything below it.
 """

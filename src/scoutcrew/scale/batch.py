@@ -57,7 +57,7 @@ def run_batch(
     or node id) to the Ollama URL its tasks use, overriding the node's own environment.
     """
     from ..config.schema import load_config
-    from ..pipeline import RunOptions
+    from ..run.pipeline import RunOptions
 
     say = progress or (lambda message: None)
     options = options or RunOptions()
@@ -77,7 +77,7 @@ def run_batch(
     backend = options.backend or os.environ.get("SCOUTCREW_BACKEND")
     options = replace(options, backend=backend)
     # Create (or migrate) the store once, before several processes open it at the same moment.
-    from ..store import Store
+    from ..store.db import Store
 
     Store.open(project.data_dir / "scoutcrew.sqlite").close()
     started = time.monotonic()

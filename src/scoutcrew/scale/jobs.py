@@ -130,7 +130,7 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
     so the executor sees it as a crash and retries it.
     """
     from ..config.project import find_project
-    from ..pipeline import run_crew
+    from ..run.pipeline import run_crew
 
     started = time.monotonic()
     since = _utc_now()
@@ -198,8 +198,8 @@ def _run_record(project: Project, run_id: str | None) -> dict[str, Any] | None:
     """Read the run's record from this node's store, to hand it to the driver's store."""
     if not run_id:
         return None
-    from ..runs import get_run
-    from ..store import Store
+    from ..store.db import Store
+    from ..store.runs import get_run
 
     try:
         with Store.open(project.data_dir / "scoutcrew.sqlite") as store:
@@ -209,15 +209,15 @@ def _run_record(project: Project, run_id: str | None) -> dict[str, Any] | None:
 
 
 def _utc_now() -> str:
-    from ..runs import now
+    from ..store.runs import now
 
     return now()
 
 
 def _failed_run(project: Project, crew: str, since: str) -> dict[str, Any] | None:
     """The record of this crew's run that just failed on this node, if it got that far."""
-    from ..runs import last_run
-    from ..store import Store
+    from ..store.db import Store
+    from ..store.runs import last_run
 
     try:
         with Store.open(project.data_dir / "scoutcrew.sqlite") as store:

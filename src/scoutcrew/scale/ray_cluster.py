@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config.project import Project
-from ..runs import import_run
+from ..store.runs import import_run
 from .jobs import (
     NODE_HOME_ENV,
     NODE_HOST_ENV,
@@ -188,7 +188,7 @@ def _import_into_driver_store(
     project: Project, data: dict[str, Any], files: dict[str, str], report: Path | None
 ) -> None:
     """Keep the driver's store the one truth: what was delivered, and the run's record."""
-    from ..store import Store
+    from ..store.db import Store
 
     urls = []
     for name, text in files.items():

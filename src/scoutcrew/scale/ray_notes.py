@@ -5,7 +5,7 @@ node declares its Ollama's parallel slots as the custom resource "ollama", a tas
 and inside the task the node's own Ollama is found the same way. So a big backlog spreads over
 machines without ever giving a host more calls than it can serve.
 
-`RayReader` is a NoteReader (see evidence/notes.py): `take_notes` keeps the batching, the cache
+`RayReader` is a NoteReader (see notes/take.py): `take_notes` keeps the batching, the cache
 and the unread rules; only the call moves to the cluster. Each task returns the model's text and
 its call records, which the driver adds to its own ledger, so the run's record, budget and
 report count the remote calls like local ones.
@@ -20,9 +20,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..errors import LLMError
-from ..evidence.notes import Reading
 from ..llm.ledger import CallRecord, UsageLedger
-from ..text import estimate_tokens
+from ..notes.take import Reading
+from ..text.measure import estimate_tokens
 from .jobs import RESOURCE
 from .ray_cluster import import_ray, node_ollama_host
 

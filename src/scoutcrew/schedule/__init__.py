@@ -1,4 +1,5 @@
-"""Runs on a clock: cron expressions, the daemon, cron/systemd install, delivery and locks.
+"""Runs on a clock: cron expressions, the daemon, cron/systemd install.
 
-May import config, store and runs; it starts runs as subprocesses, never imports the pipeline.
+May import store, config, text and errors; it starts runs as child processes and never
+imports the run graph, the crew or llm.
 """

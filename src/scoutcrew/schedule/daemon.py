@@ -125,8 +125,8 @@ def _last_runs(project: Project, crews: list[str]) -> dict[str, Any]:
     if not crews or not path.is_file():
         return {}
     try:
-        from ..runs import last_run
-        from ..store import Store
+        from ..store.db import Store
+        from ..store.runs import last_run
 
         with Store.open(path) as store:
             rows = {crew: last_run(store, crew) for crew in crews}
@@ -473,14 +473,14 @@ def mark_interrupted(project: Project, crew: str) -> int:
     Only while holding the crew's lock: then no live process can own a 'running' record.
     """
     from ..errors import RunLocked
-    from .locks import crew_lock
+    from ..store.locks import crew_lock
 
     path = project.data_dir / "scoutcrew.sqlite"
     if not path.is_file():
         return 0
     try:
-        from ..runs import mark_stale
-        from ..store import Store
+        from ..store.db import Store
+        from ..store.runs import mark_stale
 
         with crew_lock(project, crew), Store.open(path) as store:
             count = mark_stale(store, crew)
@@ -541,7 +541,7 @@ def run_daemon(
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> int:
     """Run scheduled crews until SIGTERM or SIGINT (a second one stops the wait at once)."""
-    from .locks import daemon_lock
+    from ..store.locks import daemon_lock
 
     with daemon_lock(project):
         daemon = Daemon(project, tick=tick, max_parallel=max_parallel)

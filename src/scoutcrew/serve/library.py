@@ -182,8 +182,8 @@ class Library:
         store_path = self.project.data_dir / "scoutcrew.sqlite"
         if not store_path.is_file():
             return {}
-        from ..runs import last_run
-        from ..store import Store
+        from ..store.db import Store
+        from ..store.runs import last_run
 
         with Store.open(store_path) as store:
             rows = {name: last_run(store, name) for name in self.crew_names()}
@@ -193,8 +193,8 @@ class Library:
         store_path = self.project.data_dir / "scoutcrew.sqlite"
         if not store_path.is_file():
             return []
-        from ..runs import list_runs
-        from ..store import Store
+        from ..store.db import Store
+        from ..store.runs import list_runs
 
         with Store.open(store_path) as store:
             return list_runs(store, crew, limit)
@@ -206,8 +206,8 @@ class Library:
         store_path = self.project.data_dir / "scoutcrew.sqlite"
         if not store_path.is_file():
             return None
-        from ..runs import RunNotFound, get_run
-        from ..store import Store
+        from ..store.db import Store
+        from ..store.runs import RunNotFound, get_run
 
         with Store.open(store_path) as store:
             try:

@@ -167,7 +167,7 @@ class RunManager:
 
 def _check_unlocked(project: Project, crew: str) -> None:
     """Raise RunLocked now if another process (a scheduled or manual run) holds the lock."""
-    from ..schedule.locks import crew_lock
+    from ..store.locks import crew_lock
 
     with crew_lock(project, crew):
         pass
@@ -196,8 +196,8 @@ def run_outcome(project: Project, started: Started) -> dict[str, Any]:
         "error": None,
     }
     if run_id:
-        from ..runs import RunNotFound, get_run
-        from ..store import Store
+        from ..store.db import Store
+        from ..store.runs import RunNotFound, get_run
 
         path = project.data_dir / "scoutcrew.sqlite"
         if path.is_file():

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..gather.items import Gathered, Item, Note
 from ..gather.urls import canonical_url
-from ..text import STOPWORDS, estimate_tokens, rank, terms, words
+from ..text.measure import STOPWORDS, estimate_tokens, rank, terms, words
 
 PREAMBLE = (
     "The evidence below is quoted source material from feeds, search results and web pages. "
@@ -170,7 +170,7 @@ class EvidencePack:
     degraded: list[str] = field(default_factory=list)
     # The content hash of the item at each link, for the record of what was reported.
     hashes: dict[str, str] = field(default_factory=dict)
-    # After the map step: the stories the report tells (dicts, see evidence.stories.Story),
+    # After the map step: the stories the report tells (dicts, see stories.group.Story),
     # the new items no model read (title, reason), and items left out on purpose by reason.
     stories: list[dict[str, Any]] = field(default_factory=list)
     unread: list[tuple[str, str]] = field(default_factory=list)

@@ -21,9 +21,15 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ..text.links import (
+    allowed_urls,
+    link_labels,
+    neutralise_bare_urls,
+    neutralise_links,
+    strip_markers,
+)
+from ..text.terms import terms
 from .claims import ClaimIndex, analyse
-from .links import allowed_urls, link_labels, neutralise_bare_urls, neutralise_links, strip_markers
-from .terms import terms
 
 SUPPORT_THRESHOLD = 0.5
 """A cited sentence is supported when its support score reaches this value (0..1)."""

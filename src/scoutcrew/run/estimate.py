@@ -12,16 +12,18 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from .evidence.notes import (
+from ..llm.budget import Budget
+from ..notes.reader import host_slots
+from ..notes.take import (
     OUTPUT_PER_SOURCE,
     cached_notes,
     fixed_prompt_tokens,
     note_messages,
     plan_batches,
 )
-from .evidence.reduce import SHRINK
-from .reading import Budget, crew_reserve, host_slots, reader_agent
-from .text import estimate_tokens
+from ..stories.reduce import SHRINK
+from ..text.measure import estimate_tokens
+from .reading import crew_reserve, reader_agent
 
 # A note is about this share of its source, at most OUTPUT_PER_SOURCE tokens.
 NOTE_SHARE = 0.3

@@ -21,9 +21,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..text import STOPWORDS, words
-from .notes import SourceNote
-from .select import Source
+from ..notes.take import SourceNote
+from ..select.pack import Source
+from ..text.measure import STOPWORDS, words
 
 SAME_TITLE = 0.6  # title word overlap (Jaccard) from which two notes tell the same story
 MAYBE_TITLE = 0.34  # from here up to SAME_TITLE, code cannot decide: ask `decide` if given
@@ -220,7 +220,7 @@ def _known_urls(store: Any, crew: str, urls: list[str]) -> dict[str, str]:
 
 def save_stories(crew: str, stories: Iterable[Story], store: Any) -> None:
     """Remember the stories a report contains: their links and every fact reported so far."""
-    from ..store import utcnow
+    from ..store.db import utcnow
 
     now = utcnow()
     with store.transaction() as conn:

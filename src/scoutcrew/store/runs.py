@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from .errors import ScoutcrewError
+from ..errors import ScoutcrewError
 
 # The schema lives in store.migrations (migration 2: run history).
 
@@ -130,7 +130,7 @@ def mark_dead_runs(store: Any, project: Any) -> int:
     record is dead when its crew's lock names no holder, a holder whose process no longer
     exists, or a holder that took the lock after the record's run had started.
     """
-    from .schedule.locks import lock_owner, process_alive
+    from .locks import lock_owner, process_alive
 
     rows = store.execute("SELECT id, crew, started_at FROM runs WHERE status = 'running'")
     dead: list[tuple[str, str]] = []

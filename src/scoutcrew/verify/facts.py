@@ -12,8 +12,8 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from ..text.terms import STOPWORDS, stem
 from . import lexicon
-from .terms import STOPWORDS, stem
 
 _TOKEN = re.compile(
     r"\d{1,3}(?:,\d{3})+(?:\.\d+)?[A-Za-z%]*(?:-[A-Za-z]+)*"  # 2,400 / 61,000

@@ -3,7 +3,7 @@ and one bounded round of repair by the writer.
 
     sections, verification = review_sections(plan, pack, sections, runtime)
 
-1. The deterministic check (report/verify.py, report/claims.py) reads every sentence.
+1. The deterministic check (verify/check.py, verify/claims.py) reads every sentence.
 2. With `verify: {judge: MODEL}` in the crew file, the sentences the code passed but could not
    fully match to their sources go to that model in one batched call; its verdicts are kept
    beside the code's, and it can only add a flag, never clear one.
@@ -24,9 +24,9 @@ import logging
 import re
 from typing import Any
 
-from .errors import LLMError, OutputFormatError
-from .report.claims import ClaimIndex
-from .report.verify import CitedSentence, Verification, find_sentence, verify
+from ..errors import LLMError, OutputFormatError
+from .check import CitedSentence, Verification, find_sentence, verify
+from .claims import ClaimIndex
 
 log = logging.getLogger("scoutcrew")
 

@@ -7,7 +7,7 @@ import threading
 import time
 from typing import Any, TextIO
 
-from .untrusted import strip_controls
+from ..text.untrusted import strip_controls
 
 
 class Progress:

@@ -29,6 +29,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..text.terms import stem
 from . import lexicon
 from .facts import (
     SENTENCE_BREAK,
@@ -41,7 +42,6 @@ from .facts import (
     name_in,
     tokenize,
 )
-from .terms import stem
 
 CLASSES = ("figure", "entity", "polarity", "wrong-source", "invented")
 """The kinds of unsupported claim, in the order a reason names them."""

@@ -116,7 +116,7 @@ migrations: list[str] = [
     # 3: per-source notes (the map step) and stories tracked across runs
     """
     CREATE TABLE notes (
-        content_hash TEXT NOT NULL,     -- hash of what the model read (evidence/notes.py)
+        content_hash TEXT NOT NULL,     -- hash of what the model read (notes/take.py)
         model TEXT NOT NULL,            -- the model spec that wrote the note
         prompt_version TEXT NOT NULL,
         url TEXT NOT NULL,

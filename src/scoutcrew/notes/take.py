@@ -10,11 +10,11 @@ nothing for it again, and a source whose text changed is read again.
 
 This module never calls a model itself. The caller passes a `NoteReader`: anything with the
 model chain it reads with, its num_ctx, its parallel slots and a `read(messages, max_tokens)`
-method (scoutcrew.reading.runtime_reader builds one on the LLM runtime, with its ledger,
+method (scoutcrew.notes.reader.runtime_reader builds one on the LLM runtime, with its ledger,
 chains, retries and budget). Use it like this:
 
-    from scoutcrew.evidence.notes import take_notes
-    from scoutcrew.reading import runtime_reader
+    from scoutcrew.notes.take import take_notes
+    from scoutcrew.notes.reader import runtime_reader
 
     reader = runtime_reader(runtime, ["ollama/qwen3:8b"])
     notes = take_notes(sources, reader=reader, store=store)
@@ -40,8 +40,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from ..errors import BudgetExhausted, RunInterrupted, ScoutcrewError
-from ..text import estimate_tokens
-from .select import PREAMBLE, Source, excerpt
+from ..select.pack import PREAMBLE, Source, excerpt
+from ..text.measure import estimate_tokens
 
 PROMPT_VERSION = "notes-1"
 
@@ -75,7 +75,7 @@ class Reading:
 
 
 class NoteReader(Protocol):
-    """The model call the map step uses (see scoutcrew.reading.runtime_reader)."""
+    """The model call the map step uses (see scoutcrew.notes.reader.runtime_reader)."""
 
     @property
     def models(self) -> Sequence[str]: ...  # the chain, first choice first
@@ -388,7 +388,7 @@ def _cached(
 def _save(store: Any, notes: list[SourceNote], version: str) -> None:
     if store is None or not notes:
         return
-    from ..store import utcnow
+    from ..store.db import utcnow
 
     now = utcnow()
     with store.transaction() as conn:

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config.plan import Plan, build_plan
-from .config.project import Project
-from .config.schema import load_config, placeholders
-from .errors import Interrupted, RunFailed, RunInterrupted, ScoutcrewError
+from ..config.plan import Plan, build_plan
+from ..config.project import Project
+from ..config.schema import load_config, placeholders
+from ..errors import Interrupted, RunFailed, RunInterrupted, ScoutcrewError
 
 log = logging.getLogger("scoutcrew")
 
@@ -66,7 +66,7 @@ def load_plan(project: Project, crew: str, options: RunOptions) -> Plan:
 
 def evidence_budget(plan: Plan, runtime: Any) -> int:
     """Tokens the evidence may take: the reading model's num_ctx minus the prompt's fixed parts."""
-    from .text import estimate_tokens
+    from ..text.measure import estimate_tokens
 
     readers = plan.evidence_readers() or list(plan.agents.values())[:1]
     budgets = []
@@ -102,8 +102,8 @@ def gather_evidence(
     carried_before: str | None = None,
 ) -> tuple[Any, Any]:
     """Fetch the crew's sources and keep every one this run should read (no model)."""
-    from .evidence.select import collect_sources
-    from .gather.feeds import gather
+    from ..gather.feeds import gather
+    from ..select.pack import collect_sources
 
     all_items = all_items or plan.sources.all_items
     gathered = gather(
@@ -127,7 +127,7 @@ def gather_evidence(
 
 def run_budget(plan: Plan, options: RunOptions) -> Any:
     """The run's budget: the crew's `budget:` with the command line's overrides (0 = none)."""
-    from .reading import Budget
+    from ..llm.budget import Budget
 
     values = plan.config.budget.model_dump()
     for key, value in (options.budget or {}).items():
@@ -157,8 +157,8 @@ def resume_run(
     project: Project, run_id: str, *, progress: Callable[[str], None] | None = None
 ) -> RunResult:
     """Continue a failed or interrupted run from its first unfinished task."""
-    from .runs import get_run
-    from .store import Store
+    from ..store.db import Store
+    from ..store.runs import get_run
 
     with Store.open(project.data_dir / STORE_FILE) as store:
         run = get_run(store, run_id)
@@ -198,10 +198,10 @@ def _execute(
     search_backend: Any = None,
     resume: tuple[str, Any, dict[str, str]] | None = None,
 ) -> RunResult:
-    from .llm.ledger import UsageLedger
-    from .runs import RunRecorder, config_hash, mark_stale
-    from .schedule.locks import crew_lock
-    from .store import Store
+    from ..llm.ledger import UsageLedger
+    from ..store.db import Store
+    from ..store.locks import crew_lock
+    from ..store.runs import RunRecorder, config_hash, mark_stale
 
     say = progress or log.info
     project = plan.project
@@ -253,7 +253,7 @@ def _execute(
     result.run_id = recorder.run_id
     result.usage = ledger.records
     if result.status in {"ok", "partial"}:
-        from .report.usage import summary_table
+        from ..report.usage import summary_table
 
         elapsed = time.monotonic() - started
         result.summary = summary_table(ledger.records) + f"\nwall time: {elapsed:.1f} s"
@@ -312,9 +312,9 @@ def _stages(
 ) -> RunResult:
     """Gather, select, take notes, group stories, run the crew, publish; the run record
     follows each step."""
-    from .crew.build import build_crew
+    from ..crew.build import build_crew
+    from ..store.db import utcnow
     from .reading import read_sources
-    from .store import utcnow
 
     budget = run_budget(plan, options)
     # `--backend ollama` never falls back: with Ollama down, stop before gathering anything.
@@ -429,7 +429,7 @@ def _read_pack(pack: Any, outcome: Any) -> Any:
     """The pack the report cites: the sources a model read, the stories, what stayed unread."""
     from dataclasses import replace
 
-    from .evidence.select import left_out_counts
+    from ..select.pack import left_out_counts
 
     if outcome is None:
         return replace(pack, left_out=left_out_counts(pack.dropped))
@@ -445,7 +445,7 @@ def _read_pack(pack: Any, outcome: Any) -> Any:
 
 def _remember(plan: Plan, store: Any, read_pack: Any, outcome: Any) -> None:
     """Mark what a model read as reported, and the stories it belongs to."""
-    from .evidence.stories import save_stories
+    from ..stories.group import save_stories
 
     store.mark_delivered(plan.crew, read_pack.urls_and_links(), read_pack.hashes)
     save_stories(plan.crew, outcome.stories, store)
@@ -520,8 +520,8 @@ def _research(
     budget: Any = None,
 ) -> Any:
     """Run or continue the research loop; a RunResult when it paused for plan review."""
-    from .reading import BudgetGuard
-    from .research.run import format_plan, research_evidence
+    from ..llm.budget import BudgetGuard
+    from ..research.run import format_plan, research_evidence
 
     result: Any = research_evidence(
         plan,
@@ -589,7 +589,7 @@ def _deliver(plan: Plan, status: str, report: Path | None, summary: str, run_id:
     delivery = plan.config.delivery
     if delivery is None:
         return
-    from .schedule.delivery import deliver
+    from .deliver import deliver
 
     payload = {
         "crew": plan.crew,
@@ -621,8 +621,8 @@ def gathered_urls(gathered: Any) -> list[str]:
 def pack_from_dict(data: dict[str, Any]) -> Any:
     from datetime import datetime
 
-    from .evidence.select import EvidencePack, Source
-    from .gather.items import Note
+    from ..gather.items import Note
+    from ..select.pack import EvidencePack, Source
 
     sources = []
     for raw in data["sources"]:
@@ -653,9 +653,9 @@ def publish(
     research: Any = None,
 ) -> Any:
     """Check the report's sections (and repair them once), then write the report files."""
-    from .report.files import write_report
-    from .review import review_sections
-    from .untrusted import strip_controls
+    from ..report.files import write_report
+    from ..text.untrusted import strip_controls
+    from ..verify.repair import review_sections
 
     # Model text enters the report here: no control character of it reaches a file.
     sections = [
@@ -707,7 +707,7 @@ def _backend(project: Project) -> str:
 
 def make_runtime(project: Project, backend: str | None, ledger: Any) -> Any:
     """The LLM runtime for one run: backend choice, num_ctx cap and data dir from the project."""
-    from .llm.runtime import LLMRuntime
+    from ..llm.runtime import LLMRuntime
 
     return LLMRuntime(
         ledger=ledger,
@@ -735,15 +735,15 @@ CONTEXT_ANSWER_ESTIMATE = 500
 def plan_crew(project: Project, crew: str, options: RunOptions | None = None) -> str:
     """Gather and select, then say what a run would read and estimate its calls, tokens and
     time; no model is called (the speeds come from the run history)."""
-    from .evidence.select import format_plan_summary
-    from .llm.ledger import UsageLedger
-    from .planning import estimate_run, format_estimate
-    from .store import Store, utcnow
+    from ..llm.ledger import UsageLedger
+    from ..select.pack import format_plan_summary
+    from ..store.db import Store, utcnow
+    from .estimate import estimate_run, format_estimate
 
     options = options or RunOptions()
     plan = load_plan(project, crew, options)
     if plan.config.process == "research":
-        from .research.run import describe_loop
+        from ..research.run import describe_loop
 
         return describe_loop(plan)
     runtime = make_runtime(project, options.backend, UsageLedger())

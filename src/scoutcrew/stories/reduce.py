@@ -17,8 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ..errors import RunFailed
-from ..text import estimate_tokens
-from .stories import Story, compact_story, fence, render_story
+from ..text.measure import estimate_tokens
+from .group import Story, compact_story, fence, render_story
 
 MAX_LEVELS = 6
 REDUCE_SYSTEM = (

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..untrusted import one_line
+from ..text.untrusted import one_line
 
 log = logging.getLogger("scoutcrew.delivery")
 
