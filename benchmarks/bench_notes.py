@@ -173,7 +173,8 @@ class RunFigures:
 
 def run_once(project_dir: Path, server: Any, budget: dict | None = None) -> RunFigures:
     from scoutcrew.config.project import find_project
-    from scoutcrew.run.pipeline import RunOptions, run_crew
+    from scoutcrew.run.execute import run_crew
+    from scoutcrew.run.options import RunOptions
     from scoutcrew.testing.fake_ollama import count_completion_tokens, count_prompt_tokens
     from scoutcrew.testing.scripts import sources_in_prompt
 
@@ -209,7 +210,9 @@ def run_once(project_dir: Path, server: Any, budget: dict | None = None) -> RunF
 def unique_new_items(project_dir: Path) -> int:
     """How many unique new items the crew has (gather + select; no model)."""
     from scoutcrew.config.project import find_project
-    from scoutcrew.run.pipeline import RunOptions, gather_evidence, load_plan
+    from scoutcrew.run.execute import load_plan
+    from scoutcrew.run.gathering import gather_evidence
+    from scoutcrew.run.options import RunOptions
     from scoutcrew.store.db import Store
 
     project = find_project(project_dir)

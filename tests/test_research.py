@@ -28,7 +28,7 @@ from research_web import (
 from scoutcrew.cli import main
 from scoutcrew.config.project import find_project
 from scoutcrew.config.schema import load_config
-from scoutcrew.research.run import load_state
+from scoutcrew.run.checkpoint import research_state
 from scoutcrew.store.db import Store
 from scoutcrew.store.runs import get_run, list_runs
 from scoutcrew.testing.fake_ollama import FakeOllama
@@ -54,7 +54,7 @@ def last_run(project_dir: Path) -> dict:
 
 
 def state_of(project_dir: Path, run_id: str) -> dict:
-    state = load_state(find_project(project_dir).data_dir, run_id)
+    state = research_state(find_project(project_dir).data_dir, run_id)
     assert state is not None
     return state
 

@@ -17,7 +17,8 @@ from feedserver import FeedServer, rss
 from scoutcrew.cli import main
 from scoutcrew.config.project import find_project
 from scoutcrew.notes.take import SourceNote
-from scoutcrew.run.pipeline import RunOptions, resume_run, run_crew
+from scoutcrew.run.execute import resume_run, run_crew
+from scoutcrew.run.options import RunOptions
 from scoutcrew.store.db import Store
 from scoutcrew.store.runs import get_run, list_runs
 from scoutcrew.stories.group import group_stories

@@ -49,6 +49,7 @@ from .ollama import (
     parse_hosts,
     to_ollama_messages,
 )
+from .replay import AnswerReplay, call_key, keep_answer, kept_answer
 from .specs import (
     BACKENDS,
     EMBEDDED_DEFAULT,
@@ -105,6 +106,9 @@ class LLMRuntime:
         self._ctx_claims: dict[str, int] = {}
         self._warned_fallbacks: set[tuple[str, str]] = set()
         self._aborted = False
+        # The answers this run was already given (llm/replay.py): a call asked again after a
+        # crash gets its answer back instead of being paid again. None: every call is made.
+        self.replay: AnswerReplay | None = None
 
     @property
     def client(self) -> OllamaClient:
@@ -407,6 +411,26 @@ class LLMRuntime:
         of it. An error after retries, a timeout, an overflow, an empty answer or an answer
         `validate` rejects moves on to the next model; the last failure is raised.
         """
+        key = None
+        if self.replay is not None:
+            key = call_key(
+                chain=chain,
+                messages=messages,
+                options=options,
+                tools=tools,
+                stop=stop,
+                response_format=response_format,
+                agent=agent,
+                task=task,
+                model_options=model_options,
+            )
+            kept = self.replay.get(key)
+            if kept is not None:
+                answer, given_by = kept_answer(kept)
+                text: Any = strip_thinking(answer.content)
+                if validate is not None and not answer.tool_calls:
+                    text = validate(text)
+                return answer, text, given_by
         failures: list[str] = []
         previous: str | None = None
         last_error: LLMError | None = None
@@ -431,6 +455,8 @@ class LLMRuntime:
                         raise EmptyResponse(f"{spec} answered with no text (task {task!r})")
                     if validate is not None and not result.tool_calls:
                         value = validate(value)
+                    if key is not None and self.replay is not None:
+                        self.replay.put(key, keep_answer(result, spec))
                 except LLMError as exc:
                     record.ok, record.error = False, str(exc)
                     raise

@@ -57,7 +57,7 @@ def run_batch(
     or node id) to the Ollama URL its tasks use, overriding the node's own environment.
     """
     from ..config.schema import load_config
-    from ..run.pipeline import RunOptions
+    from ..run.options import RunOptions
 
     say = progress or (lambda message: None)
     options = options or RunOptions()

@@ -130,7 +130,7 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
     so the executor sees it as a crash and retries it.
     """
     from ..config.project import find_project
-    from ..run.pipeline import run_crew
+    from ..run.execute import run_crew
 
     started = time.monotonic()
     since = _utc_now()
@@ -156,7 +156,7 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
                 "seconds": time.monotonic() - started,
             }
         usage = list(result.usage or [])
-        hosts = sorted({r.host for r in usage if getattr(r, "host", None)})
+        hosts = sorted({r.host for r in usage if r.host})
         return {
             **base,
             "status": result.status,

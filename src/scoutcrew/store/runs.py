@@ -101,12 +101,52 @@ class RunRecorder:
                 (self.run_id, *values),
             )
 
+    def calls(self) -> list[dict[str, Any]]:
+        """The model calls recorded for this run so far, oldest first (CallRecord fields)."""
+        rows = self.store.execute(
+            f"SELECT {', '.join(CALL_FIELDS)} FROM llm_calls WHERE run_id = ? ORDER BY id",
+            [self.run_id],
+        )
+        return [dict(row) | {"ok": bool(row["ok"])} for row in rows]
+
+    def replay(self) -> RunAnswers:
+        """The answers this run was given, keyed by call (see llm.runtime's `replay`)."""
+        return RunAnswers(self.store, self.run_id)
+
+    def forget_replay(self) -> None:
+        """Drop the run's kept answers: a finished run is never continued."""
+        with self.store.transaction() as conn:
+            conn.execute("DELETE FROM run_answers WHERE run_id = ?", (self.run_id,))
+
     def finish(self, status: str, *, report: str | None = None, error: str | None = None) -> None:
         with self.store.transaction() as conn:
             conn.execute(
                 "UPDATE runs SET status = ?, ended_at = ?, report = COALESCE(?, report),"
                 " error = ? WHERE id = ?",
                 (status, now(), report, error, self.run_id),
+            )
+
+
+class RunAnswers:
+    """The model answers one run was given: a call asked again by the same run, after a
+    crash or an interrupt, gets its answer back instead of being paid again."""
+
+    def __init__(self, store: Any, run_id: str):
+        self.store = store
+        self.run_id = run_id
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        rows = self.store.execute(
+            "SELECT answer FROM run_answers WHERE run_id = ? AND key = ?", [self.run_id, key]
+        )
+        return json.loads(rows[0]["answer"]) if rows else None
+
+    def put(self, key: str, answer: dict[str, Any]) -> None:
+        with self.store.transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO run_answers (run_id, key, answer, created)"
+                " VALUES (?, ?, ?, ?)",
+                (self.run_id, key, json.dumps(answer), now()),
             )
 
 
