@@ -543,3 +543,36 @@ def test_the_runs_own_budget_also_stops_the_loop(
     assert state["stop"] == "budget"
     loop_prompt = sum(c["prompt_tokens"] for c in run["calls"] if c["task"].startswith("research"))
     assert 0 < loop_prompt <= 700
+
+
+def test_killed_right_after_a_search_the_run_resumes_and_reads_its_pages(
+    project_dir: Path, web: FakeSearxng, data_home: Path
+) -> None:
+    """kill -9 the moment round 1's searches are done (before or while the step is saved):
+    the resumed run reads the pages those searches found, and searches nothing again."""
+    with FakeOllama(default_reply=brain()) as fake:
+        crew = research_crew(project_dir, web.url)
+        env = {
+            **os.environ,
+            "OLLAMA_HOST": fake.url,
+            "SCOUTCREW_HOME": str(data_home),
+            "PYTHONPATH": str(ROOT / "src"),
+        }
+        proc = _cli(
+            project_dir, "run", crew, "--input", f"topic={TOPIC}", "--backend", "ollama", env=env
+        )
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if "research round 1: searched" in line:
+                os.kill(proc.pid, signal.SIGKILL)
+                break
+        proc.wait(30)
+        assert proc.returncode == -signal.SIGKILL
+        queries = list(web.queries)
+        done = _cli(project_dir, "resume", last_run(project_dir)["id"], env=env)
+        out, err = done.communicate(timeout=180)
+    assert done.returncode == 0, err
+    assert last_run(project_dir)["status"] == "ok"
+    assert web.queries[: len(queries)] == queries
+    round_one = [q for q in web.queries[len(queries) :] if q in queries]
+    assert not round_one  # round 1's queries were not searched again
