@@ -193,8 +193,8 @@ def _fit(item: Item, sid: str, tokens: int, min_tokens: int, room: int) -> Sourc
             title=item.title,
             feed_title=item.feed_title,
             published=item.published,
-            excerpt=excerpt(item.text, tokens),
-            text=item.text,
+            excerpt=item_excerpt(item, tokens),
+            text=full_text(item),
         )
         if estimate_tokens(source.render()) + 1 <= room:
             return source
@@ -203,7 +203,21 @@ def _fit(item: Item, sid: str, tokens: int, min_tokens: int, room: int) -> Sourc
 
 
 def _copy(item: Item) -> Item:
-    return Item(**{**item.__dict__, "links": list(item.links)})
+    return Item(**{**item.__dict__, "links": list(item.links), "also": list(item.also)})
+
+
+def full_text(item: Item) -> str:
+    """An item's text with what its merged duplicates said besides (select.dedupe)."""
+    return "\n".join([item.text, *item.also]) if item.also else item.text
+
+
+def item_excerpt(item: Item, tokens: int) -> str:
+    """The item's text cut to about `tokens`, keeping every sentence of its merged copies."""
+    if not item.also:
+        return excerpt(item.text, tokens)
+    extra = "\n".join(item.also)
+    room = max(tokens // 3, tokens - estimate_tokens(extra))
+    return f"{excerpt(item.text, room)}\n{extra}".strip()
 
 
 # -- plan summary -----------------------------------------------------------------------------
@@ -357,8 +371,8 @@ def collect_sources(
                 title=item.title,
                 feed_title=item.feed_title,
                 published=item.published,
-                excerpt=excerpt(item.text, source_tokens) if item.text else item.title,
-                text=item.text,
+                excerpt=item_excerpt(item, source_tokens) if item.text else item.title,
+                text=full_text(item),
             )
         )
         for link in [item.url, *item.links]:

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 
 from ..errors import RunFailed
 from ..text.measure import estimate_tokens
-from .group import Story, compact_story, fence, render_story
+from .group import Story
+from .render import compact_story, fence, render_story
 
 MAX_LEVELS = 6
 REDUCE_SYSTEM = (
