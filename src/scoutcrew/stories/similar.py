@@ -27,15 +27,16 @@ from ..text.measure import STOPWORDS
 TITLE_WEIGHT = 2.0  # a word of the headline (or a note's fact) counts this many times
 NAME_WEIGHT = 1.0  # a name counts once more as a name ("N:qeshm"), besides as a word
 TEXT_CHARS = 3000  # the lead of a long text tells the event; the rest only adds noise and time
-TOP_TERMS = 60  # a profile keeps its heaviest terms
-COMMON_POSTINGS = 400  # a term in more items than this joins no pair by itself
+TOP_TERMS = 30  # a profile keeps its heaviest terms
+COMMON_POSTINGS = 150  # a term in more items than this joins no pair by itself
 RARE = 9.0  # a word's weight is RARE minus its Zipf frequency (wordfreq's log scale)
 MIN_WEIGHT = 0.3
 NUMBER_WEIGHT = 4.0  # a figure that is not a year: specific, but often repeated in other news
 
-_WORD = re.compile(r"[A-Za-z\u00c0-\u024f][A-Za-z\u00c0-\u024f'\-]*|\d+(?:[.,]\d+)*")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
-_EXTRA_STOPWORDS = frozenset(
+_TOKEN = re.compile(
+    r"[A-Za-z\u00c0-\u024f][A-Za-z\u00c0-\u024f'\-]*|\d+(?:[.,]\d+)*|[.!?](?=\s|$)|\n"
+)
+_SKIP = STOPWORDS | frozenset(
     "said says say told tells according would could just like also even still yet us mr mrs ms "
     "dr st it's i'm don't didn't isn't wasn't can't won't there here".split()
 )
@@ -53,38 +54,36 @@ class Profile:
 def item_profile(title: str, text: str, facts: Sequence[str] = ()) -> Profile:
     """The profile of one item from its title, the lead of its text and its note's facts."""
     counts: dict[str, float] = defaultdict(float)
-    names: set[str] = set()
-    headline: set[str] = set()
-    for part, weight in ((title, TITLE_WEIGHT), (" ".join(facts), 1.0), (text[:TEXT_CHARS], 1.0)):
-        for sentence in _SENTENCE.split(part):
-            found = _sentence_terms(sentence, counts, weight)
-            names |= found
-            if part is title:
-                headline |= found
+    headline = _count_terms(title, counts, TITLE_WEIGHT, headline=True)
+    names = set(headline)
+    for part in (" ".join(facts), text[:TEXT_CHARS]):
+        names |= _count_terms(part, counts, 1.0, headline=False)
     return Profile(_weigh(counts), frozenset(names), frozenset(headline))
 
 
-def _sentence_terms(sentence: str, counts: dict[str, float], weight: float) -> set[str]:
-    """Count the sentence's words and names into `counts`; return its names."""
-    tokens = _WORD.findall(sentence)
-    if not tokens:
-        return set()
-    capitals = sum(1 for t in tokens if t[0].isupper())
-    headline_case = capitals > 0.6 * len(tokens) and len(tokens) > 2
+def _count_terms(text: str, counts: dict[str, float], weight: float, *, headline: bool) -> set[str]:
+    """Count the text's words and names into `counts`; return its names.
+
+    A capitalised word that does not start a sentence is a name; in a Title Case headline only
+    a word that is rare in English is (so "Arrested" is not, "Klitschko" is)."""
+    tokens = _TOKEN.findall(text)
+    title_case = headline and sum(1 for t in tokens if t[:1].isupper()) > 0.6 * len(tokens) > 1.2
     names = set()
-    for k, token in enumerate(tokens):
+    starts = True
+    for token in tokens:
+        if token in ".!?\n":
+            starts = True
+            continue
+        first, starts = starts, False
         word = token.lower().strip("'-")
         if word.endswith("'s"):
             word = word[:-2]
-        if len(word) < 2 or word in STOPWORDS or word in _EXTRA_STOPWORDS:
+        if len(word) < 2 or word in _SKIP:
             continue
         counts[word] += weight
-        # A capitalised word inside a sentence is a name; in a Title Case headline only a word
-        # that is rare in English is (so "Arrested" is not, "Klitschko" is).
-        if k > 0 and token[0].isupper() and (not headline_case or zipf(word) < 4.0):
-            if not word[0].isdigit():
-                names.add(word)
-                counts["N:" + word] += weight * NAME_WEIGHT
+        if not first and token[0].isupper() and (not title_case or zipf(word) < 4.0):
+            names.add(word)
+            counts["N:" + word] += weight * NAME_WEIGHT
     return names
 
 
@@ -95,6 +94,7 @@ def _weigh(counts: dict[str, float]) -> dict[str, float]:
     return {t: w / norm for t, w in top}
 
 
+@lru_cache(maxsize=200_000)
 def term_weight(term: str) -> float:
     """What a term is worth: how rare it is in English (a name by the same measure)."""
     word = term[2:] if term.startswith("N:") else term
@@ -144,21 +144,19 @@ def batch_weights(profiles: list[Profile]) -> list[Profile]:
 def similarities(profiles: Sequence[Profile], floor: float) -> dict[tuple[int, int], float]:
     """Cosine similarity of every pair of profiles that reaches `floor`, as {(i, j): s} with
     i < j, computed through an inverted index (terms shared by very many items are skipped)."""
+    df: Counter[str] = Counter(t for p in profiles for t in p.vector)
     postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
-    for i, p in enumerate(profiles):
-        for term, weight in p.vector.items():
-            postings[term].append((i, weight))
     scores: dict[tuple[int, int], float] = {}
-    for i, p in enumerate(profiles):
+    for j, p in enumerate(profiles):
         acc: dict[int, float] = defaultdict(float)
         for term, weight in p.vector.items():
-            posting = postings[term]
-            if len(posting) > COMMON_POSTINGS:
+            if df[term] > COMMON_POSTINGS:
                 continue
-            for j, other in posting:
-                if j > i:
-                    acc[j] += weight * other
-        for j, s in acc.items():
+            posting = postings[term]
+            for i, other in posting:
+                acc[i] += weight * other
+            posting.append((j, weight))
+        for i, s in acc.items():
             if s >= floor:
                 scores[(i, j)] = s
     return scores
