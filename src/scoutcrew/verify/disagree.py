@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from .claims import ClaimIndex
 from ..text.terms import STOPWORDS, stem
+from .claims import ClaimIndex
 from .facts import SENTENCE_BREAK, Analysis, Figure, analyse, figures_match
 
 MIN_SHARED = 2  # content words two sentences share before they are compared
