@@ -91,11 +91,13 @@ class ScriptedReader:
 
 
 def run_pipeline(articles: Sequence[ecbplus.Article]) -> tuple[list[list[int]], dict[str, int]]:
-    """Groups of article indexes as a run forms them, and dedup's merges by kind."""
+    """Groups of article indexes as a run forms them; dedup's merges by kind, and how many
+    stories say their sources disagree ("flagged")."""
     from scoutcrew.gather.items import Gathered
     from scoutcrew.notes.take import take_notes
     from scoutcrew.select.pack import collect_sources
     from scoutcrew.stories.group import group_stories
+    from scoutcrew.verify.disagree import mark_disagreements
 
     items = article_items(articles)
     index = {it.url: i for i, it in enumerate(items)}
@@ -105,8 +107,10 @@ def run_pipeline(articles: Sequence[ecbplus.Article]) -> tuple[list[list[int]], 
     notes = take_notes(pack.sources, reader=ScriptedReader())
     by_id = {s.id: s for s in pack.sources}
     stories = group_stories(notes.notes, by_id)
+    mark_disagreements(stories, by_id)
     groups = []
-    merged = {"same event": 0, "another event": 0}
+    merged = {"same event": 0, "another event": 0, "flagged": 0, "stories": len(stories)}
+    merged["flagged"] = sum(1 for s in stories if s.disagreements)
     for story in stories:
         group: list[int] = []
         for note in story.notes:
@@ -260,6 +264,11 @@ def main() -> int:
                     f"{old_merged['another event']} another",
                     "0 into another event",
                     merged["another event"] == 0,
+                )
+                add(
+                    f"{label}: stories that say their sources disagree",
+                    f"{merged['flagged']} of {merged['stories']} (not labelled: read them with"
+                    " -v to judge)",
                 )
     if not args.no_speed:
         for count in (1000, 10_000):

@@ -75,6 +75,7 @@ def read_sources(
     from ..notes.take import take_notes
     from ..stories.group import group_stories, match_known
     from ..stories.reduce import fit_evidence
+    from ..verify.disagree import mark_disagreements
 
     agent = reader_agent(plan)
     guard = None
@@ -100,6 +101,7 @@ def read_sources(
         return ReadOutcome(notes=notes, stories=[], evidence="")
     by_id = {s.id: s for s in pack.sources}
     stories = match_known(plan.crew, group_stories(notes.notes, by_id), store)
+    mark_disagreements(stories, by_id)
     if all_items:
         for story in stories:
             if story.status == "unchanged":

@@ -24,17 +24,18 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any
 
 from ..text.terms import STOPWORDS, stem
-from .claims import ClaimIndex
+from . import lexicon
 from .facts import SENTENCE_BREAK, Analysis, Figure, analyse, figures_match
 
 MIN_SHARED = 2  # content words two sentences share before they are compared
 MIN_CONTEXT = 2  # words next to two figures that make them one quantity
 CONTEXT_WORDS = 5  # content words on each side of a figure, within its clause
 SPAN = 10  # tokens on each side a figure's context reaches, at most
+CLOSE_SHARE = 0.5  # share of the shorter sentence's words two sentences must share for polarity
+NEGATION_REACH = 1  # content words a negation governs
 MAX_PAIRS = 30  # source pairs compared per story
 _CLAUSE_BREAKS = frozenset(",;:.()!?") | {"and", "but", "while", "which"}
 
@@ -94,7 +95,7 @@ def _differs(
         if kind != _kind(g, y):
             continue
         shared = ctx & _context(y, g.pos)
-        if len(shared) < MIN_CONTEXT:
+        if len(shared) < MIN_CONTEXT or not _same_count(x, f, y, g, shared):
             continue
         if figures_match(f, g) or figures_match(g, f):
             same = True
@@ -108,8 +109,20 @@ def _differs(
         return None
     if any(_kind(h) == _kind(f) and figures_match(f, h) for h in all_b):
         return None
-    about = " ".join(sorted(shared))
-    return Disagreement("figure", _phrase(x, f.pos), _phrase(y, g.pos), about)
+    return Disagreement("figure", _phrase(x, f.pos), _phrase(y, g.pos), _about(x, f.pos, shared))
+
+
+def _about(a: Analysis, pos: int, shared: set[str]) -> str:
+    """The words of `a` near `pos` that both sources use about the figure, as written."""
+    if "age" in shared:
+        names = [n for i, n in a.names if pos - 6 <= i < pos]
+        return f"the age of {names[-1]}" if names else "age"
+    near = sorted(a.context, key=lambda item: abs(item[0] - pos))
+    words = []
+    for i, t in near:
+        if _QUANTITY_WORDS.get(t, t) in shared and a.words[i].lower() not in words:
+            words.append(a.words[i].lower())
+    return " ".join(words[:4])
 
 
 _UNIT_HYPHEN = re.compile(
@@ -127,11 +140,50 @@ def _spaced(text: str) -> str:
     return _UNIT_HYPHEN.sub(r"\1 \2", text)
 
 
+def _same_count(x: Analysis, f: Figure, y: Analysis, g: Figure, shared: set[str]) -> bool:
+    """Whether two figures count the same thing: the nouns right after them agree ("10
+    people", "12 people"), or neither has one; an age belongs to a person both name."""
+    if "age" in shared:
+        return any(t.startswith("@") for t in shared)
+    first, second = _counted(x, f), _counted(y, g)
+    if first and second:
+        return bool(first & second)
+    return not ((first | second) & _MEASURES)  # "three decades" is no count of "95"
+
+
+_MEASURES = {
+    stem(w)
+    for w in "second seconds minute minutes hour hours day days week weeks month months year "
+    "years decade decades century metres meters metre meter miles mile kilometres feet foot "
+    "yards yard points point goals runs rounds inches pounds kilos tons dollars euros "
+    "percent times".split()
+}
+
+
+def _counted(a: Analysis, f: Figure) -> set[str]:
+    """What a figure counts: the content word right after it, in its quantity group."""
+    nxt = f.pos + 1
+    while nxt < len(a.lower) and a.lower[nxt] in {"-", "more", "other", "new"}:
+        nxt += 1
+    found = {t for i, t in a.context if i == nxt}
+    return {_QUANTITY_WORDS.get(t, t) for t in found}
+
+
 def _figures(a: Analysis) -> list[Figure]:
-    """The figures worth comparing; a number word after a capital is not part of a name."""
+    """The figures worth comparing; a number word after a capital is not part of a name.
+
+    Weekdays are left out: news dates an event by the day it is written ("late Friday",
+    "police said Saturday"), so two outlets' weekdays differ without disagreeing."""
     return [
-        f for f in a.figures if f.unit != "version" and not (f.in_name and f.text[:1].isdigit())
+        f
+        for f in a.figures
+        if f.unit not in {"version", "weekday"}
+        and not (f.in_name and f.text[:1].isdigit())
+        and not _RANK.search(f.text)
     ]
+
+
+_RANK = re.compile(r"\d(st|nd|rd|th|s)$|^(first|second|third)$", re.IGNORECASE)  # 3rd, 1960s
 
 
 def _kind(f: Figure, a: Analysis | None = None) -> tuple[str, float]:
@@ -177,7 +229,7 @@ def _context(a: Analysis, pos: int) -> set[str]:
         return {t for t in near if any(i < pos and t == u for i, u in a.context)} | {"@date"}
     if _is_age(a, pos):
         names = [stem(n.lower()) for i, n in a.names if pos - 6 <= i < pos]
-        return {"age", *names[-1:], *near}
+        return {"age", *(f"@{n}" for n in names[-1:]), *near}
     return near
 
 
@@ -224,31 +276,60 @@ def _phrase(a: Analysis, pos: int) -> str:
 
 
 def _polarity_disagreements(sents_a: list[str], sents_b: list[str]) -> list[Disagreement]:
-    index = ClaimIndex.from_pack(_pack({"B": " ".join(sents_b)}))
+    """A sentence that says of something what a close sentence of the other source denies."""
+    analyses_b = [analyse(s) for s in sents_b]
     for sentence in sents_a:
-        check = index.check(sentence, ["B"])
-        problem = next((p for p in check.problems if p.kind == "polarity"), None)
-        if problem is None:
-            continue
-        said = re.search(r'which says: "(.*)"$', problem.detail)
-        word = re.match(r'"([^"]+)"', problem.detail)
-        return [
-            Disagreement(
-                "polarity",
-                _clip(sentence),
-                _clip(said.group(1) if said else " ".join(sents_b)),
-                word.group(1) if word else "",
-            )
-        ]
+        x = analyse(sentence)
+        for other, y in zip(sents_b, analyses_b, strict=True):
+            if not _close(x, y):
+                continue
+            neg_x, neg_y = _negated(x), _negated(y)
+            said_x, said_y = _terms_at(x), _terms_at(y)
+            flipped = [
+                t for t in set(said_x) & set(said_y) if (said_x[t] <= neg_x) != (said_y[t] <= neg_y)
+            ]
+            if flipped:
+                word = min(flipped)
+                return [Disagreement("polarity", _clip(sentence), _clip(other), word)]
     return []
 
 
-def _pack(texts: dict[str, str]) -> Any:
-    sources = [
-        SimpleNamespace(id=sid, title="", text=text, excerpt="", feed_title="", published=None)
-        for sid, text in texts.items()
-    ]
-    return SimpleNamespace(sources=sources)
+_NEGATORS = frozenset(lexicon.NEGATION_CUES) | {"fail", "fails", "failed"}
+
+
+def _negated(a: Analysis) -> set[int]:
+    """Positions a negation governs: up to NEGATION_REACH content words after a cue, within
+    its clause ("was not found guilty", "nobody was injured", "failed to arrest")."""
+    out: set[int] = set()
+    content = {i for i, _t in a.context}
+    for i, w in enumerate(a.lower):
+        if w not in _NEGATORS and not w.endswith("n't"):
+            continue
+        if w in {"nobody", "nothing", "none"}:
+            out.add(i)
+        taken = 0
+        for j in range(i + 1, min(len(a.lower), i + 8)):
+            if a.lower[j] in _CLAUSE_BREAKS or a.lower[j] in lexicon.SCOPE_BREAKS:
+                break
+            out.add(j)
+            taken += j in content
+            if taken >= NEGATION_REACH:
+                break
+    return out
+
+
+def _terms_at(a: Analysis) -> dict[str, set[int]]:
+    """Where each content word (stemmed) of a sentence stands."""
+    where: dict[str, set[int]] = {}
+    for i, t in a.context:
+        where.setdefault(t, set()).add(i)
+    return where
+
+
+def _close(x: Analysis, y: Analysis) -> bool:
+    """Two sentences that tell the same thing: most of the shorter one's words are shared."""
+    a, b = _terms(x), _terms(y)
+    return bool(a and b) and len(a & b) >= CLOSE_SHARE * min(len(a), len(b))
 
 
 def _clip(text: str, limit: int = 160) -> str:
