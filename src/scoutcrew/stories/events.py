@@ -72,12 +72,16 @@ def _two_known(a: list[int], b: list[int], labels: Sequence[str | None]) -> bool
 
 
 def different_events(group: list[int], other: list[int], profiles: Sequence[Profile]) -> bool:
-    """Whether `group`'s headlines are about a name that `other`'s texts do not mention."""
-    if len(group) < MIN_GROUP or len(other) < MIN_GROUP:
-        return False
+    """Whether `group`'s headlines are about a name that `other`'s texts do not mention.
+
+    A name with a figure in it (Kestrel-7B, Phi-5, A320) names one product or model: one
+    headline with it is enough, so even two single items about two versions stay apart."""
     headline = Counter(name for i in group for name in profiles[i].headline_names)
     mentioned = Counter(name for i in other for name in profiles[i].names)
-    return any(
-        n / len(group) >= HEADLINE_SHARE and mentioned[name] / len(other) <= ABSENT_SHARE
-        for name, n in headline.items()
-    )
+    sure = len(group) >= MIN_GROUP and len(other) >= MIN_GROUP
+    for name, n in headline.items():
+        if n / len(group) < HEADLINE_SHARE or mentioned[name] / len(other) > ABSENT_SHARE:
+            continue
+        if sure or (any(c.isdigit() for c in name) and any(c.isalpha() for c in name)):
+            return True
+    return False

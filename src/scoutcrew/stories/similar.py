@@ -34,7 +34,8 @@ MIN_WEIGHT = 0.3
 NUMBER_WEIGHT = 4.0  # a figure that is not a year: specific, but often repeated in other news
 
 _TOKEN = re.compile(
-    r"[A-Za-z\u00c0-\u024f][A-Za-z\u00c0-\u024f'\-]*|\d+(?:[.,]\d+)*|[.!?](?=\s|$)|\n"
+    r"[A-Za-z\u00c0-\u024f](?:[A-Za-z0-9\u00c0-\u024f']|-(?=[A-Za-z0-9]))*"
+    r"|\d+(?:[.,]\d+)*|[.!?](?=\s|$)|\n"
 )
 _SKIP = STOPWORDS | frozenset(
     "said says say told tells according would could just like also even still yet us mr mrs ms "
@@ -65,7 +66,8 @@ def _count_terms(text: str, counts: dict[str, float], weight: float, *, headline
     """Count the text's words and names into `counts`; return its names.
 
     A capitalised word that does not start a sentence is a name; in a Title Case headline only
-    a word that is rare in English is (so "Arrested" is not, "Klitschko" is)."""
+    a word that is rare in English is (so "Arrested" is not, "Klitschko" is). A capitalised
+    word with a figure in it (Kestrel-7B) is a name wherever it stands."""
     tokens = _TOKEN.findall(text)
     title_case = headline and sum(1 for t in tokens if t[:1].isupper()) > 0.6 * len(tokens) > 1.2
     names = set()
@@ -81,7 +83,8 @@ def _count_terms(text: str, counts: dict[str, float], weight: float, *, headline
         if len(word) < 2 or word in _SKIP:
             continue
         counts[word] += weight
-        if not first and token[0].isupper() and (not title_case or zipf(word) < 4.0):
+        named = not first and token[0].isupper() and (not title_case or zipf(word) < 4.0)
+        if named or (any(c.isdigit() for c in word) and token[0].isupper()):
             names.add(word)
             counts["N:" + word] += weight * NAME_WEIGHT
     return names

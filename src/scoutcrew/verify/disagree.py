@@ -191,6 +191,8 @@ def _kind(f: Figure, a: Analysis | None = None) -> tuple[str, float]:
         return ("age", 1.0)
     if f.unit in {"year", "month", "weekday", "rate"}:
         return (f.unit, 1.0)
+    if not f.unit and f.raw != int(f.raw):
+        return ("decimal", f.scale)  # a magnitude or a rate, not a count: 5.6 is no "10 people"
     return (f.unit, f.scale)
 
 
