@@ -223,8 +223,14 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("-v", "--verbose", action="store_true", help="print tuned misses")
     parser.add_argument("--no-speed", action="store_true")
+    parser.add_argument(
+        "--no-wordfreq", action="store_true", help="weigh words by the run's items alone"
+    )
     args = parser.parse_args()
+    from scoutcrew.stories import similar
     from scoutcrew.stories.similar import have_frequencies
+
+    similar.use_word_frequencies(not args.no_wordfreq)
 
     rows: list[tuple[str, str, str, str]] = []
 

@@ -116,8 +116,22 @@ def zipf(word: str) -> float:
     return math.log10(freq) + 9.0 if freq else 0.0
 
 
-@lru_cache(maxsize=1)
+_USE_FREQUENCIES = [True]
+
+
+def use_word_frequencies(enabled: bool) -> None:
+    """Weigh words by wordfreq (the default when it is installed) or by the batch alone."""
+    _USE_FREQUENCIES[0] = enabled
+    zipf.cache_clear()
+    term_weight.cache_clear()
+
+
 def _frequencies() -> dict[str, float] | None:
+    return _load_frequencies() if _USE_FREQUENCIES[0] else None
+
+
+@lru_cache(maxsize=1)
+def _load_frequencies() -> dict[str, float] | None:
     try:
         import wordfreq
     except ImportError:
