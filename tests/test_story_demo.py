@@ -11,8 +11,8 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
-import pytest
 from feedserver import FeedServer, rss
+from test_stories import ollama, write_crew  # noqa: F401  (the fake Ollama fixture)
 
 from scoutcrew.config.project import find_project
 from scoutcrew.report.atom import render_feed
@@ -20,17 +20,9 @@ from scoutcrew.report.index import crew_reports
 from scoutcrew.run.pipeline import RunOptions, run_crew
 from scoutcrew.serve.reportview import build_view
 from scoutcrew.testing.fake_ollama import FakeOllama
-from scoutcrew.testing.scripts import scripted_reader
 
 DATA = Path(__file__).parent / "data" / "ecbplus-demo.jsonl"
 OUTLETS = 4
-
-
-def crew_answer(request: dict) -> str:
-    text = "\n".join(str(m.get("content") or "") for m in request["messages"])
-    if "Write the digest" in text:
-        return "Final Answer: Riots followed a police shooting in Brooklyn [S1]."
-    return "Final Answer: - Riots followed a police shooting [S1]"
 
 
 def articles() -> list[dict]:
@@ -56,23 +48,6 @@ def serve_outlets(server: FeedServer, rows: list[dict], name: str) -> list[str]:
     return urls
 
 
-def write_crew(project_dir: Path, feeds: list[str]) -> None:
-    listing = "\n".join(f"    - {url}" for url in feeds)
-    (project_dir / "crews" / "news.yaml").write_text(
-        "description: Daily news from four outlets\nagents: [researcher, analyst, writer]\n"
-        f"tasks: [collect, analyse, write_digest]\nsources:\n  feeds:\n{listing}\n"
-        "  allow_private_hosts: true\ninputs:\n  topic: riots and murders\n",
-        encoding="utf-8",
-    )
-
-
-@pytest.fixture
-def ollama(monkeypatch: pytest.MonkeyPatch):
-    with FakeOllama(default_reply=scripted_reader(crew_answer)) as server:
-        monkeypatch.setenv("OLLAMA_HOST", server.url)
-        yield server
-
-
 def events_of(story: dict, report: dict, docs: dict[str, str]) -> set[str]:
     """The ECB+ events of a story's sources (and of the copies merged into them)."""
     links = {s["id"]: [s["url"], *s["links"]] for s in report["sources"]}
@@ -80,12 +55,13 @@ def events_of(story: dict, report: dict, docs: dict[str, str]) -> set[str]:
 
 
 def test_each_event_is_one_story_with_its_outlets_and_disagreements_are_said(
-    project_dir: Path, ollama: FakeOllama
+    project_dir: Path,
+    ollama: FakeOllama,  # noqa: F811
 ) -> None:
     rows = articles()
     docs = {row["doc"]: row["cluster"] for row in rows}
     with FeedServer() as feeds:
-        write_crew(project_dir, serve_outlets(feeds, rows, "all"))
+        write_crew(project_dir, "news", serve_outlets(feeds, rows, "all"))
         result = run_crew(find_project(project_dir), "news", RunOptions(backend="ollama"))
     assert result.status == "ok"
     report = json.loads(result.paths.json.read_text())
@@ -131,7 +107,8 @@ def test_each_event_is_one_story_with_its_outlets_and_disagreements_are_said(
 
 
 def test_a_second_run_joins_known_events_and_starts_new_ones(
-    project_dir: Path, ollama: FakeOllama
+    project_dir: Path,
+    ollama: FakeOllama,  # noqa: F811
 ) -> None:
     rows = articles()
     first_half = [r for r in rows if r["cluster"] == "19ecbplus"][:6]
@@ -139,7 +116,7 @@ def test_a_second_run_joins_known_events_and_starts_new_ones(
     other = [r for r in rows if r["cluster"] == "19ecb"]  # riots too, in another country
     with FeedServer() as feeds:
         urls = serve_outlets(feeds, first_half, "day")
-        write_crew(project_dir, urls)
+        write_crew(project_dir, "news", urls)
         project = find_project(project_dir)
         first = run_crew(project, "news", RunOptions(backend="ollama"))
         [story] = json.loads(first.paths.json.read_text())["stories"]
