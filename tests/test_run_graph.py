@@ -121,8 +121,6 @@ def comparable(report: Path) -> dict:
         (c["agent"], c["task"], c["prompt_tokens"], c["completion_tokens"], c["ok"])
         for c in data["usage"]
     )
-    for cited in data["citations"]:  # a set's order, not the check's verdict
-        cited["missing_terms"] = sorted(cited.get("missing_terms") or [])
     keep = ("findings", "citations", "claims", "flags", "stories", "left_out", "unread")
     trust = {k: v for k, v in data["trust"].items()}
     return {

@@ -138,10 +138,12 @@ def nothing_read_node(ctx: RunContext, state: RunState) -> RunState:
 def stories_node(ctx: RunContext, state: RunState) -> RunState:
     """Group the notes into stories, and match them with the stories reported before."""
     from ..stories.group import group_stories, match_known
+    from ..verify.disagree import mark_disagreements
 
     notes: Notes = state["notes"]
     by_id = {s.id: s for s in state["pack"].sources}
     stories = match_known(ctx.plan.crew, group_stories(notes.notes, by_id), ctx.store)
+    mark_disagreements(stories, by_id)  # "sources disagree: S3 says 12, S7 says 15"
     if ctx.all_items:  # every item was asked for: stories reported before are told again
         for story in stories:
             if story.status == "unchanged":
