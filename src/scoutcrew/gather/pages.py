@@ -6,7 +6,8 @@ import asyncio
 from typing import Any
 
 from ..text.untrusted import strip_controls
-from .safety import Fetcher, neutralize, tidy
+from .fetch import Fetcher
+from .safety import neutralize, tidy
 
 MAX_PAGE_CHARS = 20_000
 
