@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..llm.budget import Budget
 from ..notes.reader import host_slots
@@ -26,7 +26,11 @@ from ..text.measure import estimate_tokens
 from .reading import crew_reserve, reader_agent
 
 if TYPE_CHECKING:
+    from ..config.plan import Plan
     from ..config.project import Project
+    from ..llm.runtime import LLMRuntime
+    from ..select.pack import EvidencePack
+    from ..store.db import Store
     from .options import RunOptions
 
 # A note is about this share of its source, at most OUTPUT_PER_SOURCE tokens.
@@ -77,7 +81,7 @@ class Estimate:
         return self.note_output + self.reduce_output + self.crew_output
 
 
-def measured_speeds(store: Any, specs: list[str]) -> dict[str, Speed]:
+def measured_speeds(store: Store, specs: list[str]) -> dict[str, Speed]:
     """Prompt and output tokens per second of each model over its successful recorded calls."""
     out = {}
     for spec in dict.fromkeys(specs):
@@ -94,7 +98,12 @@ def measured_speeds(store: Any, specs: list[str]) -> dict[str, Speed]:
 
 
 def estimate_run(
-    plan: Any, pack: Any, runtime: Any, store: Any, budget: Budget, evidence_budget: int
+    plan: Plan,
+    pack: EvidencePack,
+    runtime: LLMRuntime,
+    store: Store,
+    budget: Budget,
+    evidence_budget: int,
 ) -> Estimate:
     """Estimate the calls and tokens of a run over `pack` (no model is called)."""
     agent = reader_agent(plan)

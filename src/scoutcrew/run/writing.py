@@ -18,6 +18,7 @@ from .state import RunState
 if TYPE_CHECKING:
     from ..config.plan import Plan
     from ..llm.runtime import LLMRuntime
+    from ..report.files import ReportPaths
     from .context import RunContext
 
 
@@ -183,7 +184,7 @@ def publish_node(ctx: RunContext, state: RunState) -> RunState:
     }
 
 
-def write_files(ctx: RunContext, state: RunState, pack: EvidencePack) -> Any:
+def write_files(ctx: RunContext, state: RunState, pack: EvidencePack) -> ReportPaths:
     """Write Markdown, HTML and JSON; a step run again writes the same files again."""
     from ..report.files import write_report
 
