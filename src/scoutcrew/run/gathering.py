@@ -109,7 +109,7 @@ def select_node(ctx: RunContext, state: RunState) -> RunState:
     return {"pack": pack}
 
 
-def pack_record(pack: EvidencePack, gathered: Gathered) -> dict[str, Any]:
+def pack_record(pack: EvidencePack, gathered: Gathered | None) -> dict[str, Any]:
     """The evidence pack as the run record keeps it (JSON): what the crew was given."""
     from dataclasses import asdict
 
@@ -117,7 +117,7 @@ def pack_record(pack: EvidencePack, gathered: Gathered) -> dict[str, Any]:
     for source in data["sources"]:
         if source.get("published") is not None:
             source["published"] = source["published"].isoformat()
-    data["gathered_items"] = len(gathered.items)
+    data["gathered_items"] = len(gathered.items) if gathered is not None else None
     return data
 
 
