@@ -10,14 +10,10 @@ import pytest
 
 from scoutcrew.select.pack import EvidencePack, Source
 from scoutcrew.text.links import LINK_MARKER
-from scoutcrew.verify.check import (
-    SUPPORT_THRESHOLD,
-    citation_ids,
-    iter_sentences,
-    sanitize_markdown,
-    split_sentences,
-    verify,
-)
+from scoutcrew.verify.check import verify
+from scoutcrew.verify.clean import sanitize_markdown
+from scoutcrew.verify.sentences import citation_ids, iter_sentences, split_sentences
+from scoutcrew.verify.verdicts import SUPPORT_THRESHOLD
 
 ROOT = Path(__file__).resolve().parents[1]
 RUST_TEXT = (

@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from ..text.links import IMAGE_MARKER, LINK_MARKER, is_evidence_link
-from ..verify.check import marker_note
+from ..verify.verdicts import marker_note
 from .model import (
     Report,
     agent_of,

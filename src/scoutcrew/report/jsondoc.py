@@ -7,7 +7,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from ..verify.check import citation_ids
+from ..verify.sentences import citation_ids
 from .model import Report, sources_of
 from .usage import usage_by_agent
 

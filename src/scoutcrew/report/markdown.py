@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..verify.check import Flag, marker_note
+from ..verify.verdicts import Flag, marker_note
 from .model import (
     Report,
     code_text,

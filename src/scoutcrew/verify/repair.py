@@ -25,8 +25,10 @@ import re
 from typing import Any
 
 from ..errors import LLMError, OutputFormatError
-from .check import CitedSentence, Verification, find_sentence, verify
+from .check import verify
 from .claims import ClaimIndex
+from .sentences import find_sentence
+from .verdicts import CitedSentence, Verification
 
 log = logging.getLogger("scoutcrew")
 
