@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from ..text.terms import terms
-from .claims import ClaimIndex, analyse
+from .claims import NOT_CONFIRMED, ClaimIndex, analyse
 from .clean import sanitize_markdown, sources_of
-from .sentences import citation_ids, claim_text, iter_sentences
+from .sentences import citation_ids, claim_text, is_claim, iter_sentences
 from .verdicts import SUPPORT_THRESHOLD, CitedSentence, Flag, SentenceVerdict, Verification
 
 
@@ -34,15 +35,18 @@ def verify(
     flag_uncited: bool = True,
     judged: dict[str, dict[str, Any]] | None = None,
     index: ClaimIndex | None = None,
+    prompts: Sequence[str] = (),
 ) -> Verification:
     """Clean `text` against `pack` and check every sentence; return the per-sentence verdicts.
 
-    Each cited sentence goes through the claim check (figures, names, polarity, wrong source,
-    invented detail; see claims.py) and its support score must reach `threshold`. Sentences
+    Each cited claim gets one of three verdicts (claims.VERDICTS): supported, contradicted
+    (a cited source says otherwise) or not confirmed (the code cannot tell, or the claim adds
+    detail); a supported claim's support score must also reach `threshold`. A cited sentence
+    that is no claim (a bare label, an echo of `prompts`, filler) is not counted. Sentences
     that state a figure or a name without any citation are counted (and, with flag_uncited,
-    flagged) as uncited claims. judged: a model judge's verdicts by sentence text
+    flagged) as uncited claims. judged: a model judge's answers by sentence text
     ({"verdict": "supported"|"unsupported", "kind", "reason", "model"}), recorded beside the
-    deterministic ones; a judge can flag a sentence the code passed, never clear one it failed.
+    code's verdict of a not-confirmed sentence; they never change it.
     """
     cleaned, flags, notes = sanitize_markdown(text, pack)
     sentences = list(iter_sentences(cleaned))
@@ -57,6 +61,7 @@ def verify(
     cited_ids: list[str] = []
     verdicts: list[SentenceVerdict] = []
     uncited: list[str] = []
+    not_claims: list[str] = []
     for sentence in sentences:
         ids = [i for i in citation_ids(sentence) if i in known]
         claim = claim_text(sentence)
@@ -78,23 +83,27 @@ def verify(
         for sid in ids:
             if sid not in cited_ids:
                 cited_ids.append(sid)
+        if not is_claim(claim, prompts):
+            not_claims.append(sentence)
+            verdicts.append(SentenceVerdict(sentence, "no-claim", ids=ids))
+            continue
         cited = _check_sentence(sentence, claim, ids, support, claims, threshold)
-        cited.judge = judged.get(sentence)
-        if cited.supported and cited.judge and cited.judge.get("verdict") == "unsupported":
-            cited.supported = False
-            cited.kind = str(cited.judge.get("kind") or "judge")
-            cited.reason = f"model judge ({cited.judge.get('model', '?')}): " + str(
-                cited.judge.get("reason") or "not supported by the cited sources"
-            )
+        if cited.verdict == NOT_CONFIRMED:
+            cited.judge = judged.get(sentence)
         citations.append(cited)
-        status = "supported" if cited.supported else "unsupported"
         verdicts.append(
             SentenceVerdict(
-                sentence, status, cited.kind, cited.reason, ids, cited.matches, judge=cited.judge
+                sentence,
+                cited.verdict,
+                cited.kind,
+                cited.reason,
+                ids,
+                cited.matches,
+                judge=cited.judge,
             )
         )
         if not cited.supported:
-            flags.append(Flag("unsupported", cited.reason, sentence, claim_class=cited.kind))
+            flags.append(Flag(cited.verdict, cited.reason, sentence, claim_class=cited.kind))
 
     flagged_sentences = {f.sentence or f"#{n}" for n, f in enumerate(flags)}
     return Verification(
@@ -110,6 +119,7 @@ def verify(
         notes=notes,
         uncited_claims=uncited,
         sentences=verdicts,
+        not_claims=not_claims,
     )
 
 
@@ -124,14 +134,14 @@ def _check_sentence(
     score, per_source, missing = support.score(claim, ids)
     check = claims.check(claim, ids)
     cited = CitedSentence(sentence, ids, round(score, 3), check.supported, per_source, missing)
-    cited.kind, cited.reason, cited.matches = check.kind, check.reason, check.matches
-    cited.coverage = check.coverage
+    cited.set_verdict(check.verdict, check.kind, check.reason)
+    cited.matches, cited.coverage = check.matches, check.coverage
     # The support score knows no synonyms; the claim check's coverage does: either may carry.
     if cited.supported and max(score, check.coverage) < threshold:
-        cited.supported, cited.kind = False, "invented"
-        cited.reason = f"support {score:.2f} < {threshold:.2f} against [{', '.join(ids)}]"
+        reason = f"support {score:.2f} < {threshold:.2f} against [{', '.join(ids)}]"
         if missing:
-            cited.reason += f" (not in the sources: {', '.join(missing)})"
+            reason += f" (not in the sources: {', '.join(missing)})"
+        cited.set_verdict(NOT_CONFIRMED, "invented", reason)
     return cited
 
 

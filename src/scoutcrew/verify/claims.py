@@ -39,12 +39,20 @@ from .facts import (
     figures_match,
     joined_ngrams,
     make_figure,
-    name_in,
     tokenize,
 )
+from .names import name_runs, opens_with_anaphor, other_name_in_role, run_found
+from .words import canonical, forms
 
-CLASSES = ("figure", "entity", "polarity", "wrong-source", "invented")
-"""The kinds of unsupported claim, in the order a reason names them."""
+CLASSES = ("wrong-source", "figure", "entity", "polarity", "invented")
+"""The kinds of problem a claim can have, in the order a reason names them."""
+
+SUPPORTED, CONTRADICTED, NOT_CONFIRMED = "supported", "contradicted", "not-confirmed"
+VERDICTS = (SUPPORTED, CONTRADICTED, NOT_CONFIRMED)
+"""supported: the cited sources say it. contradicted: a cited source says otherwise (another
+value for the same quantity, the opposite polarity, another name in the same role, or the claim
+matches another source than the one cited). not-confirmed: the code cannot tell, or the claim
+adds detail the sources do not have."""
 
 COVERAGE_MIN = 0.5
 """Below this share of its (weighted) content words in the sources, a claim is invented."""
@@ -63,19 +71,24 @@ class Problem:
 
     kind: str  # one of CLASSES
     detail: str
+    contradicts: bool = False  # a cited source says otherwise (else: the sources do not say it)
 
 
 @dataclass
 class ClaimCheck:
     """The verdict on one claim against the sources it cites."""
 
-    supported: bool
-    kind: str | None = None  # the first problem's class, or None
+    verdict: str  # one of VERDICTS
+    kind: str | None = None  # the class of the problem that decides the verdict, or None
     reason: str = ""
     problems: list[Problem] = field(default_factory=list)
     matches: str | None = None  # for "wrong-source": the source the claim matches instead
     coverage: float = 1.0
     missing: list[str] = field(default_factory=list)
+
+    @property
+    def supported(self) -> bool:
+        return self.verdict == SUPPORTED
 
 
 # --------------------------------------------------------------------------------------------
@@ -122,6 +135,9 @@ class ClaimIndex:
             terms_all = [t for _, t in a.content]
             terms_all += [stem(p) for _, n in a.names for p in re.split(r"[^a-z]+", n.lower()) if p]
             canon = set().union(*(canonical(t) for t in terms_all)) if terms_all else set()
+            for i in dict.fromkeys(i for i, _ in a.content):
+                for part in re.split(r"[-/.']", a.lower[i]):
+                    canon |= forms(part)
             for c in canon:
                 df[c] = df.get(c, 0) + 1
             sentences = [analyse(x, vocabulary) for x in SENTENCE_BREAK.split(body) if x.strip()]
@@ -138,7 +154,7 @@ class ClaimIndex:
         a = analyse(claim, self.vocabulary)
         cited = [self.sources[i] for i in ids if i in self.sources]
         if not cited:
-            return ClaimCheck(False, "invented", "cites no source of the evidence")
+            return ClaimCheck(NOT_CONFIRMED, "invented", "cites no source of the evidence")
         result = self._check(a, cited)
         if result.supported:
             return result
@@ -151,9 +167,9 @@ class ClaimIndex:
                 best = (other.coverage, sid)
         if best is not None:
             where = ", ".join(ids)
-            problem = Problem("wrong-source", f"cites [{where}] but matches [{best[1]}]")
+            problem = Problem("wrong-source", f"cites [{where}] but matches [{best[1]}]", True)
             result.problems.insert(0, problem)
-            result.kind, result.matches = "wrong-source", best[1]
+            result.verdict, result.kind, result.matches = CONTRADICTED, "wrong-source", best[1]
             result.reason = "; ".join(p.detail for p in result.problems)
         return result
 
@@ -172,9 +188,12 @@ class ClaimIndex:
         elif clause:
             problems.append(Problem("invented", f'not in [{where}]: "{clause}"'))
         order = {k: n for n, k in enumerate(CLASSES)}
-        problems.sort(key=lambda p: order.get(p.kind, 99))
+        problems.sort(key=lambda p: (not p.contradicts, order.get(p.kind, 99)))
+        verdict = SUPPORTED
+        if problems:
+            verdict = CONTRADICTED if problems[0].contradicts else NOT_CONFIRMED
         return ClaimCheck(
-            supported=not problems,
+            verdict=verdict,
             kind=problems[0].kind if problems else None,
             reason="; ".join(p.detail for p in problems),
             problems=problems,
@@ -189,6 +208,14 @@ class ClaimIndex:
         for f in a.figures:
             same = [(s, g) for s, g in pool if figures_match(f, g)]
             if not same:
+                rival = _rival_figure(a, f, [(s, g) for s, g in pool if _same_kind(f, g)])
+                if rival is not None:
+                    detail = (
+                        f'"{f.text}" where [{where}] gives {rival.text} for '
+                        f'"{_context_text(a, f.pos)}"'
+                    )
+                    problems.append(Problem("figure", detail, True))
+                    continue
                 kin = [g for _, g in pool if _same_kind(f, g)]
                 says = _figure_list(kin or [g for _, g in pool])
                 detail = f'"{f.text}" is not in [{where}]'
@@ -203,6 +230,7 @@ class ClaimIndex:
                         "figure",
                         f'"{f.text}" is attached to the wrong thing: [{where}] gives '
                         f'{swap.text} for "{_context_text(a, f.pos)}"',
+                        True,
                     )
                 )
         return problems
@@ -232,14 +260,30 @@ class ClaimIndex:
         return None
 
     def _name_problems(self, a: Analysis, cited: list[SourceText], where: str) -> list[Problem]:
-        missing = []
-        for _, name in a.names:
-            if not any(name_in(name, s.analysis, s.joined) for s in cited):
-                missing.append(name)
+        runs = name_runs(a)
+        missing = [r for r in runs if not any(run_found(r, s.analysis, s.joined) for s in cited)]
         if not missing:
             return []
-        shown = ", ".join(f'"{n}"' for n in dict.fromkeys(missing))
-        return [Problem("entity", f"{shown} not in [{where}]")]
+        aligned = _best_sentence(a, cited)
+        first_word = next((i for i, w in enumerate(a.lower) if w[:1].isalnum()), -1)
+        if (
+            len(missing) == 1
+            and missing[0].start == first_word
+            and aligned is not None
+            and opens_with_anaphor(aligned)
+        ):
+            return []  # "Sandra Bullock was ..." where the source says "She was ..."
+        problems = []
+        for run in missing:
+            rival = other_name_in_role(a, run, aligned, runs) if aligned is not None else None
+            if rival is not None:
+                detail = f'"{run.text}" where [{where}] names "{rival.text}"'
+                problems.append(Problem("entity", detail, True))
+        unmatched = [r.text for r in missing]
+        if not problems:
+            shown = ", ".join(f'"{n}"' for n in dict.fromkeys(unmatched))
+            problems.append(Problem("entity", f"{shown} not in [{where}]"))
+        return problems
 
     def _polarity_problems(self, a: Analysis, cited: list[SourceText], where: str) -> list[Problem]:
         problems = []
@@ -267,7 +311,7 @@ class ClaimIndex:
             _, _, word2, sent = best[0]
             said = " ".join(sent.words[:24]) + (" ..." if len(sent.words) > 24 else "")
             problems.append(
-                Problem("polarity", f'"{word}" contradicts [{where}], which says: "{said}"')
+                Problem("polarity", f'"{word}" contradicts [{where}], which says: "{said}"', True)
             )
             break
         if not problems:
@@ -277,6 +321,7 @@ class ClaimIndex:
                     Problem(
                         "polarity",
                         f'the comparison is the other way round in [{where}]: "{flipped}"',
+                        True,
                     )
                 )
         return problems
@@ -302,20 +347,31 @@ class ClaimIndex:
 # Helpers shared by the checks
 
 
-def canonical(term: str) -> set[str]:
-    """The synonym groups a stemmed word belongs to (or the word itself)."""
-    return _SYNONYMS.get(term, {term})
+def _best_sentence(a: Analysis, cited: list[SourceText]) -> Analysis | None:
+    """The source sentence that shares the most content words and names with the claim."""
+    want = _all_terms(a) | {n.lower() for _, n in a.names}
+    best: tuple[int, Analysis] | None = None
+    for s in cited:
+        for sent in s.sentences:
+            score = len(want & (_all_terms(sent) | {n.lower() for _, n in sent.names}))
+            if score and (best is None or score > best[0]):
+                best = (score, sent)
+    return best[1] if best and best[0] >= 2 else None
 
 
-def _build_synonyms() -> dict[str, set[str]]:
-    table: dict[str, set[str]] = {}
-    for n, group in enumerate(lexicon.SYNONYM_GROUPS):
-        for word in group.split():
-            table.setdefault(stem(word), {stem(word)}).add(f"#{n}")
-    return table
-
-
-_SYNONYMS = _build_synonyms()
+def _rival_figure(a: Analysis, f: Figure, kin: list[tuple[SourceText, Figure]]) -> Figure | None:
+    """A figure of the same kind that the source gives for the same thing as the claim's."""
+    ctx = _stems_near(a, f.pos, 3)
+    if not ctx or f.in_name:
+        return None
+    best: tuple[int, Figure] | None = None
+    for s, g in kin:
+        if g.pos < 0 or g.in_name:
+            continue
+        score = len(ctx & _stems_near(s.analysis, g.pos, 3))
+        if score and (best is None or score > best[0]):
+            best = (score, g)
+    return best[1] if best else None
 
 
 def _context(a: Analysis, pos: int, window: int = 3) -> set[str]:
@@ -470,11 +526,11 @@ def _figure_list(figs: list[Figure]) -> str:
 
 
 def _derived_percentages(a: Analysis) -> list[Figure]:
-    """ "one claim in five" also reads as 20%; "half" as 50%."""
+    """ "one claim in five" also reads as 20%, "57 out of 100" as 57%."""
     out = []
     text = " ".join(a.lower)
     words = {**lexicon.NUMBER_WORDS, "one": 1}
-    for m in re.finditer(r"\b(\w+) (?:\w+ ){0,2}in (\w+)\b", text):
+    for m in re.finditer(r"\b(\w+) (?:\w+ ){0,2}(?:in|out of) (\w+)\b", text):
         x, y = words.get(m.group(1)), words.get(m.group(2))
         if x is None and m.group(1).isdigit():
             x = int(m.group(1))

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..text.terms import STOPWORDS, stem
 from . import lexicon
+from .words import base
 
 _TOKEN = re.compile(
     r"\d{1,3}(?:,\d{3})+(?:\.\d+)?[A-Za-z%]*(?:-[A-Za-z]+)*"  # 2,400 / 61,000
@@ -42,6 +43,9 @@ class Figure:
     pos: int
     key: str = ""
     in_name: bool = False  # part of a name like Kestrel-7B or Apache-2.0
+    bound_words: tuple[int, ...] = ()  # positions of the words that say the bound
+    bound: str = ""  # "<", ">", "<=", ">=", "~" (about), "<~" (nearly): "more than 134"
+    step: float = 0.0  # the rounding the writing allows: 0.01e6 for "1.32 million"
 
 
 @dataclass
@@ -90,13 +94,14 @@ def analyse(text: str, vocabulary: set[str] | None = None) -> Analysis:
         for part in re.split(r"[-/.']", w):
             if len(part) >= 2 and part not in STOPWORDS and not part[0].isdigit():
                 if part not in lexicon.MONTHS and part not in lexicon.WEEKDAYS:
-                    content.append((i, stem(part)))
+                    content.append((i, base(part)))
     negated, near_negation = _negation_scopes(lower)
+    bounds = {p for f in figures for p in f.bound_words}
     polar = []
     for i, w in enumerate(lower):
         entry = lexicon.POLAR.get(w)
-        if entry is None:
-            continue
+        if entry is None or i in bounds:
+            continue  # "more than 134 reviews" bounds a figure: the figure check reads it
         if w == "on" and not _near(lower, i, {"by", "default", "turned", "switched", "now"}):
             continue  # "on" is mostly a preposition
         scale, side = entry
@@ -221,7 +226,36 @@ def _figures(words: list[str], lower: list[str]) -> list[Figure]:
             later = [g for g in figures[k + 1 :] if g.unit and g.pos - f.pos <= 8]
             if later:
                 f.unit = later[0].unit
+    for f in figures:
+        _read_bound(f, lower)
+        f.step = _rounding_step(f)
     return figures
+
+
+def _read_bound(f: Figure, lower: list[str]) -> None:
+    """Read "more than", "under", "about", "nearly" ... right before a figure into f.bound."""
+    if f.pos <= 0:
+        return
+    for phrase, bound in lexicon.BOUND_PHRASES:
+        bits = phrase.split()
+        start = f.pos - len(bits)
+        if start >= 0 and lower[start : f.pos] == bits:
+            f.bound = bound
+            f.bound_words = tuple(range(start, f.pos))
+            return
+
+
+def _rounding_step(f: Figure) -> float:
+    """How far a written figure may be from the exact value it rounds: "1.32 million" -> 5e3."""
+    if f.unit in {"version", "weekday", "month", "year", "rate"} or f.value == 0:
+        return 0.0
+    digits = re.search(r"\d[\d,]*(?:\.(\d+))?", f.text)
+    if not digits:
+        return 0.0
+    decimals = len(digits.group(1) or "")
+    if f.scale != 1.0 or decimals:
+        return 0.5 * (10.0**-decimals) * f.scale
+    return 0.0
 
 
 def _is_month(words: list[str], lower: list[str], i: int) -> bool:
@@ -309,11 +343,54 @@ def make_figure(
 
 
 _STRICT_UNITS = frozenset({"%", "x", "bit", "kb", "mb", "gb", "tb"})
+ABOUT = 0.1
+"""How far "about", "around", "nearly" may be from the source's number (a share of it)."""
+ROUNDING = 0.025
+"""How far an unhedged rounding may be from the source's number ("1.32 million" for 1,316,000)."""
+BOUND_REACH = 2.0
+"""A bound is about a nearby number: "more than 134" fits 137, not 1,370 (a factor at most)."""
+
+
+def _units_agree(f: Figure, g: Figure) -> bool:
+    if f.unit in {"version", "weekday", "rate", "month", "year"} or f.unit != g.unit:
+        return False
+    return f.value > 0 and g.value > 0 and (f.scale == g.scale or f.scale != 1.0 or g.scale != 1.0)
+
+
+def _within(f: Figure, g: Figure) -> bool:
+    x, v = f.value, g.value
+    if f.bound in {"<?", ">?"}:  # "over 25 conversations" may mean "across 25"
+        return math.isclose(x, v, rel_tol=1e-9) or _within(replace(f, bound=f.bound[0]), g)
+    if f.bound in {"<", "<="}:
+        return (v < x or (f.bound == "<=" and v == x)) and v * BOUND_REACH >= x
+    if f.bound in {">", ">="}:
+        return (v > x or (f.bound == ">=" and v == x)) and v <= x * BOUND_REACH
+    if f.bound in {"~", "<~"}:
+        near = abs(v - x) <= max(ABOUT * v, f.step)
+        return near and (f.bound == "~" or x <= v * (1 + 1e-9))
+    if math.isclose(x, v, rel_tol=1e-9):
+        return True
+    # a rounding: the claim is the coarser writing of the source's number, never the finer
+    return abs(x - v) <= f.step + 1e-9 and abs(x - v) <= ROUNDING * v and f.step > g.step
+
+
 _TIME_UNITS = frozenset({"second", "minute", "hour", "day", "week", "month", "year", "night"})
 
 
 def figures_match(f: Figure, g: Figure) -> bool:
-    """Whether claim figure f says the same as source figure g, spellings aside."""
+    """Whether claim figure f says the same as source figure g, spellings aside.
+
+    A bound in the claim is judged against the source's number ("more than 134" for 137, "less
+    than 58%" for 57%, "about 2,400" for 2,412), and so is a rounding ("1.32 million" for
+    1,316,000): never against the string.
+    """
+    if f.bound and g.bound and f.bound[0] == g.bound[0] and math.isclose(f.value, g.value):
+        return _units_agree(f, g) or f.unit == g.unit  # "under 8B" for "under 8B"
+    if g.bound and f.bound:
+        return False  # "up to 30%" is not what "up to 20%" says
+    if f.bound or f.step or g.step:
+        if _units_agree(f, g):
+            return _within(f, g)
     if f.unit in {"version", "weekday"} or g.unit in {"version", "weekday"}:
         return f.key == g.key or (f.unit == "version" and g.key == f.key.split(":")[1])
     if f.unit == "%" and g.unit == "frac":

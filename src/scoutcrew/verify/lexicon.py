@@ -34,6 +34,18 @@ BYTE_UNITS = {
 }  # fmt: skip
 """Byte sizes: "24 GiB" and "24 GB" are written for the same card, so they compare equal."""
 
+BOUND_PHRASES = (
+    ("no more than", "<="), ("no fewer than", ">="), ("at most", "<="), ("at least", ">="),
+    ("up to", "<="), ("more than", ">"), ("greater than", ">"), ("higher than", ">"),
+    ("over", ">?"), ("above", ">?"), ("exceeding", ">"), ("in excess of", ">"),
+    ("less than", "<"), ("fewer than", "<"), ("lower than", "<"), ("under", "<?"),
+    ("below", "<?"), ("nearly", "<~"), ("almost", "<~"), ("close to", "~"), ("about", "~"),
+    ("around", "~"), ("approximately", "~"), ("roughly", "~"), ("some", "~"), ("circa", "~"),
+    ("an estimated", "~"), ("estimated", "~"), ("~", "~"),
+)  # fmt: skip
+"""Words right before a figure that make it a bound or an estimate, longest first. "?": the
+word may also be a plain preposition ("over 25 conversations"), so the number itself fits too."""
+
 PERCENT_WORDS = {"percent", "per cent", "pct", "percentage", "percentage points"}
 
 MONTHS = {

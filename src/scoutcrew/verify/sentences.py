@@ -5,9 +5,10 @@ ends, which [S#] ids it cites and which words it claims.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from ..text.links import link_labels, strip_markers
+from ..text.terms import terms
 
 FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 HEADING_RE = re.compile(r"^ {0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
@@ -121,3 +122,47 @@ _ABBREVIATIONS = frozenset(
     "e.g i.e etc vs mr mrs ms dr prof inc ltd co corp jr sr st no fig approx al u.s u.k "
     "jan feb mar apr jun jul aug sep sept oct nov dec".split()
 )
+
+
+# What a sentence is when it is no claim: a label ("**S#1**: [S8]", "Key points:"), an
+# instruction (an echo of the task's prompt: "Cite it only by the sources' ids, like [S4]."),
+# or filler that frames the report ("Here is the digest.", "No further details are available.").
+_INSTRUCTION = re.compile(
+    r"^(?:please\s+)?(?:cite|use|write|list|answer|include|keep|avoid|do not|don't|never|"
+    r"always|make sure|remember|return|respond|output|summari[sz]e|mention|name|give|begin|"
+    r"start|end|format)\b",
+    re.IGNORECASE,
+)
+_FILLER = re.compile(
+    r"\b(?:here (?:is|are)|below (?:is|are)|the following|as follows|this (?:report|digest|"
+    r"summary|brief|section)|in (?:summary|conclusion|short)|to summari[sz]e|overall|key "
+    r"(?:points|findings|themes|takeaways)|(?:no|nothing) (?:further|more|other|new) "
+    r"(?:information|details?|news|updates?)|(?:is|are) (?:not )?(?:available|provided|"
+    r"mentioned|given)|see (?:the )?sources?|sources?|for (?:more|further) (?:details|"
+    r"information)|stay tuned|read more|theme \d*|s#\d*|item \d+|fact \d+)\b",
+    re.IGNORECASE,
+)
+ECHO_SHARE = 0.75
+"""A sentence whose content words are at least this share of a prompt's words echoes it."""
+
+
+def is_claim(claim: str, prompts: Sequence[str] = ()) -> bool:
+    """Whether a cited sentence states something a source could support or contradict.
+
+    Not a claim: a bare label or heading line, an instruction or an echo of one of `prompts`
+    (the task descriptions the model was given), and filler with fewer than two content words
+    once its framing words are set aside.
+    """
+    text = re.sub(r"[*_`#>]+", " ", claim).strip()
+    if not text or re.fullmatch(r"[^.!?]{0,60}:\s*", text):
+        return False
+    words = terms(text)
+    if _INSTRUCTION.match(text) and not re.search(r"\d", text):
+        return False
+    if len(words) >= 3 and prompts:
+        said = set(words)
+        for prompt in prompts:
+            asked = set(terms(prompt))
+            if asked and len(said & asked) >= ECHO_SHARE * len(said):
+                return False
+    return len(terms(_FILLER.sub(" ", text))) >= 2

@@ -17,11 +17,12 @@ SUPPORT_THRESHOLD = 0.5
 class Flag:
     """One thing the reader should know about: what kind, the detail, where."""
 
-    kind: str  # "unknown-citation" | "unsupported" | "foreign-url" | "uncited-claim"
+    # "contradicted" | "not-confirmed" | "uncited-claim" | "unknown-citation" | "foreign-url"
+    kind: str
     detail: str
     sentence: str = ""
     url: str | None = None  # the raw URL for "foreign-url" (kept out of the report's text)
-    claim_class: str | None = None  # "unsupported": figure, entity, polarity, wrong-source, ...
+    claim_class: str | None = None  # a checked claim's class: figure, entity, polarity, ...
     marker: int | None = None  # the footnote number the report puts after the sentence
 
 
@@ -32,7 +33,7 @@ class CitedSentence:
     sentence: str
     ids: list[str]
     score: float
-    supported: bool
+    supported: bool  # verdict == "supported"
     scores: dict[str, float] = field(default_factory=dict)  # per cited source
     missing_terms: list[str] = field(default_factory=list)  # heaviest words not in the sources
     kind: str | None = None  # the class of the first problem (see claims.CLASSES), or None
@@ -42,6 +43,11 @@ class CitedSentence:
     repaired: bool = False  # rewritten by the writer after a failed check, and now supported
     original: str = ""  # the sentence before repair
     coverage: float = 1.0  # share of its content words in the cited sources (claim check)
+    verdict: str = "supported"  # "supported" | "contradicted" | "not-confirmed"
+
+    def set_verdict(self, verdict: str, kind: str | None, reason: str) -> None:
+        self.verdict, self.kind, self.reason = verdict, kind, reason
+        self.supported = verdict == "supported"
 
 
 @dataclass
@@ -49,7 +55,8 @@ class SentenceVerdict:
     """The verdict on one prose sentence of the report."""
 
     sentence: str
-    status: str  # "supported" | "unsupported" | "uncited-claim" | "no-claim"
+    # "supported" | "contradicted" | "not-confirmed" | "uncited-claim" | "no-claim"
+    status: str
     kind: str | None = None
     reason: str = ""
     ids: list[str] = field(default_factory=list)
@@ -76,30 +83,48 @@ class Verification:
     sentences: list[SentenceVerdict] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)  # sentences the writer removed on repair
     review: dict[str, Any] = field(default_factory=dict)  # judge and repair: models, tokens
+    not_claims: list[str] = field(default_factory=list)  # cited, but labels, echoes, filler
 
     @property
     def factual(self) -> int:
-        """Sentences that state a fact: every cited sentence, and uncited ones with figures
-        or names."""
+        """Sentences that state a fact: every cited claim, and uncited ones with figures
+        or names. Labels, headings, echoes of the prompt and filler are not counted."""
         return self.sentences_cited + len(self.uncited_claims)
+
+    @property
+    def contradicted(self) -> int:
+        return sum(1 for c in self.citations if c.verdict == "contradicted")
+
+    @property
+    def not_confirmed(self) -> int:
+        return sum(1 for c in self.citations if c.verdict == "not-confirmed")
 
     @property
     def repaired(self) -> int:
         return sum(1 for c in self.citations if c.repaired and c.supported)
 
-    def unsupported_by_class(self) -> dict[str, int]:
+    def contradicted_by_class(self) -> dict[str, int]:
+        """Contradicted sentences by class (figure, entity, polarity, wrong-source)."""
         counts: dict[str, int] = {}
         for c in self.citations:
-            if not c.supported:
-                key = c.kind or "unsupported"
+            if c.verdict == "contradicted":
+                key = c.kind or "contradicted"
+                counts[key] = counts.get(key, 0) + 1
+        return counts
+
+    def not_confirmed_by_class(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for c in self.citations:
+            if c.verdict == "not-confirmed":
+                key = c.kind or "not-confirmed"
                 counts[key] = counts.get(key, 0) + 1
         return counts
 
     def trust_line(self) -> str:
         """Return the one-line summary that ends every report.
 
-        "Trust: 14 of 16 factual sentences supported; 1 repaired; 1 unsupported (figure),
-        1 uncited claim". A report with no factual sentence says so instead of "0 flagged".
+        "Trust: 14 of 16 factual sentences supported; 1 repaired; 1 contradicted (figure);
+        1 not confirmed; 1 uncited claim". A report with no factual sentence says so instead.
         """
         other = sum(1 for f in self.flags if f.kind in {"unknown-citation", "foreign-url"})
         tail = ""
@@ -118,15 +143,25 @@ class Verification:
         parts = [head]
         if self.repaired:
             parts.append(f"{self.repaired} repaired")
-        problems = [
-            f"{n} unsupported ({kind})"
-            for kind, n in sorted(self.unsupported_by_class().items(), key=lambda kv: -kv[1])
-        ]
+        if self.contradicted:
+            classes = sorted(self.contradicted_by_class().items(), key=lambda kv: -kv[1])
+            shown = (
+                classes[0][0] if len(classes) == 1 else ", ".join(f"{n} {k}" for k, n in classes)
+            )
+            parts.append(f"{self.contradicted} contradicted ({shown})")
+        if self.not_confirmed:
+            parts.append(f"{self.not_confirmed} not confirmed{self._judge_note()}")
         if self.uncited_claims:
-            problems.append(_count(len(self.uncited_claims), "uncited claim"))
-        if problems:
-            parts.append(", ".join(problems))
+            parts.append(_count(len(self.uncited_claims), "uncited claim"))
         return "; ".join(parts) + tail
+
+    def _judge_note(self) -> str:
+        """What the model judge said about the not-confirmed sentences it was asked about."""
+        asked = [c.judge for c in self.citations if c.verdict == "not-confirmed" and c.judge]
+        if not asked:
+            return ""
+        yes = sum(1 for j in asked if j.get("verdict") == "supported")
+        return f" (the model judge calls {yes} of {len(asked)} supported)"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -136,7 +171,7 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-MARKED_KINDS = ("unsupported", "uncited-claim")
+MARKED_KINDS = ("contradicted", "not-confirmed", "uncited-claim")
 """Flags whose sentence gets an inline footnote marker in the report."""
 
 
@@ -165,4 +200,5 @@ def marker_note(flag: Flag) -> str:
     """The footnote text for a marked flag: what kind of problem, and why."""
     if flag.kind == "uncited-claim":
         return "uncited claim: states a figure or a name without a citation"
-    return f"unsupported ({flag.claim_class or 'support'}): {flag.detail}"
+    verdict = "contradicted" if flag.kind == "contradicted" else "not confirmed"
+    return f"{verdict} ({flag.claim_class or 'support'}): {flag.detail}"
