@@ -226,9 +226,10 @@ def main(argv: list[str]) -> int:
                 bad = [x for x in LABELS if shares.get(x, 0.0) < TARGET_OWN]
                 line += "  MISS: " + ", ".join(bad) if bad else "  ok"
                 failed |= bool(bad)
-                if verbose:
+                if verbose and part == "tuned":  # the held-out misses stay unread
                     for m in misses:
-                        print(f"    {m[0]} {m[1].id} [{m[1].label}] -> {m[2]} {m[3]}: {m[1].claim}")
+                        if m[0] == part:
+                            print(f"    {m[1].id} [{m[1].label}] -> {m[2]} {m[3]}: {m[1].claim}")
             print(line + f"  {ms:.1f} ms/claim")
     first, again = report_cost()
     print()

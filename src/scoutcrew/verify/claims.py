@@ -243,8 +243,8 @@ class ClaimIndex:
         kin: list[tuple[SourceText, Figure]],
     ) -> Figure | None:
         ctx = _stems_near(a, f.pos)
-        if len(ctx) < 2 or f.in_name:
-            return None
+        if len(ctx) < 2 or f.in_name or f.unit == "year":
+            return None  # years come in lists ("titles in 1971, 1975, 2017"): no swap
         best_same = max(len(ctx & _stems_near(s.analysis, g.pos)) for s, g in same)
         best_other: tuple[int, Figure] | None = None
         for s, g in kin:
@@ -269,6 +269,10 @@ class ClaimIndex:
         if (
             len(missing) == 1
             and missing[0].start == first_word
+            and all(
+                re.fullmatch(r"[A-Z\u00c0-\u024f][a-z\u00c0-\u024f'.]*", w)
+                for w in missing[0].words
+            )
             and aligned is not None
             and opens_with_anaphor(aligned)
         ):
@@ -290,25 +294,32 @@ class ClaimIndex:
         claim_items = _items(a)
         whole = _all_terms(a)
         for key, side, pos, word in claim_items:
-            reach = 4 if key.startswith("w:") else 2
+            reach = 4 if key[0] in "wn" else 2
             ctx = _clause_context(a, pos, reach)
-            found: list[tuple[tuple[int, int], str, str, Analysis]] = []
+            found: list[tuple[tuple[int, int], str, int, Analysis]] = []
             for s in cited:
                 for sent in s.sentences:
-                    for side2, _pos2, word2, ctx2 in _indexed_items(sent, reach).get(key, ()):
+                    for side2, pos2, _word2, ctx2 in _indexed_items(sent, reach).get(key, ()):
                         near = _overlap(ctx, ctx2)
                         # Two polar words of one scale must be about the same things ("more
                         # tokens" vs "no gain in quality" are not): they share their neighbours.
-                        if near >= (1 if key.startswith("w:") else 2):
+                        if near >= (1 if key[0] in "wn" else 2):
                             score = (near, len(whole & _all_terms(sent)))
-                            found.append((score, side2, word2, sent))
+                            found.append((score, side2, pos2, sent))
             if not found:
                 continue
             top = max(score for score, *_ in found)
             best = [x for x in found if x[0] == top]
-            if any(side2 == side for _, side2, _, _ in best):
+            if key[0] in "wn":
+                # A negated word: a contradiction only where one clause negates and the other
+                # does not ("did not attract tourists" is not "is not a tourist destination").
+                negated = _clause_negated(a, pos)
+                best = [x for x in found if _clause_negated(x[3], x[2]) != negated]
+                if not best or any(side2 == side for _, side2, _, _ in found):
+                    continue
+            elif any(side2 == side for _, side2, _, _ in best):
                 continue
-            _, _, word2, sent = best[0]
+            sent = best[0][3]
             said = " ".join(sent.words[:24]) + (" ..." if len(sent.words) > 24 else "")
             problems.append(
                 Problem("polarity", f'"{word}" contradicts [{where}], which says: "{said}"', True)
@@ -479,6 +490,12 @@ def _overlap(x: set[str], y: set[str]) -> int:
     )
 
 
+def _clause_negated(a: Analysis, pos: int) -> bool:
+    """Whether the clause around `pos` negates anything ("not", "never", "instead of" ...)."""
+    lo, hi = _clause_bounds(a, pos, _CLAUSE_BREAKS | {"that", "who"})
+    return any(lo <= i <= hi for i in a.negated)
+
+
 def _all_terms(a: Analysis) -> set[str]:
     if "terms" not in a.cache:
         a.cache["terms"] = {t for _, t in a.content}
@@ -505,7 +522,7 @@ def _items(a: Analysis) -> list[tuple[str, str, int, str]]:
             continue
         items.append((f"w:{term}", "-" if i in a.negated else "+", i, a.words[i]))
     for i, name in a.names:
-        items.append((f"w:{name.lower()}", "-" if i in a.negated else "+", i, name))
+        items.append((f"n:{name.lower()}", "-" if i in a.negated else "+", i, name))
     return items
 
 

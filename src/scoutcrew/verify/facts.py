@@ -14,12 +14,12 @@ from dataclasses import dataclass, field, replace
 
 from ..text.terms import STOPWORDS, stem
 from . import lexicon
-from .words import base
+from .words import base, lemmas
 
 _TOKEN = re.compile(
     r"\d{1,3}(?:,\d{3})+(?:\.\d+)?[A-Za-z%]*(?:-[A-Za-z]+)*"  # 2,400 / 61,000
-    r"|[A-Za-z0-9](?:[A-Za-z0-9]|[._\-+'\u2019/](?=[A-Za-z0-9]))*%?(?:\(\))?"
-    r"|[^\sA-Za-z0-9]"
+    r"|[A-Za-z\u00c0-\u024f0-9](?:[A-Za-z\u00c0-\u024f0-9]|[._\-+'\u2019/](?=[A-Za-z\u00c0-\u024f0-9]))*%?(?:\(\))?"
+    r"|[^\sA-Za-z\u00c0-\u024f0-9]"
 )
 _NUMBER_PART = re.compile(r"(\d[\d,]*(?:\.\d+)*)([a-z%]*)")
 _CITES = re.compile(r"\[\s*[Ss]\s?\d+(?:\s*[,;]\s*(?:[Ss]\s?)?\d+)*\s*\]")
@@ -133,6 +133,8 @@ def _negation_scopes(lower: list[str]) -> tuple[set[int], set[int]]:
                 break
         if not width and (lower[i] in lexicon.NEGATION_CUES or lower[i].endswith("n't")):
             width = 1
+        if width == 1 and lower[i] == "few" and i > 0 and lower[i - 1] == "a":
+            width = 0  # "a few" is some, "few" is not many
         if not width:
             i += 1
             continue
@@ -347,8 +349,8 @@ ABOUT = 0.1
 """How far "about", "around", "nearly" may be from the source's number (a share of it)."""
 ROUNDING = 0.025
 """How far an unhedged rounding may be from the source's number ("1.32 million" for 1,316,000)."""
-BOUND_REACH = 2.0
-"""A bound is about a nearby number: "more than 134" fits 137, not 1,370 (a factor at most)."""
+BOUND_REACH = 10.0
+"""A bound is about a number of its order: "more than 100,000" fits 258,000, not 3 million."""
 
 
 def _units_agree(f: Figure, g: Figure) -> bool:
@@ -386,7 +388,7 @@ def figures_match(f: Figure, g: Figure) -> bool:
     """
     if f.bound and g.bound and f.bound[0] == g.bound[0] and math.isclose(f.value, g.value):
         return _units_agree(f, g) or f.unit == g.unit  # "under 8B" for "under 8B"
-    if g.bound and f.bound:
+    if g.bound and f.bound and "~" not in g.bound:
         return False  # "up to 30%" is not what "up to 20%" says
     if f.bound or f.step or g.step:
         if _units_agree(f, g):
@@ -450,6 +452,8 @@ def _unknown_word(low: str, vocabulary: set[str]) -> bool:
     base = low.split("-")[0].split("'")[0]
     if base in STOPWORDS or base in _COMMON_OPENERS or base in vocabulary:
         return False
+    if lemmas(base):
+        return False  # a word of the English dictionary ("Production took place in ...")
     if re.search(r"(ing|ed|ly|s)$", base) and len(base) > 4:
         return stem(base) not in vocabulary and base.rstrip("s") not in vocabulary and False
     return True

@@ -24,6 +24,8 @@ from .facts import Analysis, name_in
 FUZZY_MIN = 88.0
 """The least rapidfuzz ratio (0-100) at which two names are spellings of one name."""
 ANAPHORS = frozenset("he she it they his her its their this these".split())
+SUBJECTS = frozenset("he she it they".split())
+"""Pronouns that stand for the subject anywhere in a sentence ("..., it signifies ...")."""
 WORKS = frozenset(
     "film movie song single album series show book novel game episode season play poem painting "
     "track record documentary sitcom".split()
@@ -82,26 +84,34 @@ def run_found(run: NameRun, source: Analysis, joined: set[str]) -> bool:
 
 
 def _fuzzy_found(name: str, source: Analysis) -> bool:
-    from rapidfuzz import fuzz, process
+    """Whether a word of the name (4 letters or more) is spelt nearly like a source name's."""
+    from rapidfuzz import process
+    from rapidfuzz.distance import JaroWinkler
 
-    if len(name) < 4:
-        return False
-    choices = source.cache.get("run_texts")
+    choices = source.cache.get("name_words")
     if choices is None:
-        choices = source.cache["run_texts"] = list(dict.fromkeys(r.text for r in name_runs(source)))
+        choices = source.cache["name_words"] = list(
+            dict.fromkeys(w.lower() for r in name_runs(source) for w in r.words if len(w) >= 4)
+        )
     if not choices:
         return False
-    best = process.extractOne(name, choices, scorer=fuzz.ratio, score_cutoff=FUZZY_MIN)
-    return best is not None
+    cutoff = FUZZY_MIN / 100
+    for word in name.lower().split():
+        if len(word) < 4 or word in _CONNECTORS:
+            continue
+        if process.extractOne(word, choices, scorer=JaroWinkler.similarity, score_cutoff=cutoff):
+            return True
+    return False
 
 
 def opens_with_anaphor(sentence: Analysis) -> bool:
     """Whether a source sentence is about something it does not name: "She was ...", "The film
-    was shot in ...", "It first aired on ..." (a source about X often names X in its title)."""
-    words = [w for w in sentence.lower if re.match(r"[a-z]", w)][:3]
+    was shot in ...", "... of Hinduism, it signifies ..." (a source about X often names X in
+    its title only)."""
+    words = [w for w in sentence.lower if re.match(r"[a-z]", w)]
     if not words:
         return False
-    if words[0] in ANAPHORS:
+    if words[0] in ANAPHORS or any(w in SUBJECTS for w in words):
         return True
     return words[0] == "the" and len(words) > 1 and words[1] in WORKS
 
@@ -114,21 +124,20 @@ def other_name_in_role(
     "Researchers at Stanford traced 2,400 failed runs" against "Researchers at the Halden
     Institute traced 2,400 failed agent runs": Halden Institute is in Stanford's role.
     """
-    before = _neighbours(claim, run.start, -1)
-    after = _neighbours(claim, run.end - 1, +1)
+    before = _neighbours(claim, run.start, -1, 1)
+    after = _neighbours(claim, run.end - 1, +1, 1)
     if not before and not after:
         return None
     claimed = {w.lower() for r in claim_runs for w in r.words}
-    best: tuple[int, NameRun] | None = None
     for other in name_runs(sentence):
         if {w.lower() for w in other.words} & claimed:
             continue  # a name the claim uses too is not a rival
-        score = len(before & _neighbours(sentence, other.start, -1)) + len(
-            after & _neighbours(sentence, other.end - 1, +1)
-        )
-        if score and (best is None or score > best[0]):
-            best = (score, other)
-    return best[1] if best else None
+        # The nearest word on one side must be the same: the two names fill one slot.
+        if (before and before == _neighbours(sentence, other.start, -1, 1)) or (
+            after and after == _neighbours(sentence, other.end - 1, +1, 1)
+        ):
+            return other
+    return None
 
 
 def _neighbours(a: Analysis, pos: int, direction: int, reach: int = 3) -> set[str]:
