@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..text.terms import stem
+from ..text.terms import STOPWORDS, stem
 from . import lexicon
 from .facts import (
     SENTENCE_BREAK,
@@ -101,8 +101,23 @@ class SourceText:
     analysis: Analysis
     joined: set[str]
     canon: set[str]
-    sentences: list[Analysis]
+    raw_sentences: list[tuple[str, frozenset[str]]]  # each sentence and its lowercase words
     date_figures: list[Figure]
+    vocabulary: set[str] = field(default_factory=set, repr=False)
+    _read: dict[int, Analysis] = field(default_factory=dict, repr=False)
+
+    def sentences_near(self, a: Analysis) -> list[Analysis]:
+        """The sentences that share two words or more with the claim, analysed on first use: a
+        long page is read in full once, and sentence by sentence only where a claim touches it."""
+        words = set(a.lower) - STOPWORDS
+        out = []
+        for n, (text, lower) in enumerate(self.raw_sentences):
+            if len(words & lower) < 2:
+                continue
+            if n not in self._read:
+                self._read[n] = analyse(text, self.vocabulary)
+            out.append(self._read[n])
+        return out
 
 
 class ClaimIndex:
@@ -140,9 +155,15 @@ class ClaimIndex:
                     canon |= forms(part)
             for c in canon:
                 df[c] = df.get(c, 0) + 1
-            sentences = [analyse(x, vocabulary) for x in SENTENCE_BREAK.split(body) if x.strip()]
+            sentences = [
+                (x, frozenset(w.lower() for w in tokenize(x)) - STOPWORDS)
+                for x in SENTENCE_BREAK.split(body)
+                if x.strip()
+            ]
             dates = _published_figures(getattr(s, "published", None))
-            texts.append(SourceText(s.id, a, joined_ngrams(a.parts), canon, sentences, dates))
+            texts.append(
+                SourceText(s.id, a, joined_ngrams(a.parts), canon, sentences, dates, vocabulary)
+            )
         return cls(texts, df, vocabulary)
 
     def idf(self, canon: set[str]) -> float:
@@ -298,7 +319,7 @@ class ClaimIndex:
             ctx = _clause_context(a, pos, reach)
             found: list[tuple[tuple[int, int], str, int, Analysis]] = []
             for s in cited:
-                for sent in s.sentences:
+                for sent in s.sentences_near(a):
                     for side2, pos2, _word2, ctx2 in _indexed_items(sent, reach).get(key, ()):
                         near = _overlap(ctx, ctx2)
                         # Two polar words of one scale must be about the same things ("more
@@ -326,7 +347,7 @@ class ClaimIndex:
             )
             break
         if not problems:
-            flipped = _reversed_comparison(a, [x for s in cited for x in s.sentences])
+            flipped = _reversed_comparison(a, [x for s in cited for x in s.sentences_near(a)])
             if flipped is not None:
                 problems.append(
                     Problem(
@@ -363,7 +384,7 @@ def _best_sentence(a: Analysis, cited: list[SourceText]) -> Analysis | None:
     want = _all_terms(a) | {n.lower() for _, n in a.names}
     best: tuple[int, Analysis] | None = None
     for s in cited:
-        for sent in s.sentences:
+        for sent in s.sentences_near(a):
             score = len(want & (_all_terms(sent) | {n.lower() for _, n in sent.names}))
             if score and (best is None or score > best[0]):
                 best = (score, sent)

@@ -113,6 +113,11 @@ def analyse(text: str, vocabulary: set[str] | None = None) -> Analysis:
     return Analysis(words, lower, figures, names, content, context, negated, polar, parts)
 
 
+_PHRASES_BY_FIRST: dict[str, list[list[str]]] = {}
+for _phrase in lexicon.NEGATION_PHRASES:
+    _PHRASES_BY_FIRST.setdefault(_phrase.split()[0], []).append(_phrase.split())
+
+
 def _near(lower: list[str], i: int, words: set[str], window: int = 2) -> bool:
     return any(w in words for w in lower[max(0, i - window) : i + window + 1])
 
@@ -126,8 +131,7 @@ def _negation_scopes(lower: list[str]) -> tuple[set[int], set[int]]:
     i = 0
     while i < n:
         width = 0
-        for phrase in lexicon.NEGATION_PHRASES:
-            bits = phrase.split()
+        for bits in _PHRASES_BY_FIRST.get(lower[i], ()):
             if lower[i : i + len(bits)] == bits:
                 width = len(bits)
                 break
@@ -433,6 +437,8 @@ def _names(words: list[str], lower: list[str], vocabulary: set[str]) -> list[tup
             continue
         if low in lexicon.GENERIC_ABBREVIATIONS:
             continue
+        if w.isalpha() and w.islower():
+            continue  # the common case, decided without a pattern
         parts = re.split(r"[-/]", w)
         mixed = any(re.match(r"[A-Za-z]+\d", p) or re.search(r"[a-z][A-Z]", p) for p in parts)
         dotted = bool(re.search(r"[a-z]\.[a-z]", low))
