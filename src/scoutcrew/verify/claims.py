@@ -223,13 +223,16 @@ class ClaimIndex:
         )
 
     def _figure_problems(self, a: Analysis, cited: list[SourceText], where: str) -> list[Problem]:
-        pool = [(s, f) for s in cited for f in [*s.analysis.figures, *s.date_figures]]
-        pool += [(s, f) for s in cited for f in _derived_percentages(s.analysis)]
+        text_pool = [(s, f) for s in cited for f in s.analysis.figures]
+        text_pool += [(s, f) for s in cited for f in _derived_percentages(s.analysis)]
+        dates = [(s, f) for s in cited for f in s.date_figures]
         problems = []
         for f in a.figures:
+            # A bound is read against what the text says, never against its publication date.
+            pool = text_pool if f.bound else text_pool + dates
             same = [(s, g) for s, g in pool if figures_match(f, g)]
             if not same:
-                rival = _rival_figure(a, f, [(s, g) for s, g in pool if _same_kind(f, g)])
+                rival = _rival_figure(a, f, [(s, g) for s, g in pool if _comparable(f, g)])
                 if rival is not None:
                     detail = (
                         f'"{f.text}" where [{where}] gives {rival.text} for '
@@ -394,7 +397,14 @@ def _best_sentence(a: Analysis, cited: list[SourceText]) -> Analysis | None:
 def _rival_figure(a: Analysis, f: Figure, kin: list[tuple[SourceText, Figure]]) -> Figure | None:
     """A figure of the same kind that the source gives for the same thing as the claim's."""
     ctx = _stems_near(a, f.pos, 3)
-    if not ctx or f.in_name:
+    if f.in_name:
+        # "CrewAI 1.16" where the source says "CrewAI 1.15": the same name, another number.
+        owner = a.lower[f.pos - 1] if f.pos > 0 else ""
+        for s, g in kin:
+            if g.in_name and g.pos > 0 and s.analysis.lower[g.pos - 1] == owner:
+                return g
+        return None
+    if not ctx:
         return None
     best: tuple[int, Figure] | None = None
     for s, g in kin:
@@ -547,6 +557,15 @@ def _items(a: Analysis) -> list[tuple[str, str, int, str]]:
     return items
 
 
+def _comparable(f: Figure, g: Figure) -> bool:
+    """Figures that could be two values of one quantity: one unit, within a factor of ten."""
+    if f.unit in {"version", "weekday", "month", "year"} or g.unit == "version":
+        return f.unit == g.unit
+    if f.unit != g.unit or f.value <= 0 or g.value <= 0:
+        return False
+    return abs(math.log10(f.value / g.value)) <= 1.0
+
+
 def _same_kind(f: Figure, g: Figure) -> bool:
     """Figures a writer could confuse: same unit, same scale word, within a factor of ten."""
     if f.unit in {"version", "weekday", "month", "year"} or g.unit == "version":
@@ -564,19 +583,29 @@ def _figure_list(figs: list[Figure]) -> str:
 
 
 def _derived_percentages(a: Analysis) -> list[Figure]:
-    """ "one claim in five" also reads as 20%, "57 out of 100" as 57%."""
+    """ "one claim in five" also reads as 20%, "57 out of 100" as 57% (placed at its "100")."""
     out = []
-    text = " ".join(a.lower)
-    words = {**lexicon.NUMBER_WORDS, "one": 1}
-    for m in re.finditer(r"\b(\w+) (?:\w+ ){0,2}(?:in|out of) (\w+)\b", text):
-        x, y = words.get(m.group(1)), words.get(m.group(2))
-        if x is None and m.group(1).isdigit():
-            x = int(m.group(1))
-        if y is None and m.group(2).isdigit():
-            y = int(m.group(2))
-        if x and y and x < y:
-            out.append(make_figure(100 * x / y, 100 * x / y, 1, "%", m.group(0), -1))
+    low = a.lower
+    for i, w in enumerate(low):
+        x = _small_number(w)
+        if not x:
+            continue
+        for j in range(i + 1, min(len(low), i + 4)):
+            k = j + 2 if low[j : j + 2] == ["out", "of"] else j + 1 if low[j] == "in" else j
+            if k == j:
+                continue
+            y = _small_number(low[k]) if k < len(low) else None
+            if y and x < y:
+                text = " ".join(a.words[i : k + 1])
+                out.append(make_figure(100 * x / y, 100 * x / y, 1, "%", text, k))
+            break
     return out
+
+
+def _small_number(word: str) -> int | None:
+    if word.isdigit():
+        return int(word)
+    return {**lexicon.NUMBER_WORDS, "one": 1}.get(word)
 
 
 def _published_figures(published: Any) -> list[Figure]:

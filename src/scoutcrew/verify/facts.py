@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 from ..text.terms import STOPWORDS, stem
 from . import lexicon
-from .words import base, lemmas
+from .words import base
 
 _TOKEN = re.compile(
     r"\d{1,3}(?:,\d{3})+(?:\.\d+)?[A-Za-z%]*(?:-[A-Za-z]+)*"  # 2,400 / 61,000
@@ -84,7 +84,7 @@ def analyse(text: str, vocabulary: set[str] | None = None) -> Analysis:
     figures = _figures(words, lower)
     names = _names(words, lower, vocabulary or set())
     name_pos = {i for i, _ in names}
-    figure_pos = {f.pos for f in figures}
+    figure_pos = {f.pos for f in figures} | {p for f in figures for p in f.bound_words}
     content = []
     for i, w in enumerate(lower):
         if i in name_pos or i in figure_pos or not w[0].isalpha() or w in _UNIT_WORDS:
@@ -373,7 +373,7 @@ def _within(f: Figure, g: Figure) -> bool:
         return (v > x or (f.bound == ">=" and v == x)) and v <= x * BOUND_REACH
     if f.bound in {"~", "<~"}:
         near = abs(v - x) <= max(ABOUT * v, f.step)
-        return near and (f.bound == "~" or x <= v * (1 + 1e-9))
+        return near and (f.bound == "~" or v <= x * (1 + 1e-9))  # "nearly 60%": 58%
     if math.isclose(x, v, rel_tol=1e-9):
         return True
     # a rounding: the claim is the coarser writing of the source's number, never the finer
@@ -458,8 +458,6 @@ def _unknown_word(low: str, vocabulary: set[str]) -> bool:
     base = low.split("-")[0].split("'")[0]
     if base in STOPWORDS or base in _COMMON_OPENERS or base in vocabulary:
         return False
-    if lemmas(base):
-        return False  # a word of the English dictionary ("Production took place in ...")
     if re.search(r"(ing|ed|ly|s)$", base) and len(base) > 4:
         return stem(base) not in vocabulary and base.rstrip("s") not in vocabulary and False
     return True

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 
 from .facts import Analysis, name_in
+from .words import lemmas
 
 FUZZY_MIN = 88.0
 """The least rapidfuzz ratio (0-100) at which two names are spellings of one name."""
@@ -129,9 +130,12 @@ def other_name_in_role(
     if not before and not after:
         return None
     claimed = {w.lower() for r in claim_runs for w in r.words}
+    first = next((i for i, w in enumerate(sentence.lower) if w[:1].isalnum()), -1)
     for other in name_runs(sentence):
         if {w.lower() for w in other.words} & claimed:
             continue  # a name the claim uses too is not a rival
+        if other.start == first and len(other.words) == 1 and lemmas(other.words[0].lower()):
+            continue  # "Production took place in ...": a capitalised word, not a name
         # The nearest word on one side must be the same: the two names fill one slot.
         if (before and before == _neighbours(sentence, other.start, -1, 1)) or (
             after and after == _neighbours(sentence, other.end - 1, +1, 1)
