@@ -584,7 +584,9 @@ def _figure_list(figs: list[Figure]) -> str:
 
 def _derived_percentages(a: Analysis) -> list[Figure]:
     """ "one claim in five" also reads as 20%, "57 out of 100" as 57% (placed at its "100")."""
-    out = []
+    if "derived" in a.cache:
+        return a.cache["derived"]
+    out: list[Figure] = a.cache.setdefault("derived", [])
     low = a.lower
     for i, w in enumerate(low):
         x = _small_number(w)
@@ -603,7 +605,7 @@ def _derived_percentages(a: Analysis) -> list[Figure]:
 
 
 def _small_number(word: str) -> int | None:
-    if word.isdigit():
+    if word.isascii() and word.isdigit():
         return int(word)
     return {**lexicon.NUMBER_WORDS, "one": 1}.get(word)
 
