@@ -78,31 +78,36 @@ def run_found(run: NameRun, source: Analysis, joined: set[str]) -> bool:
     found = [name_in(w, source, joined) for w in words]
     if all(found) or name_in(run.text, source, joined):
         return True
-    # A part of a multi-word name: a surname for a full name, a first name for a nickname.
-    if any(ok and len(w) >= 3 for ok, w in zip(found, words, strict=True)) and len(words) > 1:
-        return True
+    # A part of a multi-word name: a surname for a full name ("Hillenburg" for "Stephen
+    # Hillenburg"), never a name that differs in another part ("Halden Institute" is not
+    # "Stanford Institute").
+    parts = {w.lower() for ok, w in zip(found, words, strict=True) if ok and len(w) >= 3}
+    claimed = {w.lower() for w in words}
+    for other in name_runs(source) if parts and len(words) > 1 else []:
+        given = {w.lower() for w in other.words if w.lower() not in _CONNECTORS}
+        if given & parts and given <= claimed:
+            return True
     return _fuzzy_found(run.text, source)
 
 
 def _fuzzy_found(name: str, source: Analysis) -> bool:
-    """Whether a word of the name (4 letters or more) is spelt nearly like a source name's."""
+    """Whether the name is spelt nearly like one of the source's ("Jon"/"John", "Faroe"/
+    "Faeroe"): the whole name against whole names, so one shared word is not enough."""
     from rapidfuzz import process
     from rapidfuzz.distance import JaroWinkler
 
-    choices = source.cache.get("name_words")
-    if choices is None:
-        choices = source.cache["name_words"] = list(
-            dict.fromkeys(w.lower() for r in name_runs(source) for w in r.words if len(w) >= 4)
-        )
-    if not choices:
+    if len(name) < 4:
         return False
+    choices = source.cache.get("run_texts")
+    if choices is None:
+        choices = source.cache["run_texts"] = list(
+            dict.fromkeys(r.text.lower() for r in name_runs(source))
+        )
     cutoff = FUZZY_MIN / 100
-    for word in name.lower().split():
-        if len(word) < 4 or word in _CONNECTORS:
-            continue
-        if process.extractOne(word, choices, scorer=JaroWinkler.similarity, score_cutoff=cutoff):
-            return True
-    return False
+    found = process.extractOne(
+        name.lower(), choices, scorer=JaroWinkler.similarity, score_cutoff=cutoff
+    )
+    return found is not None
 
 
 def opens_with_anaphor(sentence: Analysis) -> bool:
@@ -132,7 +137,7 @@ def other_name_in_role(
     claimed = {w.lower() for r in claim_runs for w in r.words}
     first = next((i for i, w in enumerate(sentence.lower) if w[:1].isalnum()), -1)
     for other in name_runs(sentence):
-        if {w.lower() for w in other.words} & claimed:
+        if {w.lower() for w in other.words} <= claimed:
             continue  # a name the claim uses too is not a rival
         if other.start == first and len(other.words) == 1 and lemmas(other.words[0].lower()):
             continue  # "Production took place in ...": a capitalised word, not a name
