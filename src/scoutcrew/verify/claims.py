@@ -232,7 +232,13 @@ class ClaimIndex:
             pool = text_pool if f.bound else text_pool + dates
             same = [(s, g) for s, g in pool if figures_match(f, g)]
             if not same:
-                rival = _rival_figure(a, f, [(s, g) for s, g in pool if _comparable(f, g)])
+                # A rival is a number the claim does not use elsewhere ("40 to 90" for 40 to 70).
+                kin = [
+                    (s, g)
+                    for s, g in pool
+                    if _comparable(f, g) and not any(figures_match(f2, g) for f2 in a.figures)
+                ]
+                rival = _rival_figure(a, f, kin)
                 if rival is not None:
                     detail = (
                         f'"{f.text}" where [{where}] gives {rival.text} for '
@@ -396,7 +402,7 @@ def _best_sentence(a: Analysis, cited: list[SourceText]) -> Analysis | None:
 
 def _rival_figure(a: Analysis, f: Figure, kin: list[tuple[SourceText, Figure]]) -> Figure | None:
     """A figure of the same kind that the source gives for the same thing as the claim's."""
-    ctx = _stems_near(a, f.pos, 3)
+    ctx = _figure_context(a, f.pos)
     if f.in_name:
         # "CrewAI 1.16" where the source says "CrewAI 1.15": the same name, another number.
         owner = a.lower[f.pos - 1] if f.pos > 0 else ""
@@ -410,10 +416,25 @@ def _rival_figure(a: Analysis, f: Figure, kin: list[tuple[SourceText, Figure]]) 
     for s, g in kin:
         if g.pos < 0 or g.in_name:
             continue
-        score = len(ctx & _stems_near(s.analysis, g.pos, 3))
+        score = len(ctx & _figure_context(s.analysis, g.pos))
         if score and (best is None or score > best[0]):
             best = (score, g)
     return best[1] if best else None
+
+
+def _figure_context(a: Analysis, pos: int) -> set[str]:
+    """What a figure is about: the words of its phrase, or of its clause where the phrase has
+    none ("by 40 to 90 percent": the 90 shares the words of its range)."""
+    near = _stems_near(a, pos, 3)
+    for f in a.figures:  # the end of a range shares the words of its start
+        if f.pos == pos - 2 and a.lower[pos - 1] in {"to", "and", "or", "-"}:
+            near |= _stems_near(a, f.pos, 3)
+    if near:
+        return near
+    lo, hi = _clause_bounds(a, pos, _PHRASE_BREAKS)
+    before = [t for i, t in a.content if lo <= i < pos][-3:]
+    after = [t for i, t in a.content if pos < i <= hi][:3]
+    return set(before + after)
 
 
 def _context(a: Analysis, pos: int, window: int = 3) -> set[str]:
