@@ -148,7 +148,7 @@ def _check_sentence(
 def is_factual(claim: str, index: ClaimIndex) -> bool:
     """Whether an uncited sentence states a fact a reader would want a source for: a figure,
     or a name. A capitalised first word alone does not count ("Visit ...", "Update now")."""
-    a = analyse(claim, index.vocabulary)
+    a = analyse(claim, index.vocabulary, index.known_names)
     # "Two themes stand out" is structure, not a figure: a number word counts only with a unit.
     if any(re.search(r"\d", f.text) or f.unit not in {"", "weekday"} for f in a.figures):
         return True

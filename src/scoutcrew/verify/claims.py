@@ -172,7 +172,7 @@ class ClaimIndex:
 
     def check(self, claim: str, ids: list[str]) -> ClaimCheck:
         """Check `claim` (its citations removed or not) against the sources `ids`."""
-        a = analyse(claim, self.vocabulary)
+        a = analyse(claim, self.vocabulary, self.known_names)
         cited = [self.sources[i] for i in ids if i in self.sources]
         if not cited:
             return ClaimCheck(NOT_CONFIRMED, "invented", "cites no source of the evidence")
@@ -233,12 +233,15 @@ class ClaimIndex:
             same = [(s, g) for s, g in pool if figures_match(f, g)]
             if not same:
                 # A rival is a number the claim does not use elsewhere ("40 to 90" for 40 to 70).
-                kin = [
-                    (s, g)
-                    for s, g in pool
-                    if _comparable(f, g) and not any(figures_match(f2, g) for f2 in a.figures)
-                ]
-                rival = _rival_figure(a, f, kin)
+                rival = _rival_figure(
+                    a,
+                    f,
+                    [
+                        (s, g)
+                        for s, g in pool
+                        if _comparable(f, g) and not any(figures_match(x, g) for x in a.figures)
+                    ],
+                )
                 if rival is not None:
                     detail = (
                         f'"{f.text}" where [{where}] gives {rival.text} for '
@@ -246,8 +249,8 @@ class ClaimIndex:
                     )
                     problems.append(Problem("figure", detail, True))
                     continue
-                kin = [g for _, g in pool if _same_kind(f, g)]
-                says = _figure_list(kin or [g for _, g in pool])
+                alike = [g for _, g in pool if _same_kind(f, g)]
+                says = _figure_list(alike or [g for _, g in pool])
                 detail = f'"{f.text}" is not in [{where}]'
                 problems.append(
                     Problem("figure", detail + (f" (the source says {says})" * bool(says)))

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 from ..text.terms import STOPWORDS, stem
 from . import lexicon
-from .words import base
+from .words import base, lemmas
 
 _TOKEN = re.compile(
     r"\d{1,3}(?:,\d{3})+(?:\.\d+)?[A-Za-z%]*(?:-[A-Za-z]+)*"  # 2,400 / 61,000
@@ -77,12 +77,19 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(_CITES.sub(" ", text.replace("\u2019", "'")))
 
 
-def analyse(text: str, vocabulary: set[str] | None = None) -> Analysis:
-    """Read figures, names, content words, negation scopes and polar words out of `text`."""
+def analyse(
+    text: str, vocabulary: set[str] | None = None, known_names: set[str] | None = None
+) -> Analysis:
+    """Read figures, names, content words, negation scopes and polar words out of `text`.
+
+    vocabulary: lowercase words of the pack (a capitalised first word among them is no name).
+    known_names: given for a claim, the names its sources use: a capitalised first word that is
+    an English dictionary word ("Global warming ...") is then a name only if they use it.
+    """
     words = tokenize(text)
     lower = [w.lower() for w in words]
     figures = _figures(words, lower)
-    names = _names(words, lower, vocabulary or set())
+    names = _names(words, lower, vocabulary or set(), known_names)
     name_pos = {i for i, _ in names}
     figure_pos = {f.pos for f in figures} | {p for f in figures for p in f.bound_words}
     content = []
@@ -422,7 +429,9 @@ def figures_match(f: Figure, g: Figure) -> bool:
 # -- names ------------------------------------------------------------------------------------
 
 
-def _names(words: list[str], lower: list[str], vocabulary: set[str]) -> list[tuple[int, str]]:
+def _names(
+    words: list[str], lower: list[str], vocabulary: set[str], known: set[str] | None = None
+) -> list[tuple[int, str]]:
     names = []
     first_word = True
     for i, w in enumerate(words):
@@ -448,16 +457,18 @@ def _names(words: list[str], lower: list[str], vocabulary: set[str]) -> list[tup
             names.append((i, w))
         elif capital and not starts:
             names.append((i, w))
-        elif capital and starts and _unknown_word(low, vocabulary):
+        elif capital and starts and _unknown_word(low, vocabulary, known):
             names.append((i, w))
     return names
 
 
-def _unknown_word(low: str, vocabulary: set[str]) -> bool:
+def _unknown_word(low: str, vocabulary: set[str], known: set[str] | None = None) -> bool:
     """A capitalised first word is a name unless it is a common word (or the pack uses it so)."""
     base = low.split("-")[0].split("'")[0]
     if base in STOPWORDS or base in _COMMON_OPENERS or base in vocabulary:
         return False
+    if known is not None and low not in known and lemmas(base):
+        return False  # a dictionary word the sources never use as a name
     if re.search(r"(ing|ed|ly|s)$", base) and len(base) > 4:
         return stem(base) not in vocabulary and base.rstrip("s") not in vocabulary and False
     return True
