@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from dataclasses import dataclass, field, replace
 
 from ..text.terms import STOPWORDS, stem
@@ -74,7 +75,8 @@ class Analysis:
 
 def tokenize(text: str) -> list[str]:
     """Split text into words (hyphenated names and figures kept whole) and punctuation."""
-    return _TOKEN.findall(_CITES.sub(" ", text.replace("\u2019", "'")))
+    text = unicodedata.normalize("NFC", text.replace("\u2019", "'"))  # "L'Ore\u0301al" is L'Oréal
+    return _TOKEN.findall(_CITES.sub(" ", text))
 
 
 def analyse(
@@ -249,13 +251,25 @@ def _read_bound(f: Figure, lower: list[str]) -> None:
     """Read "more than", "under", "about", "nearly" ... right before a figure into f.bound."""
     if f.pos <= 0:
         return
+    if f.unit == "year" and f.raw % 10 == 0 and _decade(f, lower):
+        f.bound = "decade"  # "the 1940s", "the 1940 's": any year of the ten
+        return
+    end = f.pos - 1 if lower[f.pos - 1] in _CURRENCIES else f.pos  # "less than $ 1 million"
     for phrase, bound in lexicon.BOUND_PHRASES:
         bits = phrase.split()
-        start = f.pos - len(bits)
-        if start >= 0 and lower[start : f.pos] == bits:
+        start = end - len(bits)
+        if start >= 0 and lower[start:end] == bits:
             f.bound = bound
-            f.bound_words = tuple(range(start, f.pos))
+            f.bound_words = tuple(range(start, end))
             return
+
+
+_CURRENCIES = frozenset({"$", "\u20ac", "\u00a3", "\u00a5", "us$", "usd", "eur", "gbp"})
+
+
+def _decade(f: Figure, lower: list[str]) -> bool:
+    after = lower[f.pos + 1 : f.pos + 3]
+    return f.text.lower().endswith("s") or after == ["'", "s"] or after[:1] == ["'s"]
 
 
 def _rounding_step(f: Figure) -> float:
@@ -322,6 +336,8 @@ def _number_token(original: str, w: str, lower: list[str], i: int) -> list[Figur
             unit = lexicon.BYTE_UNITS[suffix]
         elif suffix in {"%", "x", "bit"}:
             unit = suffix
+        elif suffix == "s" and 1900 <= raw <= 2100 and raw % 10 == 0:
+            unit = "year"  # "the 1970s"
         elif suffix in {"st", "nd", "rd", "th", "s"}:
             unit = ""
         elif suffix:
@@ -399,6 +415,9 @@ def figures_match(f: Figure, g: Figure) -> bool:
     """
     if f.bound and g.bound and f.bound[0] == g.bound[0] and math.isclose(f.value, g.value):
         return _units_agree(f, g) or f.unit == g.unit  # "under 8B" for "under 8B"
+    if f.bound == "decade" or g.bound == "decade":
+        decade, year = (f, g) if f.bound == "decade" else (g, f)
+        return year.unit == "year" and decade.value <= year.value <= decade.value + 9
     if g.bound and f.bound and "~" not in g.bound:
         return False  # "up to 30%" is not what "up to 20%" says
     if f.bound or f.step or g.step:

@@ -64,7 +64,7 @@ NEGATION_CUES = {
     "not", "no", "never", "without", "none", "neither", "nor", "cannot", "can't", "won't",
     "don't", "doesn't", "didn't", "isn't", "aren't", "wasn't", "weren't", "hasn't", "haven't",
     "hadn't", "shouldn't", "wouldn't", "couldn't", "lacks", "lack", "lacking", "unable",
-    "nothing", "nobody", "few", "incapable", "avoid", "avoids", "avoided", "avoiding",
+    "nothing", "nobody", "few", "incapable",
 }  # fmt: skip
 """Words that negate the few words after them."""
 

@@ -141,12 +141,23 @@ def other_name_in_role(
             continue  # a name the claim uses too is not a rival
         if other.start == first and len(other.words) == 1 and lemmas(other.words[0].lower()):
             continue  # "Production took place in ...": a capitalised word, not a name
-        # The nearest word on one side must be the same: the two names fill one slot.
-        if (before and before == _neighbours(sentence, other.start, -1, 1)) or (
-            after and after == _neighbours(sentence, other.end - 1, +1, 1)
+        # The nearest word on one side, and the token right beside, must be the same: the two
+        # names fill one slot ("at Stanford traced" / "Halden Institute traced").
+        if (
+            before
+            and before == _neighbours(sentence, other.start, -1, 1)
+            and _token(claim, run.start - 1) == _token(sentence, other.start - 1)
+        ) or (
+            after
+            and after == _neighbours(sentence, other.end - 1, +1, 1)
+            and _token(claim, run.end) == _token(sentence, other.end)
         ):
             return other
     return None
+
+
+def _token(a: Analysis, pos: int) -> str:
+    return a.lower[pos] if 0 <= pos < len(a.lower) else ""
 
 
 def _neighbours(a: Analysis, pos: int, direction: int, reach: int = 3) -> set[str]:
