@@ -102,6 +102,9 @@ LIGHT_WORDS = {
     "seems", "put", "thing", "things", "way", "ways", "kind", "lot", "well", "like", "able",
     "real", "really", "various", "given", "certain", "particular", "specific", "whole",
     "let", "lets", "top", "versus", "rather", "instead",
+    # framing that names or classes a thing without a fact of its own ("a city called X",
+    # "known as", "her full name is", "a type of", "exists")
+    "called", "named", "name", "known", "full", "type", "form", "exist", "exists", "existed",
 }  # fmt: skip
 """Words a paraphrase adds without adding a fact; they do not count as invented detail."""
 
