@@ -21,8 +21,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..text.terms import terms
-from .claims import NOT_CONFIRMED, ClaimIndex, analyse
+from .claims import ClaimIndex, analyse
 from .clean import sanitize_markdown, sources_of
+from .problems import NOT_CONFIRMED
 from .sentences import citation_ids, claim_text, is_claim, iter_sentences
 from .verdicts import SUPPORT_THRESHOLD, CitedSentence, Flag, SentenceVerdict, Verification
 
@@ -39,7 +40,7 @@ def verify(
 ) -> Verification:
     """Clean `text` against `pack` and check every sentence; return the per-sentence verdicts.
 
-    Each cited claim gets one of three verdicts (claims.VERDICTS): supported, contradicted
+    Each cited claim gets one of three verdicts (problems.VERDICTS): supported, contradicted
     (a cited source says otherwise) or not confirmed (the code cannot tell, or the claim adds
     detail); a supported claim's support score must also reach `threshold`. A cited sentence
     that is no claim (a bare label, an echo of `prompts`, filler) is not counted. Sentences

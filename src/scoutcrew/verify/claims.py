@@ -1,22 +1,20 @@
-"""Check one cited claim against the text of its sources, in code: figures, names, polarity,
-wrong source and invented detail.
+"""Check one cited claim against the text of its sources, in code, and give it one of three
+verdicts: supported, contradicted (a cited source says otherwise), not confirmed (the code
+cannot tell, or the claim adds detail).
 
 The checks are deliberately plain so a reader can predict them:
 
-- figures: every number in the claim (counts, percentages, versions, sizes like 4k/32k/24 GB,
-  multipliers like 2x/twice, years, months and weekdays) must appear in the cited sources after
-  normalising the usual spellings (128k = 128,000; 30B = 30 billion; 61% = 61 percent; 9.0 =
-  9). A figure that is in the source but next to different words than another figure of the
-  same kind ("30 billion active" when the source says 3 billion are active) is a swap;
-- names: capitalised words, CamelCase, ALL-CAPS, names with digits (Kestrel-7B, Qwen3) must
-  appear in the cited sources (an abbreviation may stand for words whose initials it spells);
-- polarity: negation cues ("not", "without", "no longer", "rather than", ...) and the polar
-  lexicon (enabled/disabled, adds/removes, rises/falls, faster/slower, ...) must sit on the same
-  side as the source's words about the same thing; a comparison must not be turned around;
-- invented detail: the claim's content words (stemmed, synonyms folded) must mostly be in the
-  cited sources;
+- figures (figures.py): every number of the claim must fit a number of the cited sources,
+  spellings, bounds and roundings judged against the number; another value for the same thing,
+  or a figure attached to the wrong thing, contradicts the claim;
+- names (names.py): every name must be in the cited sources, or a variant of one; another name
+  in the same slot contradicts the claim;
+- polarity (polarity.py): negations and opposites must sit on the source's side, clause by
+  clause; a comparison must not be turned around;
+- invented detail: the claim's content words (lemmas, synonyms folded) must mostly be in the
+  cited sources; what they lack is not confirmed;
 - wrong source: a claim that fails against the sources it cites but passes against another
-  source of the pack names that source.
+  source of the pack names that source, and is contradicted.
 
 Nothing here calls a model. The source texts are read through documented attributes only
 (id, title, text, excerpt, feed_title, published).
@@ -31,28 +29,20 @@ from typing import Any
 
 from ..text.terms import STOPWORDS, stem
 from . import lexicon
+from .context import CLAUSE_BREAKS, all_terms
 from .facts import (
     SENTENCE_BREAK,
     Analysis,
     Figure,
     analyse,
-    figures_match,
     joined_ngrams,
-    make_figure,
     tokenize,
 )
+from .figures import figure_problems, negates_a_figure, published_figures
 from .names import name_runs, opens_with_anaphor, other_name_in_role, run_found
+from .polarity import polarity_problems
+from .problems import CLASSES, CONTRADICTED, NOT_CONFIRMED, SUPPORTED, Problem
 from .words import canonical, forms
-
-CLASSES = ("wrong-source", "figure", "entity", "polarity", "invented")
-"""The kinds of problem a claim can have, in the order a reason names them."""
-
-SUPPORTED, CONTRADICTED, NOT_CONFIRMED = "supported", "contradicted", "not-confirmed"
-VERDICTS = (SUPPORTED, CONTRADICTED, NOT_CONFIRMED)
-"""supported: the cited sources say it. contradicted: a cited source says otherwise (another
-value for the same quantity, the opposite polarity, another name in the same role, or the claim
-matches another source than the one cited). not-confirmed: the code cannot tell, or the claim
-adds detail the sources do not have."""
 
 COVERAGE_MIN = 0.5
 """Below this share of its (weighted) content words in the sources, a claim is invented."""
@@ -66,19 +56,10 @@ MISSING_MAX = 3
 
 
 @dataclass
-class Problem:
-    """One reason a claim is not supported."""
-
-    kind: str  # one of CLASSES
-    detail: str
-    contradicts: bool = False  # a cited source says otherwise (else: the sources do not say it)
-
-
-@dataclass
 class ClaimCheck:
     """The verdict on one claim against the sources it cites."""
 
-    verdict: str  # one of VERDICTS
+    verdict: str  # one of problems.VERDICTS
     kind: str | None = None  # the class of the problem that decides the verdict, or None
     reason: str = ""
     problems: list[Problem] = field(default_factory=list)
@@ -160,7 +141,7 @@ class ClaimIndex:
                 for x in SENTENCE_BREAK.split(body)
                 if x.strip()
             ]
-            dates = _published_figures(getattr(s, "published", None))
+            dates = published_figures(getattr(s, "published", None))
             texts.append(
                 SourceText(s.id, a, joined_ngrams(a.parts), canon, sentences, dates, vocabulary)
             )
@@ -199,10 +180,11 @@ class ClaimIndex:
     def _check(self, a: Analysis, cited: list[SourceText]) -> ClaimCheck:
         problems: list[Problem] = []
         where = ", ".join(s.id for s in cited)
-        problems += self._figure_problems(a, cited, where)
+        problems += figure_problems(a, [(s.analysis, s.date_figures) for s in cited], where)
         problems += self._name_problems(a, cited, where)
-        problems += self._polarity_problems(a, cited, where)
-        if _negates_a_figure(a) and any(p.kind == "figure" for p in problems):
+        near = [sent for s in cited for sent in s.sentences_near(a)]
+        problems += polarity_problems(a, near, where)
+        if negates_a_figure(a) and any(p.kind == "figure" for p in problems):
             # "did not sign in 2014" where the source says she signed in 2018: a negated claim
             # about another figure is not what the source denies. The code cannot tell.
             for p in problems:
@@ -227,76 +209,6 @@ class ClaimIndex:
             coverage=round(coverage, 3),
             missing=missing[:8],
         )
-
-    def _figure_problems(self, a: Analysis, cited: list[SourceText], where: str) -> list[Problem]:
-        text_pool = [(s, f) for s in cited for f in s.analysis.figures]
-        text_pool += [(s, f) for s in cited for f in _derived_percentages(s.analysis)]
-        dates = [(s, f) for s in cited for f in s.date_figures]
-        problems = []
-        for f in a.figures:
-            # A bound is read against what the text says, never against its publication date.
-            pool = text_pool if f.bound else text_pool + dates
-            same = [(s, g) for s, g in pool if figures_match(f, g)]
-            if not same:
-                # A rival is a number the claim does not use elsewhere ("40 to 90" for 40 to 70).
-                rival = _rival_figure(
-                    a,
-                    f,
-                    [
-                        (s, g)
-                        for s, g in pool
-                        if _comparable(f, g) and not any(figures_match(x, g) for x in a.figures)
-                    ],
-                )
-                if rival is not None:
-                    detail = (
-                        f'"{f.text}" where [{where}] gives {rival.text} for '
-                        f'"{_context_text(a, f.pos)}"'
-                    )
-                    problems.append(Problem("figure", detail, True))
-                    continue
-                alike = [g for _, g in pool if _same_kind(f, g)]
-                says = _figure_list(alike or [g for _, g in pool])
-                detail = f'"{f.text}" is not in [{where}]'
-                problems.append(
-                    Problem("figure", detail + (f" (the source says {says})" * bool(says)))
-                )
-                continue
-            swap = self._swapped(a, f, same, [(s, g) for s, g in pool if _same_kind(f, g)])
-            if swap is not None:
-                problems.append(
-                    Problem(
-                        "figure",
-                        f'"{f.text}" is attached to the wrong thing: [{where}] gives '
-                        f'{swap.text} for "{_context_text(a, f.pos)}"',
-                        True,
-                    )
-                )
-        return problems
-
-    def _swapped(
-        self,
-        a: Analysis,
-        f: Figure,
-        same: list[tuple[SourceText, Figure]],
-        kin: list[tuple[SourceText, Figure]],
-    ) -> Figure | None:
-        ctx = _stems_near(a, f.pos)
-        if len(ctx) < 2 or f.in_name or f.unit == "year" or _spelled_count(f):
-            return None  # years come in lists ("titles in 1971, 1975, 2017"): no swap
-        best_same = max(len(ctx & _stems_near(s.analysis, g.pos)) for s, g in same)
-        best_other: tuple[int, Figure] | None = None
-        for s, g in kin:
-            if figures_match(f, g) or g.pos < 0 or g.in_name:
-                continue
-            if any(s2 is s and abs(m.pos - g.pos) <= 3 for s2, m in same):
-                continue  # the other end of the same range or list: "3B to 8B"
-            score = len(ctx & _stems_near(s.analysis, g.pos))
-            if best_other is None or score > best_other[0]:
-                best_other = (score, g)
-        if best_other and best_other[0] >= 2 and best_other[0] > best_same:
-            return best_other[1]
-        return None
 
     def _name_problems(self, a: Analysis, cited: list[SourceText], where: str) -> list[Problem]:
         runs = name_runs(a)
@@ -328,59 +240,6 @@ class ClaimIndex:
             problems.append(Problem("entity", f"{shown} not in [{where}]"))
         return problems
 
-    def _polarity_problems(self, a: Analysis, cited: list[SourceText], where: str) -> list[Problem]:
-        problems = []
-        claim_items = _items(a)
-        whole = _all_terms(a)
-        for key, side, pos, word in claim_items:
-            reach = 4 if key[0] in "wn" else 2
-            ctx = _clause_context(a, pos, reach)
-            found: list[tuple[tuple[int, int], str, int, Analysis]] = []
-            for s in cited:
-                for sent in s.sentences_near(a):
-                    if sent.words and sent.words[-1] == "?":
-                        continue  # a question asserts nothing
-                    for side2, pos2, word2, ctx2 in _indexed_items(sent, reach).get(key, ()):
-                        if key[0] == "p" and word2.lower() == word.lower():
-                            found.append(((99, 99), side2, pos2, sent))  # the very same word
-                            continue
-                        near = _overlap(ctx, ctx2)
-                        # Two polar words of one scale must be about the same things ("more
-                        # tokens" vs "no gain in quality" are not): they share their neighbours.
-                        if near >= (1 if key[0] in "wn" else 2):
-                            score = (near, len(whole & _all_terms(sent)))
-                            found.append((score, side2, pos2, sent))
-            if not found:
-                continue
-            top = max(score for score, *_ in found)
-            best = [x for x in found if x[0] == top]
-            if key[0] in "wn":
-                # A negated word: a contradiction only where one clause negates and the other
-                # does not ("did not attract tourists" is not "is not a tourist destination").
-                negated = _clause_negated(a, pos)
-                best = [x for x in found if _clause_negated(x[3], x[2]) != negated]
-                if not best or any(side2 == side for _, side2, _, _ in found):
-                    continue
-            elif any(side2 == side for _, side2, _, _ in best):
-                continue
-            sent = best[0][3]
-            said = " ".join(sent.words[:24]) + (" ..." if len(sent.words) > 24 else "")
-            problems.append(
-                Problem("polarity", f'"{word}" contradicts [{where}], which says: "{said}"', True)
-            )
-            break
-        if not problems:
-            flipped = _reversed_comparison(a, [x for s in cited for x in s.sentences_near(a)])
-            if flipped is not None:
-                problems.append(
-                    Problem(
-                        "polarity",
-                        f'the comparison is the other way round in [{where}]: "{flipped}"',
-                        True,
-                    )
-                )
-        return problems
-
     def _coverage(self, a: Analysis, cited: list[SourceText]) -> tuple[float, list[str]]:
         have = set().union(*(s.canon for s in cited))
         total = got = 0.0
@@ -404,97 +263,14 @@ class ClaimIndex:
 
 def _best_sentence(a: Analysis, cited: list[SourceText]) -> Analysis | None:
     """The source sentence that shares the most content words and names with the claim."""
-    want = _all_terms(a) | {n.lower() for _, n in a.names}
+    want = all_terms(a) | {n.lower() for _, n in a.names}
     best: tuple[int, Analysis] | None = None
     for s in cited:
         for sent in s.sentences_near(a):
-            score = len(want & (_all_terms(sent) | {n.lower() for _, n in sent.names}))
+            score = len(want & (all_terms(sent) | {n.lower() for _, n in sent.names}))
             if score and (best is None or score > best[0]):
                 best = (score, sent)
     return best[1] if best and best[0] >= 2 else None
-
-
-def _rival_figure(a: Analysis, f: Figure, kin: list[tuple[SourceText, Figure]]) -> Figure | None:
-    """A figure of the same kind that the source gives for the same thing as the claim's."""
-    if _spelled_count(f):
-        return None  # "three" stands in too many places of a long page to accuse the writer
-    ctx = _figure_context(a, f.pos)
-    if f.in_name:
-        # "CrewAI 1.16" where the source says "CrewAI 1.15": the same name, another number.
-        owner = a.lower[f.pos - 1] if f.pos > 0 else ""
-        for s, g in kin:
-            if g.in_name and g.pos > 0 and s.analysis.lower[g.pos - 1] == owner:
-                return g
-        return None
-    if not ctx:
-        return None
-    best: tuple[int, Figure] | None = None
-    for s, g in kin:
-        if g.pos < 0 or g.in_name:
-            continue
-        score = len(ctx & _figure_context(s.analysis, g.pos))
-        if score and (best is None or score > best[0]):
-            best = (score, g)
-    return best[1] if best else None
-
-
-def _spelled_count(f: Figure) -> bool:
-    return f.text.isalpha() and f.unit not in {"month", "weekday"} and f.value <= 12
-
-
-def _figure_context(a: Analysis, pos: int) -> set[str]:
-    """What a figure is about: the words of its phrase, or of its clause where the phrase has
-    none ("by 40 to 90 percent": the 90 shares the words of its range)."""
-    near = _stems_near(a, pos, 3)
-    for f in a.figures:  # the end of a range shares the words of its start
-        if f.pos == pos - 2 and a.lower[pos - 1] in {"to", "and", "or", "-"}:
-            near |= _stems_near(a, f.pos, 3)
-    if near:
-        return near
-    lo, hi = _clause_bounds(a, pos, _PHRASE_BREAKS)
-    before = [t for i, t in a.content if lo <= i < pos][-3:]
-    after = [t for i, t in a.content if pos < i <= hi][:3]
-    return set(before + after)
-
-
-def _context(a: Analysis, pos: int, window: int = 3) -> set[str]:
-    """The synonym-folded content words nearest to position `pos`: `window` on each side."""
-    before = [t for i, t in a.content if i < pos][-window:]
-    after = [t for i, t in a.content if i > pos][:window]
-    return set().union(*(canonical(t) for t in before + after)) if before or after else set()
-
-
-_CLAUSE_BREAKS = frozenset(
-    {
-        ",",
-        ";",
-        ":",
-        ".",
-        "(",
-        ")",
-        "!",
-        "?",
-        "but",
-        "while",
-        "whereas",
-        "although",
-        "though",
-        "and",
-        "because",
-        "which",
-        "than",
-        "so",
-        "yet",
-    }
-)
-
-
-def _clause_context(a: Analysis, pos: int, window: int = 4) -> set[str]:
-    """Content words of the clause around `pos` (up to `window` on each side)."""
-    lo, hi = _clause_bounds(a, pos)
-    before = [t for i, t in a.context if lo <= i < pos][-window:]
-    after = [t for i, t in a.context if pos < i <= hi][:window]
-    return set().union(*(canonical(t) for t in before + after)) if before or after else set()
 
 
 CLAUSE_MIN_WORDS = 3
@@ -504,7 +280,7 @@ CLAUSE_MIN_WORDS = 3
 def _unsupported_clause(a: Analysis, have: set[str]) -> str:
     """The first clause of the claim whose content words are mostly not in the sources."""
     start = 0
-    bounds = [i for i, w in enumerate(a.lower) if w in _CLAUSE_BREAKS] + [len(a.lower)]
+    bounds = [i for i, w in enumerate(a.lower) if w in CLAUSE_BREAKS] + [len(a.lower)]
     for end in bounds:
         terms = [
             (i, t)
@@ -517,195 +293,3 @@ def _unsupported_clause(a: Analysis, have: set[str]) -> str:
                 return " ".join(a.words[start:end]).strip(" ,;")
         start = end + 1
     return ""
-
-
-def _stems_near(a: Analysis, pos: int, window: int = 2) -> set[str]:
-    """The exact stems of the `window` content words on each side of `pos`, in its phrase.
-
-    The phrase ends at the neighbouring figures too: in "270M has 170 million embedding
-    parameters" the words after 170 million describe 170 million, not 270M.
-    """
-    lo, hi = _clause_bounds(a, pos, _PHRASE_BREAKS)
-    for f in a.figures:
-        if f.pos < pos:
-            lo = max(lo, f.pos + 1)
-        elif f.pos > pos:
-            hi = min(hi, f.pos - 1)
-    before = [t for i, t in a.content if lo <= i < pos][-window:]
-    after = [t for i, t in a.content if pos < i <= hi][:window]
-    return set(before + after)
-
-
-def _clause_bounds(
-    a: Analysis, pos: int, breaks: frozenset[str] = _CLAUSE_BREAKS
-) -> tuple[int, int]:
-    lo = pos
-    while lo > 0 and a.lower[lo - 1] not in breaks and pos - lo < 12:
-        lo -= 1
-    hi = pos
-    while hi + 1 < len(a.lower) and a.lower[hi + 1] not in breaks and hi - pos < 12:
-        hi += 1
-    return lo, hi
-
-
-_PHRASE_BREAKS = _CLAUSE_BREAKS - {"which", "than", "so"}
-
-
-def _context_text(a: Analysis, pos: int) -> str:
-    lo, hi = max(0, pos - 3), min(len(a.words), pos + 4)
-    return " ".join(a.words[lo:hi])
-
-
-def _overlap(x: set[str], y: set[str]) -> int:
-    return len(
-        {c for c in x & y if not c.startswith("#")} | {c for c in x & y if c.startswith("#")}
-    )
-
-
-def _negates_a_figure(a: Analysis) -> bool:
-    """Whether a negation comes before a figure in its clause: "did not sign ... in 2014"."""
-    for f in a.figures:
-        lo, _ = _clause_bounds(a, f.pos, _CLAUSE_BREAKS | {"that", "who"})
-        if any(lo <= i < f.pos for i in a.negated):
-            return True
-    return False
-
-
-def _clause_negated(a: Analysis, pos: int) -> bool:
-    """Whether the clause around `pos` negates anything ("not", "never", "instead of" ...)."""
-    lo, hi = _clause_bounds(a, pos, _CLAUSE_BREAKS | {"that", "who"})
-    return any(lo <= i <= hi for i in a.negated)
-
-
-def _all_terms(a: Analysis) -> set[str]:
-    if "terms" not in a.cache:
-        a.cache["terms"] = {t for _, t in a.content}
-    return a.cache["terms"]
-
-
-def _indexed_items(a: Analysis, reach: int) -> dict[str, list[tuple[str, int, str, set[str]]]]:
-    """A source sentence's polar items by key, with their contexts (computed once)."""
-    slot = f"items{reach}"
-    if slot not in a.cache:
-        table: dict[str, list[tuple[str, int, str, set[str]]]] = {}
-        for key, side, pos, word in _items(a):
-            table.setdefault(key, []).append((side, pos, word, _clause_context(a, pos, reach)))
-        a.cache[slot] = table
-    return a.cache[slot]
-
-
-def _items(a: Analysis) -> list[tuple[str, str, int, str]]:
-    """Polar items: lexicon words with their side, and negated content words ("w:" keys)."""
-    items = [(f"p:{p.scale}", p.side, p.pos, p.word) for p in a.polar]
-    polar_pos = {p.pos for p in a.polar}
-    for i, term in a.content:
-        if i in polar_pos:
-            continue
-        items.append((f"w:{term}", "-" if i in a.negated else "+", i, a.words[i]))
-    for i, name in a.names:
-        items.append((f"n:{name.lower()}", "-" if i in a.negated else "+", i, name))
-    return items
-
-
-def _comparable(f: Figure, g: Figure) -> bool:
-    """Figures that could be two values of one quantity: one unit, within a factor of ten."""
-    if f.unit in {"version", "weekday", "month", "year"} or g.unit == "version":
-        return f.unit == g.unit
-    if f.unit != g.unit or f.value <= 0 or g.value <= 0:
-        return False
-    return abs(math.log10(f.value / g.value)) <= 1.0
-
-
-def _same_kind(f: Figure, g: Figure) -> bool:
-    """Figures a writer could confuse: same unit, same scale word, within a factor of ten."""
-    if f.unit in {"version", "weekday", "month", "year"} or g.unit == "version":
-        return f.unit == g.unit
-    if f.unit != g.unit or f.scale != g.scale or f.value <= 0 or g.value <= 0:
-        return False
-    return abs(math.log10(f.value / g.value)) <= 1.0
-
-
-def _figure_list(figs: list[Figure]) -> str:
-    shown = list(dict.fromkeys(f.text for f in figs if f.pos >= 0))[:5]
-    if len(shown) <= 1:
-        return "".join(shown)
-    return ", ".join(shown[:-1]) + " or " + shown[-1]
-
-
-def _derived_percentages(a: Analysis) -> list[Figure]:
-    """ "one claim in five" also reads as 20%, "57 out of 100" as 57% (placed at its "100")."""
-    if "derived" in a.cache:
-        return a.cache["derived"]
-    out: list[Figure] = a.cache.setdefault("derived", [])
-    low = a.lower
-    for i, w in enumerate(low):
-        x = _small_number(w)
-        if not x:
-            continue
-        for j in range(i + 1, min(len(low), i + 4)):
-            k = j + 2 if low[j : j + 2] == ["out", "of"] else j + 1 if low[j] == "in" else j
-            if k == j:
-                continue
-            y = _small_number(low[k]) if k < len(low) else None
-            if y and x < y:
-                text = " ".join(a.words[i : k + 1])
-                out.append(make_figure(100 * x / y, 100 * x / y, 1, "%", text, k))
-            break
-    return out
-
-
-def _small_number(word: str) -> int | None:
-    if word.isascii() and word.isdigit():
-        return int(word)
-    return {**lexicon.NUMBER_WORDS, "one": 1}.get(word)
-
-
-def _published_figures(published: Any) -> list[Figure]:
-    if published is None or not hasattr(published, "year"):
-        return []
-    names = list(lexicon.WEEKDAYS)
-    order = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-    assert set(order) == set(names)
-    day = order[published.weekday()]
-    return [
-        make_figure(published.year, published.year, 1, "year", str(published.year), -1),
-        make_figure(published.month, published.month, 1, "month", f"{published:%B}", -1),
-        make_figure(published.day, published.day, 1, "", str(published.day), -1),
-        make_figure(0, 0, 1, "weekday", day, -1, key=f"weekday:{day}"),
-    ]
-
-
-def _reversed_comparison(a: Analysis, sentences: list[Analysis]) -> str | None:
-    """A "more X than Y" claim whose sides are swapped relative to its source."""
-    if "than" not in a.lower:
-        return None
-    k = a.lower.index("than")
-    cb = set().union(*(canonical(t) for i, t in a.content if i < k)) if a.content else set()
-    ca = set().union(*(canonical(t) for i, t in a.content if i > k)) if a.content else set()
-    cb |= {f.key for f in a.figures if f.pos < k}
-    ca |= {f.key for f in a.figures if f.pos > k}
-    anchors_b = {f.key for f in a.figures if f.pos < k} | {n.lower() for i, n in a.names if i < k}
-    anchors_a = {f.key for f in a.figures if f.pos > k} | {n.lower() for i, n in a.names if i > k}
-    for sent in sentences:
-        if "than" not in sent.lower:
-            continue
-        j = sent.lower.index("than")
-        src_b = {f.key for f in sent.figures if f.pos < j} | {
-            n.lower() for i, n in sent.names if i < j
-        }
-        src_a = {f.key for f in sent.figures if f.pos > j} | {
-            n.lower() for i, n in sent.names if i > j
-        }
-        kept = len((anchors_b & src_b) - src_a) + len((anchors_a & src_a) - src_b)
-        swapped = len((anchors_b & src_a) - src_b) + len((anchors_a & src_b) - src_a)
-        if swapped >= 2 and kept == 0:
-            return " ".join(sent.words[:24])
-        sb = {c for i, t in sent.content if i < j for c in canonical(t)}
-        sa = {c for i, t in sent.content if i > j for c in canonical(t)}
-        sb |= {f.key for f in sent.figures if f.pos < j}
-        sa |= {f.key for f in sent.figures if f.pos > j}
-        straight = len((cb & sb) - sa) + len((ca & sa) - sb)
-        crossed = len((cb & sa) - sb) + len((ca & sb) - sa)
-        if crossed >= 2 and crossed > straight + 1:
-            return " ".join(sent.words[:24])
-    return None

@@ -105,19 +105,17 @@ class Verification:
 
     def contradicted_by_class(self) -> dict[str, int]:
         """Contradicted sentences by class (figure, entity, polarity, wrong-source)."""
-        counts: dict[str, int] = {}
-        for c in self.citations:
-            if c.verdict == "contradicted":
-                key = c.kind or "contradicted"
-                counts[key] = counts.get(key, 0) + 1
-        return counts
+        return self._by_class("contradicted")
 
     def not_confirmed_by_class(self) -> dict[str, int]:
+        """Not-confirmed sentences by class (figure, entity, invented, ...)."""
+        return self._by_class("not-confirmed")
+
+    def _by_class(self, verdict: str) -> dict[str, int]:
         counts: dict[str, int] = {}
         for c in self.citations:
-            if c.verdict == "not-confirmed":
-                key = c.kind or "not-confirmed"
-                counts[key] = counts.get(key, 0) + 1
+            if c.verdict == verdict:
+                counts[c.kind or verdict] = counts.get(c.kind or verdict, 0) + 1
         return counts
 
     def trust_line(self) -> str:
