@@ -10,11 +10,14 @@ import json
 import re
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import httpx
 from servekit import Server, Site, make_project
 
+from scoutcrew.report.atom import render_feed
+from scoutcrew.report.index import crew_reports
 from scoutcrew.testing.fake_ollama import FakeOllama
 
 CREW = """\
@@ -95,6 +98,14 @@ def test_a_run_shows_supported_and_contradicted_sentences_in_every_view(tmp_path
     assert re.search(r"^\[\^c1\]: contradicted \(figure\): .*gives 70", md, re.M)
     assert re.search(r"^\[\^c2\]: contradicted \(entity\): .*Halden Institute", md, re.M)
     assert "About 60 percent of the failed agent runs" in md and "[^c3]" not in md
+
+    # The Atom entry's summary ends with the same trust line.
+    entry = crew_reports(site.reports / "checked", "checked")[0]
+    feed = render_feed(
+        [entry], crew="checked", link_for=lambda e: "http://x/r", self_url="http://x/f"
+    )
+    summary = ET.fromstring(feed).find(".//{http://www.w3.org/2005/Atom}summary")
+    assert summary is not None and (summary.text or "").endswith(line)
 
     server = Server(site)
     try:

@@ -11,7 +11,7 @@ from ..verify.sentences import citation_ids
 from .model import Report, sources_of
 from .usage import usage_by_agent
 
-JSON_SCHEMA_VERSION = 1
+JSON_SCHEMA_VERSION = 2  # 2: three verdicts (citations[].verdict, trust.contradicted)
 
 
 def report_json(report: Report) -> dict[str, Any]:
