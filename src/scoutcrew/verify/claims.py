@@ -34,6 +34,7 @@ from .facts import (
     SENTENCE_BREAK,
     Analysis,
     Figure,
+    JoinedParts,
     analyse,
     joined_ngrams,
     tokenize,
@@ -49,6 +50,8 @@ COVERAGE_MIN = 0.5
 COVERAGE_SOFT = 0.75
 """Below this share, a claim with MISSING_MAX or more words the sources lack is invented."""
 MISSING_MAX = 3
+NEAR_MAX = 12
+"""At most this many source sentences (those sharing the most words) are read for polarity."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -80,7 +83,7 @@ class ClaimCheck:
 class SourceText:
     id: str
     analysis: Analysis
-    joined: set[str]
+    joined: JoinedParts
     canon: set[str]
     raw_sentences: list[tuple[str, frozenset[str]]]  # each sentence and its lowercase words
     date_figures: list[Figure]
@@ -88,15 +91,20 @@ class SourceText:
     _read: dict[int, Analysis] = field(default_factory=dict, repr=False)
 
     def sentences_near(self, a: Analysis) -> list[Analysis]:
-        """The sentences that share two words or more with the claim, analysed on first use: a
-        long page is read in full once, and sentence by sentence only where a claim touches it."""
+        """The sentences that share the most words with the claim (two at least, NEAR_MAX at
+        most), analysed on first use: a long page is read in full once, and sentence by
+        sentence only where a claim touches it."""
         words = set(a.lower) - STOPWORDS
+        shared = [
+            (len(words & lower), n)
+            for n, (_, lower) in enumerate(self.raw_sentences)
+            if len(words & lower) >= 2
+        ]
+        shared.sort(key=lambda x: (-x[0], x[1]))
         out = []
-        for n, (text, lower) in enumerate(self.raw_sentences):
-            if len(words & lower) < 2:
-                continue
+        for _, n in sorted(shared[:NEAR_MAX], key=lambda x: x[1]):
             if n not in self._read:
-                self._read[n] = analyse(text, self.vocabulary)
+                self._read[n] = analyse(self.raw_sentences[n][0], self.vocabulary)
             out.append(self._read[n])
         return out
 
@@ -127,7 +135,7 @@ class ClaimIndex:
         texts = []
         df: dict[str, int] = {}
         for s, body in raw:
-            a = analyse(body, vocabulary)
+            a = analyse(body, vocabulary, polarity=False)
             terms_all = [t for _, t in a.content]
             terms_all += [stem(p) for _, n in a.names for p in re.split(r"[^a-z]+", n.lower()) if p]
             canon = set().union(*(canonical(t) for t in terms_all)) if terms_all else set()

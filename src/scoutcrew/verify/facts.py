@@ -80,13 +80,18 @@ def tokenize(text: str) -> list[str]:
 
 
 def analyse(
-    text: str, vocabulary: set[str] | None = None, known_names: set[str] | None = None
+    text: str,
+    vocabulary: set[str] | None = None,
+    known_names: set[str] | None = None,
+    polarity: bool = True,
 ) -> Analysis:
     """Read figures, names, content words, negation scopes and polar words out of `text`.
 
     vocabulary: lowercase words of the pack (a capitalised first word among them is no name).
     known_names: given for a claim, the names its sources use: a capitalised first word that is
     an English dictionary word ("Global warming ...") is then a name only if they use it.
+    polarity: False skips negation scopes and polar words (a whole page, read for its figures,
+    names and words; its sentences are read for polarity one by one).
     """
     words = tokenize(text)
     lower = [w.lower() for w in words]
@@ -104,10 +109,10 @@ def analyse(
             if len(part) >= 2 and part not in STOPWORDS and not part[0].isdigit():
                 if part not in lexicon.MONTHS and part not in lexicon.WEEKDAYS:
                     content.append((i, base(part)))
-    negated, near_negation = _negation_scopes(lower)
+    negated, near_negation = _negation_scopes(lower) if polarity else (set(), set())
     bounds = {p for f in figures for p in f.bound_words}
     polar = []
-    for i, w in enumerate(lower):
+    for i, w in enumerate(lower if polarity else ()):
         entry = lexicon.POLAR.get(w)
         if entry is None or i in bounds:
             continue  # "more than 134 reviews" bounds a figure: the figure check reads it
@@ -507,7 +512,7 @@ _COMMON_OPENERS = frozenset(
 )
 
 
-def name_in(name: str, source: Analysis, joined: set[str]) -> bool:
+def name_in(name: str, source: Analysis, joined: JoinedParts | set[str]) -> bool:
     """Whether a claimed name occurs in a source: its parts in a row, any case or separator."""
     parts = [p for p in re.split(r"[^a-z0-9]+", name.lower()) if p]
     if parts and parts[-1] == "s" and len(parts) > 1:
@@ -538,12 +543,32 @@ def _spells_initials(letters: str, words: list[str]) -> bool:
     )
 
 
-def joined_ngrams(parts: list[str], longest: int = 5) -> set[str]:
+class JoinedParts:
+    """Runs of up to `longest` consecutive parts, glued together ("openai", "kestrel7b"), as a
+    set you can ask `form in joined`: looked up on demand, so a long page costs nothing until a
+    name is checked against it."""
+
+    def __init__(self, parts: list[str], longest: int = 5):
+        self.parts = parts
+        self.longest = longest
+        self._by_first: dict[str, list[int]] = {}
+        for i, part in enumerate(parts):
+            self._by_first.setdefault(part[0], []).append(i)
+
+    def __contains__(self, form: object) -> bool:
+        if not isinstance(form, str) or not form:
+            return False
+        for i in self._by_first.get(form[0], ()):
+            glued = ""
+            for part in self.parts[i : i + self.longest]:
+                glued += part
+                if glued == form:
+                    return True
+                if not form.startswith(glued):
+                    break
+        return False
+
+
+def joined_ngrams(parts: list[str], longest: int = 5) -> JoinedParts:
     """Every run of up to `longest` consecutive parts, glued together ("openai", "kestrel7b")."""
-    grams: set[str] = set()
-    for i in range(len(parts)):
-        glued = ""
-        for j in range(i, min(len(parts), i + longest)):
-            glued += parts[j]
-            grams.add(glued)
-    return grams
+    return JoinedParts(parts, longest)

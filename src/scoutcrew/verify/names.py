@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .facts import Analysis, name_in
+from .facts import Analysis, JoinedParts, name_in
 from .words import lemmas
 
 FUZZY_MIN = 88.0
@@ -72,7 +72,7 @@ def name_runs(a: Analysis) -> list[NameRun]:
     return runs
 
 
-def run_found(run: NameRun, source: Analysis, joined: set[str]) -> bool:
+def run_found(run: NameRun, source: Analysis, joined: JoinedParts) -> bool:
     """Whether a source gives this name, or a variant a faithful writer may use."""
     words = [w for w in run.words if w.lower() not in _CONNECTORS]
     found = [name_in(w, source, joined) for w in words]
