@@ -196,6 +196,8 @@ def test_contradicted_only_where_the_source_says_otherwise(claim, verdict, kind)
          "Simón José Bolívar was a Venezuelan military and political leader."),
         ("The album was performed live and taught to children [S1].",
          "The album was performing live while teaching the child."),
+        ("Token counts differed between model families [S1].",
+         "Token counts show a difference between model families."),
     ],
 )  # fmt: skip
 def test_name_variants_pronoun_subjects_and_inflections_are_supported(claim, source) -> None:

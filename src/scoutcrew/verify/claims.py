@@ -50,6 +50,9 @@ COVERAGE_MIN = 0.5
 COVERAGE_SOFT = 0.75
 """Below this share, a claim with MISSING_MAX or more words the sources lack is invented."""
 MISSING_MAX = 3
+SHARED_BEGINNING = 6
+"""A word the sources lack but whose first six letters begin one of theirs is the same word in
+another form ("introduction" for "introduced", "difference" for "differed")."""
 NEAR_MAX = 12
 """At most this many source sentences (those sharing the most words) are read for polarity."""
 
@@ -250,6 +253,7 @@ class ClaimIndex:
 
     def _coverage(self, a: Analysis, cited: list[SourceText]) -> tuple[float, list[str]]:
         have = set().union(*(s.canon for s in cited))
+        beginnings = set().union(*(_beginnings(s.analysis) for s in cited))
         total = got = 0.0
         missing: list[str] = []
         for i, term in dict.fromkeys(a.content):
@@ -258,7 +262,7 @@ class ClaimIndex:
             canon = canonical(term)
             weight = self.idf(canon)
             total += weight
-            if canon & have:
+            if canon & have or a.lower[i][:SHARED_BEGINNING] in beginnings:
                 got += weight
             elif a.words[i].lower() not in missing:
                 missing.append(a.words[i].lower())
@@ -267,6 +271,14 @@ class ClaimIndex:
 
 # --------------------------------------------------------------------------------------------
 # Helpers shared by the checks
+
+
+def _beginnings(a: Analysis) -> set[str]:
+    if "beginnings" not in a.cache:
+        a.cache["beginnings"] = {
+            w[:SHARED_BEGINNING] for w in a.lower if len(w) >= SHARED_BEGINNING and w.isalpha()
+        }
+    return a.cache["beginnings"]
 
 
 def _best_sentence(a: Analysis, cited: list[SourceText]) -> Analysis | None:
