@@ -12,22 +12,12 @@ import re
 from pathlib import Path
 
 import pytest
+from servekit import LAB_NOTES_CREW as CREW
 
 from scoutcrew.config.project import find_project
 from scoutcrew.errors import ConfigError
 from scoutcrew.run.pipeline import RunOptions, run_crew
 from scoutcrew.testing.fake_ollama import FakeOllama
-
-CREW = """\
-description: Digest of the lab notes feed, checked before it is published
-agents: [researcher, analyst, writer]
-tasks: [collect, analyse, write_digest]
-sources:
-  feeds: [examples/feeds/lab-notes.xml]
-  max_items: 12
-inputs:
-  topic: local models
-"""
 
 
 def prompt_text(body: dict) -> str:

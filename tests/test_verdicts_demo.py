@@ -14,23 +14,13 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import httpx
-from servekit import Server, Site, make_project
+from servekit import LAB_NOTES_CREW, Server, Site, make_project
 
 from scoutcrew.report.atom import render_feed
 from scoutcrew.report.index import crew_reports
 from scoutcrew.testing.fake_ollama import FakeOllama
 
-CREW = """\
-description: Digest of the lab notes feed, checked before it is published
-agents: [researcher, analyst, writer]
-tasks: [collect, analyse, write_digest]
-sources:
-  feeds: [examples/feeds/lab-notes.xml]
-  max_items: 12
-inputs:
-  topic: local models
-verify: {repair: 0}
-"""
+CREW = LAB_NOTES_CREW + "verify: {repair: 0}\n"
 
 
 class Writer:
