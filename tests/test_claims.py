@@ -252,3 +252,12 @@ def test_an_echo_of_the_prompt_is_no_claim_when_the_prompt_is_known() -> None:
     echo = "What changed for local model users: every fact carries its source ids [S1]."
     assert verify(echo, NOTES).sentences_cited == 1
     assert verify(echo, NOTES, prompts=[prompt]).sentences_cited == 0
+
+
+def test_a_subject_the_source_never_names_is_excused_only_by_a_pronoun_subject() -> None:
+    claim = "Microsoft acquired GitHub in 2018 [S1]."
+    assert verdict_of(claim, "GitHub was acquired in 2018, and the deal kept its name.") == (
+        "not-confirmed",
+        "entity",
+    )
+    assert verdict_of(claim, "In 2018, it acquired GitHub.") == ("supported", None)

@@ -26,7 +26,7 @@ FUZZY_MIN = 88.0
 """The least rapidfuzz ratio (0-100) at which two names are spellings of one name."""
 ANAPHORS = frozenset("he she it they his her its their this these".split())
 SUBJECTS = frozenset("he she it they".split())
-"""Pronouns that stand for the subject anywhere in a sentence ("..., it signifies ...")."""
+"""Pronouns that stand for the subject where they open a clause ("..., it signifies ...")."""
 WORKS = frozenset(
     "film movie song single album series show book novel game episode season play poem painting "
     "track record documentary sitcom".split()
@@ -117,7 +117,11 @@ def opens_with_anaphor(sentence: Analysis) -> bool:
     words = [w for w in sentence.lower if re.match(r"[a-z]", w)]
     if not words:
         return False
-    if words[0] in ANAPHORS or any(w in SUBJECTS for w in words):
+    if words[0] in ANAPHORS:
+        return True
+    # A subject pronoun that opens a clause (", it signifies"), not any "it" of the sentence.
+    low = sentence.lower
+    if any(w in SUBJECTS and i > 0 and low[i - 1] in {",", ";"} for i, w in enumerate(low)):
         return True
     return words[0] == "the" and len(words) > 1 and words[1] in WORKS
 
