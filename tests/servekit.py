@@ -27,6 +27,18 @@ WRITER_REPLY = (
     "<script>alert('pwned')</script> <img src=x onerror=alert(2)> Quoted & <b>bold</b>."
 )
 
+# A crew over the lab notes feed only, as the claim-check tests run it.
+LAB_NOTES_CREW = """\
+description: Digest of the lab notes feed, checked before it is published
+agents: [researcher, analyst, writer]
+tasks: [collect, analyse, write_digest]
+sources:
+  feeds: [examples/feeds/lab-notes.xml]
+  max_items: 12
+inputs:
+  topic: local models
+"""
+
 
 @dataclass
 class Site:

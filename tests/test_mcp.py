@@ -81,7 +81,7 @@ def test_mcp_lists_crews_runs_the_demo_reads_and_searches_reports(
     data = json.loads(report.with_suffix(".json").read_text())
     assert run["trust"] == data["trust"]["line"] and run["trust"].startswith("Trust:")
     assert run["summary"].startswith("Local inference got faster this month [S1].")
-    assert {f["kind"] for f in run["flags"]} >= {"unsupported", "unknown-citation"}
+    assert {f["kind"] for f in run["flags"]} >= {"not-confirmed", "unknown-citation"}
 
     latest = out["latest"]
     assert latest["report_path"] == run["report_path"]

@@ -19,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    StrictBool,
     Tag,
     ValidationError,
     field_validator,
@@ -267,12 +268,14 @@ class VerifyConfig(Strict):
     """How a crew's report is checked before it is published.
 
     The deterministic claim check always runs. judge: a model that also reads the sentences
-    the code could not decide, in one batched call per report (opt-in). repair: how many rounds
-    flagged sentences go back to the writer (0 turns repair off).
+    the code could not confirm, in one batched call per report (opt-in); its answer is shown
+    beside the code's verdict. repair: how many rounds contradicted sentences go back to the
+    writer (0 turns repair off); repair_not_confirmed: send the not-confirmed ones too.
     """
 
     judge: str | None = None
     repair: int = Field(default=1, ge=0, le=3)
+    repair_not_confirmed: StrictBool = False
 
     @field_validator("judge")
     @classmethod

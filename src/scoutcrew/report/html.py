@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from ..text.links import IMAGE_MARKER, LINK_MARKER, is_evidence_link
-from ..verify.check import marker_note
+from ..verify.verdicts import marker_note
 from .model import (
     Report,
     agent_of,
@@ -32,6 +32,7 @@ h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2rem}
 .cite{font-size:.85em;vertical-align:super}.cite a{text-decoration:none}
 .removed{color:#a00;font-size:.85em}.flag{color:#a00}
 .claim-flag a{color:#a00;text-decoration:none}.claim-notes{color:#a00;font-size:.9em}
+.claim-flag.not-confirmed a{color:#8a6100}.claim-flag.uncited a{color:#555}
 .refs li{margin:.25rem 0;word-break:break-word}
 .disagree{color:#8a4b00}
 .trust{margin-top:2rem;padding-top:.6rem;border-top:1px solid #ccc;font-weight:600}
@@ -102,7 +103,10 @@ def render_html(report: Report) -> str:
         parts.append("<h2>Flags</h2><ul>")
         for f in report.flags:
             where = f" - in: \u201c{e(_plain_sentence(f.sentence))}\u201d" if f.sentence else ""
-            parts.append(f'<li><span class="flag">{e(f.kind)}</span>: {e(f.detail)}{where}</li>')
+            kind = f.kind.replace("-", " ")
+            if f.claim_class and f.kind in {"contradicted", "not-confirmed"}:
+                kind += f" ({f.claim_class})"
+            parts.append(f'<li><span class="flag">{e(kind)}</span>: {e(f.detail)}{where}</li>')
         parts.append("</ul>")
     parts.append(f'<p class="trust">{e(report.verification.trust_line())}</p>')
     parts.append("</body></html>\n")
@@ -193,8 +197,16 @@ def _link_markers(escaped: str, notes: dict[int, str]) -> str:
         n = int(m.group(1))
         if n not in notes:
             return m.group(0)
+        verdict = (
+            "contradicted"
+            if notes[n].startswith("contradicted")
+            else "not-confirmed"
+            if notes[n].startswith("not confirmed")
+            else "uncited"
+        )
         return (
-            f'<sup class="claim-flag"><a href="#claim-{n}" title="{_h(notes[n])}">[{n}]</a></sup>'
+            f'<sup class="claim-flag {verdict}"><a href="#claim-{n}" title="{_h(notes[n])}">'
+            f"[{n}]</a></sup>"
         )
 
     return re.sub(r"\[\^c(\d+)\]", marker, escaped)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..verify.check import Flag, marker_note
+from ..verify.verdicts import Flag, marker_note
 from .model import (
     Report,
     code_text,
@@ -124,7 +124,10 @@ def _ref_suffix(source: Any) -> str:
 
 
 def _flag_md(flag: Flag) -> str:
-    text = f"**{flag.kind}**: {md_text(flag.detail)}"
+    kind = flag.kind.replace("-", " ")
+    if flag.claim_class and flag.kind in {"contradicted", "not-confirmed"}:
+        kind += f" ({flag.claim_class})"
+    text = f"**{kind}**: {md_text(flag.detail)}"
     if flag.sentence:
         # the cleaned sentence keeps its "&lt;" escapes here: no raw tag even in a code span
         text += " - in: " + _code_span(" ".join(flag.sentence.split()))

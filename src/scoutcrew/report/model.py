@@ -15,14 +15,9 @@ from datetime import date, datetime
 from typing import Any
 
 from ..text.links import allowed_urls, defang_urls
-from ..verify.check import (
-    REFERENCE_HEADINGS,
-    Flag,
-    Verification,
-    citation_ids,
-    mark_claims,
-    sanitize_markdown,
-)
+from ..verify.clean import REFERENCE_HEADINGS, sanitize_markdown
+from ..verify.sentences import citation_ids
+from ..verify.verdicts import Flag, Verification, mark_claims
 
 
 @dataclass
