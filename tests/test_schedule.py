@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from scoutcrew.cli import main
+from scoutcrew.config.models import ScheduleConfig
 from scoutcrew.config.project import find_project
-from scoutcrew.config.schema import ScheduleConfig
 from scoutcrew.errors import RunLocked
 from scoutcrew.schedule.cron import Due, Missed, Schedule, check_due, on_calendar, parse_cron
 from scoutcrew.schedule.daemon import Child, Daemon, load_schedules, scheduled_crews

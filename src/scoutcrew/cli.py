@@ -207,8 +207,8 @@ def _one_line(text: str, width: int = 80) -> str:
 
 
 def _options(args: argparse.Namespace):  # -> RunOptions
+    from .config.models import parse_model_override
     from .config.plan import parse_inputs
-    from .config.schema import parse_model_override
     from .run.pipeline import RunOptions
 
     return RunOptions(
@@ -316,7 +316,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from .config.schema import load_config, parse_model_override
+    from .config.models import parse_model_override
+    from .config.schema import load_config
     from .llm.doctor import format_doctor, run_doctor
     from .llm.ledger import UsageLedger
     from .run.pipeline import make_runtime

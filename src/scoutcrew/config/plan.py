@@ -7,20 +7,10 @@ from datetime import date
 from typing import Any
 
 from ..errors import ConfigError, MissingInput
+from .models import ChainEntry, CrewConfig, ModelOptions, SourcesConfig, chain_num_ctx, chain_specs
 from .project import Project
-from .schema import (
-    BUILTIN_INPUTS,
-    ChainEntry,
-    CrewConfig,
-    ModelOptions,
-    ProjectConfig,
-    SourcesConfig,
-    chain_num_ctx,
-    chain_specs,
-    crew_placeholders,
-    fill,
-    placeholders,
-)
+from .schema import ProjectConfig, crew_placeholders
+from .templates import BUILTIN_INPUTS, fill, placeholders
 
 
 @dataclass

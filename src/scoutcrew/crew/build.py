@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..config.plan import Plan, PlannedAgent
-from ..config.schema import fill
+from ..config.templates import fill
 from ..llm.crewai_env import import_crewai
 
 if TYPE_CHECKING:

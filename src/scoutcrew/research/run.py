@@ -149,7 +149,7 @@ Say = Callable[[str], None]
 def describe_loop(plan: Any) -> str:
     """What `scoutcrew plan` says of a research crew: its searches depend on the model's plan,
     so nothing is gathered ahead; the loop's limits bound what a run can spend."""
-    from ..config.schema import ResearchConfig
+    from ..config.models import ResearchConfig
 
     r = plan.config.research or ResearchConfig()
     agent = r.agent or next(iter(plan.agents))
@@ -191,7 +191,7 @@ def research_evidence(
     guard: Any = None,
 ) -> ResearchEvidence | ResearchOutcome:
     """Run (or continue) a research crew's loop; a ResearchOutcome means paused for review."""
-    from ..config.schema import ResearchConfig
+    from ..config.models import ResearchConfig
     from ..store.db import utcnow
     from .result import evidence_text, report_section, research_pack, summary
 

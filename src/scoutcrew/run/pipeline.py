@@ -17,7 +17,8 @@ from typing import Any
 
 from ..config.plan import Plan, build_plan
 from ..config.project import Project
-from ..config.schema import load_config, placeholders
+from ..config.schema import load_config
+from ..config.templates import placeholders
 from ..errors import Interrupted, RunFailed, RunInterrupted, ScoutcrewError
 
 log = logging.getLogger("scoutcrew")

@@ -37,7 +37,7 @@ def reader_agent(plan: Any) -> Any:
 
 def crew_reserve(plan: Any, runtime: Any, evidence_tokens: int) -> tuple[int, int]:
     """(prompt, output) tokens the crew's tasks are expected to take after the map step."""
-    from ..config.schema import placeholders
+    from ..config.templates import placeholders
 
     prompt = output = 0
     for task in plan.tasks:
