@@ -10,11 +10,15 @@ from ..errors import ConfigError, MissingInput
 from .models import ChainEntry, CrewConfig, ModelOptions, SourcesConfig, chain_num_ctx, chain_specs
 from .project import Project
 from .schema import ProjectConfig, crew_placeholders
-from .templates import BUILTIN_INPUTS, fill, placeholders
+from .templates import BUILTIN_INPUTS, as_literal, fill, placeholders
 
 
 @dataclass
 class PlannedTask:
+    """One task of a plan. Its description and expected_output are templates whose one
+    placeholder is {evidence}; braces from the inputs are doubled in them (fill gives them
+    back as typed)."""
+
     name: str
     agent: str
     description: str
@@ -99,6 +103,13 @@ def build_plan(
     def text(t: str) -> str:
         return fill(t, values | keep)
 
+    # A task's text is filled twice (its {evidence} comes later), so the inputs go into it
+    # with their braces doubled: what a user typed stays data on the second fill.
+    literal = {k: as_literal(v) for k, v in values.items()}
+
+    def task_text(t: str) -> str:
+        return fill(t, literal | keep)
+
     def planned_agent(name: str) -> PlannedAgent:
         a = config.agents[name]
         # --model beats the crew's `llm`, which beats the agent's own chain.
@@ -127,8 +138,8 @@ def build_plan(
             PlannedTask(
                 name=task_name,
                 agent=t.agent,
-                description=text(t.description),
-                expected_output=text(t.expected_output),
+                description=task_text(t.description),
+                expected_output=task_text(t.expected_output),
                 context=list(t.context),
                 in_report=in_report,
                 heading=t.output.heading or task_name.replace("_", " ").replace("-", " ").title(),
