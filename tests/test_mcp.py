@@ -46,7 +46,7 @@ def test_mcp_lists_crews_runs_the_demo_reads_and_searches_reports(
                 out["tools"] = sorted(t.name for t in tools.tools)
                 out["schema"] = {t.name: t.inputSchema for t in tools.tools}
                 out["crews"] = _result(await session.call_tool("list_crews", {}))
-                out["empty"] = _result(await session.call_tool("latest_report", {"crew": "demo"}))
+                out["empty"] = await session.call_tool("latest_report", {"crew": "demo"})
                 out["run"] = _result(
                     await session.call_tool(
                         "run_crew", {"crew": "demo", "inputs": {"topic": "tiny models"}}
@@ -59,7 +59,7 @@ def test_mcp_lists_crews_runs_the_demo_reads_and_searches_reports(
                 out["miss"] = _result(
                     await session.call_tool("search_reports", {"query": "zeppelin"})
                 )
-                out["unknown"] = _result(await session.call_tool("run_crew", {"crew": "../demo"}))
+                out["unknown"] = await session.call_tool("run_crew", {"crew": "../demo"})
         return out
 
     with fake_ollama() as ollama:
@@ -72,7 +72,7 @@ def test_mcp_lists_crews_runs_the_demo_reads_and_searches_reports(
     assert set(crews) == {"ai-news", "demo", "topic-brief", "weekly-report"}
     assert crews["ai-news"]["schedule"] == "0 7 * * *" and crews["ai-news"]["next_run"]
     assert crews["topic-brief"]["needs_inputs"] == ["topic"]
-    assert "no report yet" in out["empty"]["error"]
+    assert out["empty"].isError and "no report yet" in out["empty"].content[0].text
 
     run = out["run"]
     assert run["status"] == "ok", run
@@ -92,4 +92,4 @@ def test_mcp_lists_crews_runs_the_demo_reads_and_searches_reports(
     assert [hit["report_path"] for hit in out["search"]] == [run["report_path"]]
     assert out["search"][0]["trust"] == run["trust"]
     assert out["miss"] == []
-    assert out["unknown"]["status"] == "refused"
+    assert out["unknown"].isError and "no crew '../demo'" in out["unknown"].content[0].text

@@ -29,6 +29,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
+    from .serve.runner import follow_lifeline
+
+    follow_lifeline()  # a run the web app or the MCP server started ends when they do
     parser = build_parser()
     args = parser.parse_args(argv)
     debug = args.debug or os.environ.get(DEBUG_ENV, "") not in {"", "0"}

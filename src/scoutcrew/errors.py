@@ -29,6 +29,19 @@ class MissingInput(ScoutcrewError):
     """A {placeholder} has no default and was not given with --input."""
 
 
+class InputsNeeded(MissingInput):
+    """A crew was started without inputs it needs; `names` lists them, so each front end
+    (CLI, web page, MCP) can ask for them in its own words."""
+
+    def __init__(self, message: str, names: list[str]):
+        super().__init__(message)
+        self.names = names
+
+
+class BadInput(ScoutcrewError):
+    """An input value cannot be used: too long, or holding control characters such as NUL."""
+
+
 class UnknownCrew(ScoutcrewError):
     """The crew named on the command line has no file under crews/."""
 

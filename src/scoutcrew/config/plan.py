@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from ..errors import ConfigError, MissingInput
+from ..errors import BadInput, ConfigError, InputsNeeded, MissingInput
 from .models import ChainEntry, CrewConfig, ModelOptions, SourcesConfig, chain_num_ctx, chain_specs
 from .project import Project
 from .schema import ProjectConfig, crew_placeholders
@@ -80,6 +81,7 @@ def build_plan(
         raise ConfigError(config.problems)
     crew = config.crew(crew_name)
     given = {k: str(v) for k, v in (inputs or {}).items()}
+    check_inputs(given)
     values = {k: str(v) for k, v in crew.inputs.items()} | given
     wanted = crew_placeholders(config, crew_name)
     unknown = sorted(set(given) - wanted - BUILTIN_INPUTS)
@@ -91,9 +93,10 @@ def build_plan(
     missing = sorted(wanted - BUILTIN_INPUTS - set(values))
     if missing:
         flags = " ".join(f"--input {m}=..." for m in missing)
-        raise MissingInput(
+        raise InputsNeeded(
             f"crew '{crew_name}' needs {', '.join(repr(m) for m in missing)}: pass {flags} "
-            f"(or give a default under inputs: in crews/{crew_name}.yaml)"
+            f"(or give a default under inputs: in crews/{crew_name}.yaml)",
+            missing,
         )
     values.setdefault("today", date.today().isoformat())
     values.setdefault("crew", crew_name)
@@ -174,3 +177,28 @@ def parse_inputs(pairs: list[str]) -> dict[str, str]:
             raise MissingInput(f"--input takes key=value, got '{pair}'")
         out[key.strip()] = value
     return out
+
+
+# An input is a line or a paragraph of text: a topic, a name, a question.
+MAX_INPUT_CHARS = 4000
+INPUT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # tab, LF, CR are text
+
+
+def check_inputs(inputs: dict[str, str]) -> None:
+    """Refuse input names that no {placeholder} can have and values that are not plain text."""
+    for key, value in inputs.items():
+        if not INPUT_NAME.fullmatch(key):
+            shown = ascii(key[:40])
+            raise BadInput(f"{shown} is not an input name: use letters, digits and _ (e.g. topic)")
+        if len(value) > MAX_INPUT_CHARS:
+            raise BadInput(
+                f"input '{key}' has {len(value):,} characters; an input may have at most "
+                f"{MAX_INPUT_CHARS:,} (put long material in a feed or a file instead)"
+            )
+        bad = _CONTROL.search(value)
+        if bad:
+            char = "NUL" if bad.group() == "\x00" else f"U+{ord(bad.group()):04X}"
+            raise BadInput(
+                f"input '{key}' holds a control character ({char}); inputs are plain text"
+            )
