@@ -163,11 +163,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     project = _project(args)
     config = load_config(project)
+    for warning in config.warnings:
+        print(f"warning: {strip_controls(warning)}", file=sys.stderr)
     if config.problems:
         raise ConfigError(config.problems)
+    warned = f" ({len(config.warnings)} warning(s) above)" if config.warnings else ""
     print(
         f"ok: {len(config.agents)} agents, {len(config.tasks)} tasks, "
-        f"{len(config.crews)} crews in {project.root}"
+        f"{len(config.crews)} crews in {project.root}{warned}"
     )
     return 0
 

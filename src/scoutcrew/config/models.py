@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from ..errors import ConfigError
+from .cron import check_timezone, parse_cron
 
 DEFAULT_MODEL = "ollama/qwen3:8b"
 # Tools an agent may name in agents.yaml (see crew.build_tools).
@@ -210,13 +211,13 @@ class ScheduleConfig(Strict):
     @field_validator("cron")
     @classmethod
     def _cron(cls, value: str) -> str:
-        fields = value.split()
-        if len(fields) != 5 or not all(re.fullmatch(r"[\d*/,\-A-Za-z?]+", f) for f in fields):
-            raise ValueError(
-                f"'{value}' is not a 5-field cron expression (minute hour day month weekday), "
-                "e.g. '0 7 * * *' for 07:00 every day"
-            )
+        parse_cron(value)  # every field in its range, every name a month or weekday
         return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str | None) -> str | None:
+        return None if value is None else check_timezone(value)
 
 
 class OutputConfig(Strict):

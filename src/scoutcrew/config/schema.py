@@ -8,19 +8,21 @@ The models themselves live in models.py, the {placeholders} in templates.py.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from ..errors import UnknownCrew
+from .cron import never_fires, parse_cron
 from .models import (
     NAME_RE,
     AgentConfig,
     CrewConfig,
     ResearchConfig,
     TaskConfig,
+    TaskOutputConfig,
     suggest,
 )
 from .project import Project
@@ -39,6 +41,8 @@ class ProjectConfig:
     tasks: dict[str, TaskConfig]
     crews: dict[str, CrewConfig]
     problems: list[str]
+    # What is valid but most likely not meant (a schedule that never fires): said, not refused.
+    warnings: list[str] = field(default_factory=list)
 
     def crew(self, name: str) -> CrewConfig:
         if name not in self.crews:
@@ -137,8 +141,8 @@ def _load_entries(doc: YamlDoc, model: type[BaseModel], what: str) -> dict[str, 
 
 def load_config(project: Project, only_crew: str | None = None) -> ProjectConfig:
     """Load and cross-check agents.yaml, tasks.yaml and the crews (or just `only_crew`)."""
-    agents_doc = load_yaml(project.agents_file, "agents.yaml")
-    tasks_doc = load_yaml(project.tasks_file, "tasks.yaml")
+    agents_doc = load_yaml(project.agents_file, "agents.yaml", AGENT_KEYS)
+    tasks_doc = load_yaml(project.tasks_file, "tasks.yaml", TASK_KEYS)
     agents = _load_entries(agents_doc, AgentConfig, "agents")
     tasks = _load_entries(tasks_doc, TaskConfig, "tasks")
     problems = agents_doc.problems + tasks_doc.problems
@@ -169,8 +173,9 @@ def load_config(project: Project, only_crew: str | None = None) -> ProjectConfig
             f"{', '.join(known) or 'none'} (files under {project.crews_dir})"
         )
     crews: dict[str, CrewConfig] = {}
+    warnings: list[str] = []
     for crew_name in names:
-        doc = load_yaml(project.crew_file(crew_name), f"crews/{crew_name}.yaml")
+        doc = load_yaml(project.crew_file(crew_name), f"crews/{crew_name}.yaml", CREW_KEYS)
         crew = _load_crew(doc)
         problems.extend(doc.problems)
         if crew is None:
@@ -178,12 +183,26 @@ def load_config(project: Project, only_crew: str | None = None) -> ProjectConfig
         crew_problems = _check_crew(crew_name, crew, doc, agents, tasks, unread)
         crew_problems += _missing_local_feeds(crew, doc, project.root)
         problems.extend(crew_problems)
+        warnings += _schedule_warnings(crew, doc)
         if not crew_problems and all(agents.get(a) for a in _crew_agent_names(crew)):
             if all(tasks.get(t) for t in crew.tasks):
                 crews[crew_name] = crew
     valid_agents = {k: v for k, v in agents.items() if v is not None}
     valid_tasks = {k: v for k, v in tasks.items() if v is not None}
-    return ProjectConfig(project, valid_agents, valid_tasks, crews, problems)
+    return ProjectConfig(project, valid_agents, valid_tasks, crews, problems, warnings)
+
+
+def _schedule_warnings(crew: CrewConfig, doc: YamlDoc) -> list[str]:
+    """A schedule that is valid cron but never fires (`0 7 31 2 *`)."""
+    if crew.schedule is None:
+        return []
+    why = never_fires(parse_cron(crew.schedule.cron))
+    if why is None:
+        return []
+    return [
+        f"{doc.where(('schedule', 'cron'))}: schedule: '{crew.schedule.cron}': {why}; the "
+        "crew will not run by itself (check the day and month fields)"
+    ]
 
 
 def _load_crew(doc: YamlDoc) -> CrewConfig | None:
@@ -345,3 +364,18 @@ def crew_placeholders(config: ProjectConfig, name: str) -> set[str]:
 
 def _crew_agent_names(crew: CrewConfig) -> list[str]:
     return [*crew.agents, *([crew.manager] if crew.manager else [])]
+
+
+# The keys each depth of a file may hold (None: any name), for the hints on a syntax error.
+AGENT_KEYS = (None, frozenset(AgentConfig.model_fields))
+TASK_KEYS = (None, frozenset(TaskConfig.model_fields), frozenset(TaskOutputConfig.model_fields))
+CREW_KEYS = (
+    frozenset(CrewConfig.model_fields),
+    frozenset().union(
+        *(
+            _model_of(info.annotation).model_fields
+            for info in CrewConfig.model_fields.values()
+            if _model_of(info.annotation) is not None
+        )
+    ),
+)
