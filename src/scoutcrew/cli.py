@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import sys
@@ -52,6 +53,15 @@ def _main(argv: Sequence[str] | None) -> int:
         if isinstance(exc, Interrupted):
             _run_interrupted.set()
         return 130
+    except OSError as exc:  # the file system said no: name the file and the way out
+        if debug or exc.errno not in _FILE_FAULTS:
+            raise
+        what = f" {exc.filename}" if exc.filename else ""
+        print(
+            f"error: cannot write{what}: {exc.strerror}; {_FILE_FAULTS[exc.errno]}",
+            file=sys.stderr,
+        )
+        return 1
     except ScoutcrewError as exc:
         if debug:
             raise
@@ -62,6 +72,17 @@ def _main(argv: Sequence[str] | None) -> int:
         else:
             print(f"error: {strip_controls(str(exc))}", file=sys.stderr)
         return exc.exit_code
+
+
+_WHERE = "or set SCOUTCREW_HOME (data) and --output (reports) to a folder you can write"
+_FILE_FAULTS = {
+    errno.EACCES: f"give yourself write access to it, {_WHERE}",
+    errno.EPERM: f"give yourself write access to it, {_WHERE}",
+    errno.EROFS: f"it is on a read-only file system: {_WHERE.removeprefix('or ')}",
+    errno.ENOSPC: f"the disk is full: free some space, {_WHERE}",
+    errno.EDQUOT: f"your disk quota is used up: free some space, {_WHERE}",
+    errno.EFBIG: f"the file may not grow any larger (disk full or a size limit), {_WHERE}",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -86,6 +86,14 @@ class RunLocked(ScoutcrewError):
     """Another run of the same crew holds its lock."""
 
 
+class StoreError(ScoutcrewError):
+    """The SQLite store cannot be used: read-only, the disk is full, or a lock was not freed."""
+
+
+class StoreLocked(StoreError):
+    """Another process held the store's write lock for longer than scoutcrew waits."""
+
+
 class SourceError(ScoutcrewError):
     """A feed, search or page could not be used; it becomes a note, never stops the run."""
 
