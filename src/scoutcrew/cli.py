@@ -145,7 +145,26 @@ def build_parser() -> argparse.ArgumentParser:
     add_schedule_commands(sub)
     add_batch_command(sub)
     add_serve_commands(sub)
+    _global_options_after_commands(parser)
     return parser
+
+
+def _global_options_after_commands(parser: argparse.ArgumentParser) -> None:
+    """Accept --project and --debug after a command too (`scoutcrew run demo --project DIR`).
+
+    Each command's own copy has no default, so one given before the command still counts.
+    """
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        for command in {id(p): p for p in action.choices.values()}.values():
+            command.add_argument(
+                "--project", metavar="DIR", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+            )
+            command.add_argument(
+                "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+            )
+            _global_options_after_commands(command)
 
 
 def _run_options(p: argparse.ArgumentParser) -> None:
@@ -344,7 +363,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     from .config.models import parse_model_override
-    from .config.schema import load_config
+    from .config.schema import crew_chains, load_config
     from .llm.doctor import format_doctor, run_doctor
     from .llm.ledger import UsageLedger
     from .run.pipeline import make_runtime
@@ -352,13 +371,16 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     project = _project(args)
     if args.model:
         specs = parse_model_override(args.model)
+        chains = {"--model": [specs]}
     else:
         config = load_config(project)
         if config.problems:
             raise ConfigError(config.problems)
         specs = sorted({spec for agent in config.agents.values() for spec in agent.chain})
+        chains = crew_chains(config)
+        specs = sorted({*specs, *(s for crew in chains.values() for c in crew for s in c)})
     runtime = make_runtime(project, args.backend, UsageLedger())
-    lines = run_doctor(runtime, specs)
+    lines = run_doctor(runtime, specs, chains)
     print(format_doctor(lines))
     return 0 if all(getattr(line, "ok", True) for line in lines) else 1
 

@@ -54,6 +54,10 @@ class OllamaUnreachable(LLMError):
     """Ollama did not answer at the configured host(s)."""
 
 
+class OllamaFailing(LLMError):
+    """Ollama (or a proxy in front of it) answers, but every answer is an error status."""
+
+
 class OllamaNotResponding(LLMError):
     """Ollama accepted the connection but did not answer (wedged or overloaded)."""
 

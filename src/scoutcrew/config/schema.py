@@ -23,6 +23,7 @@ from .models import (
     ResearchConfig,
     TaskConfig,
     TaskOutputConfig,
+    chain_specs,
     suggest,
 )
 from .project import Project
@@ -360,6 +361,17 @@ def crew_placeholders(config: ProjectConfig, name: str) -> set[str]:
     for text in texts:
         found |= placeholders(text)
     return found
+
+
+def crew_chains(config: ProjectConfig) -> dict[str, list[list[str]]]:
+    """The model chain of each agent of each valid crew (the crew's `llm` before the agent's)."""
+    return {
+        name: [
+            chain_specs(crew.llm) if crew.llm else config.agents[agent].chain
+            for agent in _crew_agent_names(crew)
+        ]
+        for name, crew in config.crews.items()
+    }
 
 
 def _crew_agent_names(crew: CrewConfig) -> list[str]:
