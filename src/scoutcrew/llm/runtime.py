@@ -639,6 +639,7 @@ class LLMRuntime:
                     temperature=option_value(options, "temperature"),
                     seed=option_value(options, "seed"),
                     stop=stop,
+                    focus=option_value(options, "focus"),
                 )
             )
         except LLMError as exc:
@@ -721,7 +722,8 @@ def _model_key(spec: ModelSpec) -> str:
 
 
 def _options_dict(options: Any) -> dict[str, Any]:
-    keys = ("num_ctx", "temperature", "seed", "keep_alive", "num_predict")
+    # focus: what the crew is about (its topic), for a base model that must pick lines itself.
+    keys = ("num_ctx", "temperature", "seed", "keep_alive", "num_predict", "focus")
     return {k: v for k in keys if (v := option_value(options, k)) is not None}
 
 

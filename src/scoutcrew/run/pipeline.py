@@ -654,14 +654,19 @@ def publish(
     research: Any = None,
 ) -> Any:
     """Check the report's sections (and repair them once), then write the report files."""
+    from ..llm.basemodel import copies_not_run
+    from ..llm.embedded import base_model_tasks
     from ..report.files import write_report
     from ..text.untrusted import strip_controls
     from ..verify.repair import review_sections
 
     # Model text enters the report here: no control character of it reaches a file.
-    sections = [
-        (t.heading, strip_controls(outputs.get(t.name, ""))) for t in plan.tasks if t.in_report
-    ]
+    in_report = [t for t in plan.tasks if t.in_report]
+    texts = copies_not_run(
+        [(t.name, strip_controls(outputs.get(t.name, ""))) for t in in_report],
+        base_model_tasks(runtime.ledger.records, runtime.data_dir),
+    )
+    sections = [(t.heading, text) for t, (_name, text) in zip(in_report, texts, strict=True)]
     sections, verification = review_sections(plan, pack, sections, runtime)
     usage = list(runtime.ledger.records)  # the judge's and the repair's calls count too
     out_dir = options.output_dir or _output_dir(plan)
