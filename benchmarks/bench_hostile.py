@@ -46,6 +46,7 @@ from hostile import (  # noqa: E402
     escape_feed,
     rss091,
 )
+from hostile_edges import EDGE_CASES  # noqa: E402
 from hostile_kit import (  # noqa: E402  (the harness: bounded runs, misbehaving servers)
     MB,
     MODEL,
@@ -516,6 +517,7 @@ CASES: list[Case] = [
         address_space_mb=6144,
     ),
 ]
+CASES += EDGE_CASES  # hostile_edges.py: configuration, store, servers, messages
 CASES_BY_NAME = {case.name: case for case in CASES}
 
 
