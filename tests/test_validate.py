@@ -6,18 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from readme_examples import CRITIC_AGENT
 
 from scoutcrew.cli import main
-
-CRITIC = """
-critic:
-  role: Critic
-  goal: >-
-    Point out what the digest gets wrong or leaves out.
-  backstory: >-
-    You are a careful, fair editor.
-  llm: ollama/qwen3:8b
-"""
 
 
 def _validate(project: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -101,7 +92,7 @@ def test_a_yaml_mistake_names_its_own_line_and_the_fix(
     project_dir: Path, capsys: pytest.CaptureFixture[str], good: str, bad: str, said: str, fix: str
 ) -> None:
     agents = project_dir / "agents.yaml"
-    text = agents.read_text() + CRITIC
+    text = agents.read_text() + CRITIC_AGENT
     start = text.index("\ncritic:")
     text = text[:start] + text[start:].replace(good, bad, 1)
     agents.write_text(text)
