@@ -131,3 +131,15 @@ def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
 
 def fake_ollama(reply: object = WRITER_REPLY) -> FakeOllama:
     return FakeOllama(default_reply=reply)  # type: ignore[arg-type]
+
+
+def mcp_params(site: Site, **env: str):  # -> mcp.StdioServerParameters
+    """`scoutcrew mcp` as a chat UI starts it: the project's server over stdio."""
+    from mcp import StdioServerParameters
+
+    return StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "scoutcrew.cli", "--project", str(site.root), "mcp", "--backend", "ollama"],
+        env=site.env(**env),
+        cwd=str(site.root),
+    )

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from feedserver import FeedServer, RateLimitingSearch
 
-from scoutcrew.config.schema import SourcesConfig
+from scoutcrew.config.models import SourcesConfig
 from scoutcrew.errors import SourceError
 from scoutcrew.gather.feeds import gather, parse_date, parse_feed
 from scoutcrew.gather.fetch import FetchLimits

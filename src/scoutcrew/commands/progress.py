@@ -31,6 +31,7 @@ class Progress:
         self.calls = 0
         self._lock = threading.Lock()
         self._status: Any = None
+        self._failures: dict[str, int] = {}  # each failure's text -> the call that said it
 
     def __call__(self, message: str) -> None:
         message = strip_controls(message)  # the last guard before the terminal
@@ -52,6 +53,12 @@ class Progress:
             self._refresh()
         else:
             state = "ok" if getattr(record, "ok", True) else f"failed ({record.error})"
+            if not getattr(record, "ok", True):
+                # The same failure (Ollama down, before each task falls back) is said once.
+                with self._lock:
+                    first = self._failures.setdefault(str(record.error), self.calls)
+                if first != self.calls:
+                    state = f"failed, as call {first} did"
             line = (
                 f"[scoutcrew {self._elapsed()}]   call {self.calls}: {record.agent or '-'}/"
                 f"{record.task or '-'} on {record.spec}: {record.prompt_tokens} prompt + "

@@ -49,7 +49,7 @@ Progress = Callable[[str, str, int, int], None]  # (kind, source, done, total)
 
 
 class SourcesSettings(Protocol):
-    """The attributes gather reads (scoutcrew.config.schema.SourcesConfig has them)."""
+    """The attributes gather reads (scoutcrew.config.models.SourcesConfig has them)."""
 
     feeds: list[str]
     search: list[str]

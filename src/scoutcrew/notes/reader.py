@@ -12,7 +12,7 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..config.schema import ModelOptions
+from ..config.models import ModelOptions
 from ..llm.budget import BudgetGuard
 from ..text.measure import estimate_tokens
 from .take import Reading

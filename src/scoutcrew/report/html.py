@@ -17,6 +17,7 @@ from .model import (
     Report,
     agent_of,
     is_linkable,
+    own_text_parts,
     source_day,
     source_title,
     sources_of,
@@ -58,7 +59,9 @@ def render_html(report: Report) -> str:
         f"<title>{e(report.title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{e(report.title)}</h1>",
     ]
-    parts += [f'<p class="note"><strong>Note:</strong> {e(n)}</p>' for n in report.model_notes]
+    parts += [
+        f'<p class="note"><strong>Note:</strong> {_own_html(n)}</p>' for n in report.model_notes
+    ]
     known = {s.id for s in sources_of(report.pack)}
     marked = [f for f in report.flags if f.marker is not None]
     notes = {int(f.marker): marker_note(f) for f in marked if f.marker is not None}
@@ -95,7 +98,7 @@ def render_html(report: Report) -> str:
     parts.append("</ul>")
     if report.models:
         parts.append("<h2>Models</h2><ul>")
-        parts += [f"<li>{e(line)}</li>" for line in report.models]
+        parts += [f"<li>{_own_html(line)}</li>" for line in report.models]
         parts.append("</ul>")
     parts.append(_charts_html(report))
 
@@ -234,7 +237,12 @@ def _charts_html(report: Report) -> str:
         name = str(getattr(s, "feed_title", "") or "") or _host(str(getattr(s, "url", "")))
         feeds[name] = feeds.get(name, 0) + 1
     charts = []
-    if agents:
+    if agents and not any(sum(row) for row in agents.values()):
+        # A chart of zeros says nothing: say why no token was spent.
+        cached = not any(getattr(rec, "task", None) == "notes" for rec in report.usage)
+        why = "all notes cached, and" if cached else "no model call read or wrote anything:"
+        charts.append(f'<p class="tokens">0 tokens: {why} nothing else needed a model</p>')
+    elif agents:
         ranked = sorted(agents.items(), key=lambda kv: -sum(kv[1]))
         rows = [(name, [prompt, completion]) for name, (prompt, completion) in ranked]
         charts.append(bar_chart("Tokens per agent (prompt, completion)", rows))
@@ -287,6 +295,13 @@ def _host(url: str) -> str:
 def _plain_sentence(sentence: str) -> str:
     # The sentence is cleaned Markdown: show its "&lt;" as "<" (the page escapes it again).
     return re.sub(r"\s+", " ", sentence).replace("&lt;", "<").strip()
+
+
+def _own_html(text: str) -> str:
+    """scoutcrew's own text (a note, a model line), escaped, its `code` and URLs as <code>."""
+    return "".join(
+        f"<code>{_h(part)}</code>" if code else _h(part) for part, code in own_text_parts(text)
+    )
 
 
 def _unmd(text: str) -> str:

@@ -10,6 +10,7 @@ from .model import (
     Report,
     code_text,
     is_linkable,
+    md_own_text,
     md_text,
     source_day,
     source_title,
@@ -56,7 +57,7 @@ def render_markdown(report: Report) -> str:
 
     if report.models:
         out += ["## Models", ""]
-        out += [f"- {md_text(line)}" for line in report.models]
+        out += [f"- {md_own_text(line)}" for line in report.models]
         out.append("")
 
     if report.flags:

@@ -87,8 +87,8 @@ class ResearchState(TypedDict, total=False):
 class LoopContext:
     """What the nodes work with (not part of the checkpointed state)."""
 
-    settings: Any  # config.schema.ResearchConfig
-    sources: Any  # config.schema.SourcesConfig
+    settings: Any  # config.models.ResearchConfig
+    sources: Any  # config.models.SourcesConfig
     agent: Any  # config.plan.PlannedAgent: whose words and models the loop uses
     fallback_queries: list[str]
     runtime: Any

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from ..text.untrusted import one_line
 
 if TYPE_CHECKING:
-    from ..config.schema import DeliveryConfig
+    from ..config.models import DeliveryConfig
 
 log = logging.getLogger("scoutcrew.delivery")
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 def needs_evidence(plan: Plan) -> bool:
     """Whether any task reads {evidence} (else no source is read by a model)."""
-    from ..config.schema import placeholders
+    from ..config.templates import placeholders
 
     return any("evidence" in placeholders(t.description) for t in plan.tasks)
 
@@ -156,13 +156,19 @@ def after_task(ctx: RunContext, state: RunState) -> str:
 
 def verify_node(ctx: RunContext, state: RunState) -> RunState:
     """Check every cited sentence against its sources; the judge and the repair round."""
+    from ..llm.basemodel import copies_not_run
+    from ..llm.embedded import base_model_tasks
     from ..verify.repair import review_sections
 
     outputs = state.get("outputs") or {}
-    # Model text enters the report here: no control character of it reaches a file.
-    sections = [
-        (t.heading, strip_controls(outputs.get(t.name, ""))) for t in ctx.plan.tasks if t.in_report
-    ]
+    in_report = [t for t in ctx.plan.tasks if t.in_report]
+    # Model text enters the report here: no control character of it reaches a file. A later
+    # section a base model would only copy from an earlier one says it was not run.
+    texts = copies_not_run(
+        [(t.name, strip_controls(outputs.get(t.name, ""))) for t in in_report],
+        base_model_tasks(ctx.runtime.ledger.records, ctx.runtime.data_dir),
+    )
+    sections = [(t.heading, text) for t, (_name, text) in zip(in_report, texts, strict=True)]
     ctx.say("checking the report's claims")
     sections, verification = review_sections(ctx.plan, cited_pack(state), sections, ctx.runtime)
     return {"sections": sections, "verification": verification, "report_base": new_base(ctx)}

@@ -8,17 +8,23 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import sqlite3
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, is_dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ScoutcrewError
+from ..errors import ScoutcrewError, StoreError
 from .db import Store
 
 if TYPE_CHECKING:
     from ..config.project import Project
+
+log = logging.getLogger("scoutcrew.store")
 
 # The schema lives in store.migrations (migration 2: run history).
 
@@ -60,11 +66,19 @@ class RunRow:
 
 
 class RunRecorder:
-    """Write one run's record as it happens, so a crash or Ctrl-C loses nothing."""
+    """Write one run's record as it happens, so a crash or Ctrl-C loses nothing.
+
+    A model call is never held up by the store: when another process holds its lock (or a
+    write fails), the call waits in memory and goes in with the next write of the run.
+    """
 
     def __init__(self, store: Store, run_id: str):
         self.store = store
         self.run_id = run_id
+        self._pending: list[tuple[Any, ...]] = []
+        self._pending_lock = threading.Lock()
+        self._write_lock = threading.RLock()
+        self._warned = False
 
     @classmethod
     def start(
@@ -86,14 +100,14 @@ class RunRecorder:
         return cls(store, run_id)
 
     def save_evidence(self, evidence: dict, notes: list[str], degraded: list[str]) -> None:
-        with self.store.transaction() as conn:
+        with self._transaction() as conn:
             conn.execute(
                 "UPDATE runs SET evidence = ?, notes = ?, degraded = ? WHERE id = ?",
                 (json.dumps(evidence), json.dumps(notes), json.dumps(degraded), self.run_id),
             )
 
     def task_done(self, position: int, task: str, agent: str | None, output: str) -> None:
-        with self.store.transaction() as conn:
+        with self._transaction() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO run_tasks (run_id, position, task, agent, output,"
                 " finished_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -110,12 +124,32 @@ class RunRecorder:
             raise TypeError(f"not a call record: {record!r}")
         values = [data.get(name) for name in CALL_FIELDS]
         values[CALL_FIELDS.index("ok")] = int(bool(data.get("ok", True)))
-        with self.store.transaction() as conn:
-            conn.execute(
-                f"INSERT INTO llm_calls (run_id, {', '.join(CALL_FIELDS)}) "
-                f"VALUES (?, {', '.join('?' * len(CALL_FIELDS))})",
-                (self.run_id, *values),
-            )
+        with self._pending_lock:
+            self._pending.append((self.run_id, *values))
+        try:
+            with self._transaction(wait=0.0):
+                pass
+        except StoreError as exc:
+            if not self._warned:
+                self._warned = True
+                log.warning("%s; the run's model calls are recorded once it can write", exc)
+
+    @contextmanager
+    def _transaction(self, *, wait: float | None = None) -> Iterator[Any]:
+        """A transaction of the store that first writes the calls still waiting in memory."""
+        with self._write_lock:  # one flush at a time: a waiting call is written once
+            with self._pending_lock:
+                pending = list(self._pending)
+            with self.store.transaction(wait=wait) as conn:
+                if pending:
+                    conn.executemany(
+                        f"INSERT INTO llm_calls (run_id, {', '.join(CALL_FIELDS)}) "
+                        f"VALUES (?, {', '.join('?' * len(CALL_FIELDS))})",
+                        pending,
+                    )
+                yield conn
+            with self._pending_lock:
+                del self._pending[: len(pending)]
 
     def calls(self) -> list[dict[str, Any]]:
         """The model calls recorded for this run so far, oldest first (CallRecord fields)."""
@@ -135,7 +169,7 @@ class RunRecorder:
             conn.execute("DELETE FROM run_answers WHERE run_id = ?", (self.run_id,))
 
     def finish(self, status: str, *, report: str | None = None, error: str | None = None) -> None:
-        with self.store.transaction() as conn:
+        with self._transaction() as conn:
             conn.execute(
                 "UPDATE runs SET status = ?, ended_at = ?, report = COALESCE(?, report),"
                 " error = ? WHERE id = ?",
