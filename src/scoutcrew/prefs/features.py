@@ -100,6 +100,8 @@ def combine(parts: Sequence[Part]) -> Features:
         profile = item_profile(part.title, lead)
         for term, weight in profile.vector.items():
             if term.startswith("N:"):
+                if term[2:] in FRAME_WORDS:
+                    continue
                 key = f"name:{term[2:]}"
             elif f"N:{term}" in profile.vector:
                 continue  # the name counts once, as a name

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from .features import KINDS, Features
 
-MIN_SUPPORT = 2  # rated stories a learned rule on a word or a name needs
+MIN_SUPPORT = 2  # rated stories on its side a learned rule on a word or a name needs
 MIN_WEIGHT = 0.4  # a learned rule weaker than this either way is left out
 SMOOTHING = 0.5  # added to each count (Laplace-like)
 MAX_WEIGHT = 2.0  # a learned rule's weight is at most this either way
@@ -85,7 +85,8 @@ class Rule:
         if self.kind == "outlet":
             return f"outlet {self.label}"
         if self.kind == "story":
-            return f'the story "{self.label}"'
+            title = " ".join(self.label.split())
+            return f'the story "{title if len(title) <= 60 else title[:57] + "..."}"'
         return self.label
 
     def because(self) -> str:
@@ -193,14 +194,16 @@ def learn(crew: str, ratings: Sequence[Rating]) -> Preferences:
             labels.setdefault(key, label)
     for key, behind in counts.items():
         shape = key.split(":", 1)[0] in {"outlet", "kind"}
-        if key in removed or len(behind) < (MIN_SUPPORT_SHAPE if shape else MIN_SUPPORT):
+        if key in removed:
             continue
         up = sum(1 for r in behind if r.vote > 0)
         down = len(behind) - up
         weight = log_odds(up, down, len(ups), len(downs))
         if shape:
             weight = max(-MAX_WEIGHT_SHAPE, min(MAX_WEIGHT_SHAPE, weight))
-        if abs(weight) >= MIN_WEIGHT:
+        # "down: murder" means stories rated down had it: enough of them, on its own side.
+        agreeing = up if weight > 0 else down
+        if agreeing >= (MIN_SUPPORT_SHAPE if shape else MIN_SUPPORT) and abs(weight) >= MIN_WEIGHT:
             prefs.rules[key] = Rule(
                 key, _label(key, labels[key]), weight, up, down, ratings=[r.id for r in behind]
             )

@@ -245,7 +245,9 @@ def rate_rule(
             + f": at most {MAX_VALUE_CHARS} characters"
         )
     label = key.split(":", 1)[1] if kind == "outlet" else text
-    rating_id = keep_rating(store, crew, target=kind, value=key, vote=number, origin=origin, title=label)
+    rating_id = keep_rating(
+        store, crew, target=kind, value=key, vote=number, origin=origin, title=label
+    )
     what = f"the outlet {label}" if kind == "outlet" else f'the term "{label}"'
     return Rated(crew, what, number, rating_id)
 
@@ -383,3 +385,31 @@ def reset(store: Store, crew: str) -> int:
             conn.execute("DROP TABLE IF EXISTS preferences")
             conn.execute(script.strip().rstrip(";"))
         return 0
+
+
+@dataclass
+class Overview:
+    """What a crew's reader taught it: the rules, each with the ratings behind it."""
+
+    crew: str
+    prefs: Preferences
+    ratings: dict[int, Rating]
+    problem: str = ""
+
+    def behind(self, rule_ratings: list[int]) -> list[Rating]:
+        return [self.ratings[i] for i in rule_ratings if i in self.ratings]
+
+    @property
+    def removed(self) -> list[Rating]:
+        return [r for r in self.ratings.values() if r.target == "forget"]
+
+
+def overview(store: Store, crew: str) -> Overview:
+    """The crew's rules and ratings, for `scoutcrew prefs` and the web app's page."""
+    try:
+        ratings, bad = load_ratings(store, crew)
+    except (sqlite3.Error, ScoutcrewError) as exc:
+        problem = f"the preferences could not be read ({type(exc).__name__}: {str(exc)[:160]})"
+        return Overview(crew, Preferences(crew), {}, problem)
+    problem = f"{bad} rows could not be read and are left out" if bad else ""
+    return Overview(crew, learn(crew, ratings), {r.id: r for r in ratings}, problem)

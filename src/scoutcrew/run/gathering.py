@@ -81,7 +81,7 @@ def prefer_sources(
     elif prefs:
         said = (
             f"ranked with what {prefs.rated} rated stories taught: {prefs.summary(6)} "
-            f"(`scoutcrew prefs {plan.crew}` lists it; `--no-preferences` ranks without it)"
+            f"(scoutcrew prefs {plan.crew} lists it; --no-preferences ranks without it)"
         )
         pack = replace(pack, notes=[*pack.notes, Note("preferences", plan.crew, said, "info")])
     backlog = {it.url for it in gathered.items if it.first_seen and it.first_seen < carried_before}
