@@ -147,7 +147,7 @@ def test_ratings_put_the_readers_stories_first_and_move_what_they_skip_aside(
     assert stories_md.index(liked["title"][:30]) < min(
         stories_md.index(s["title"][:30]) for s in day2["stories"][1:]
     )
-    assert "moved up by your ratings (up: the story" in stories_md
+    assert "moved up by your ratings: the story" in stories_md
     also = markdown.split("## Also in the news", 1)[1].split("\n## ", 1)[0]
     assert skipped["title"][:30] in also and "moved here by down: the story" in also
     assert "--all-items tells them in full" in also

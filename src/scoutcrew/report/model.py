@@ -271,7 +271,8 @@ def also_in_news_note(crew: str) -> str:
 
 def moved_up_line(story: dict[str, Any]) -> str:
     """Why the reader's preferences moved a story up, for a story dict with a "why"."""
-    return f"moved up by your ratings ({story.get('why')})"
+    why = str(story.get("why") or "")
+    return f"moved up by your ratings: {why.removeprefix('up: ')}"
 
 
 def aside_line(entry: dict[str, Any]) -> str:
