@@ -17,6 +17,7 @@ from test_story_demo import articles, serve_outlets
 
 from scoutcrew.cli import main
 from scoutcrew.config.project import find_project
+from scoutcrew.prefs.features import LEAD_CHARS, phrase_key
 from scoutcrew.run.execute import run_crew
 from scoutcrew.run.options import RunOptions
 from scoutcrew.store.db import Store
@@ -48,6 +49,18 @@ def halves() -> tuple[list[dict], list[dict]]:
         seen[row["cluster"]] = seen.get(row["cluster"], 0) + 1
         (first if seen[row["cluster"]] <= 4 else second).append(row)
     return first, second
+
+
+# A word only one event of the demo data uses: Athens riots, Brooklyn riots, two murders.
+PLACES = {"19ecb": "Athens", "19ecbplus": "Brooklyn", "32ecb": "Bedford", "32ecbplus": "Millom"}
+
+
+def event_of(story: dict, data: dict) -> str:
+    """The ECB+ event most of a story's sources belong to."""
+    clusters = {row["doc"]: row["cluster"] for row in articles()}
+    urls = {s["id"]: s["url"] for s in data["sources"]}
+    found = [clusters[urls[sid].rsplit("/", 1)[1]] for sid in story["sources"]]
+    return max(set(found), key=found.count)
 
 
 def run(project: Path, **options: object):
@@ -125,17 +138,28 @@ def test_ratings_put_the_readers_stories_first_and_move_what_they_skip_aside(
     run_id = day1["meta"]["run_id"]
     code, out, _ = cli(project_dir, "rate", run_id[:15], skipped["id"], "down", capsys=capsys)
     assert code == 0 and "rated down" in out
+    # And a word of the liked story's event (a place each event of the data names alone).
+    place = PLACES[event_of(liked, day1)]
+    code, out, _ = cli(project_dir, "rate", "news", "--term", place, "up", capsys=capsys)
+    assert code == 0 and f'the term "{place}" rated up' in out
     with Store.open(find_project(project_dir).data_dir / "scoutcrew.sqlite") as store:
         rows = store.execute("SELECT value, vote, origin, run_id FROM preferences ORDER BY id")
     assert [tuple(r) for r in rows] == [
         (liked["id"], 1, "cli", run_id),
         (skipped["id"], -1, "cli", run_id),
+        (phrase_key("term", place), 1, "cli", None),
     ]
 
     serve_outlets(feeds, second, "day")  # day two: more articles of the same four events
     since = len(ollama.chat_requests)
     result = run(project_dir)
     day2 = report(result)
+    # Preferred sources are read first (what a budget would leave unread comes last).
+    docs = {r["doc"]: r for r in second}
+    text = {s["id"]: docs[s["url"].rsplit("/", 1)[1]] for s in day2["sources"]}
+    lead = {i: f"{r['title']} {r['text'][:LEAD_CHARS]}".lower() for i, r in text.items()}
+    named = [int(i[1:]) for i, words in lead.items() if place.lower() in words]
+    assert named and sorted(named) == list(range(1, len(named) + 1))
     told = [s["id"] for s in day2["stories"]]
     assert told[0] == liked["id"] and skipped["id"] not in told
     assert day2["stories"][0]["why"].startswith('up: the story "')
@@ -168,11 +192,12 @@ def test_ratings_put_the_readers_stories_first_and_move_what_they_skip_aside(
     # What was learned, in plain words, with the ratings behind each rule; each removable.
     code, out, _ = cli(project_dir, "prefs", "news", capsys=capsys)
     assert code == 0 and "2 stories rated (1 up, 1 down)" in out
-    assert re.search(r"up:\n  the story .+ \+3\.0  you rated it up  \(ratings #1\)", out), out
+    assert f"  {place} " in out and "you rated it up" in out
+    assert re.search(r"\n  the story .+ \+3\.0  you rated it up  \(ratings #1\)", out), out
     code, out, _ = cli(project_dir, "prefs", "news", "--remove-rating", "2", capsys=capsys)
     assert code == 0 and "rating #2 removed" in out
     code, out, _ = cli(project_dir, "prefs", "news", "--reset", capsys=capsys)
-    assert code == 0 and "1 ratings and removed rules forgotten" in out
+    assert code == 0 and "2 ratings and removed rules forgotten" in out
 
 
 def test_skip_below_leaves_predicted_skips_out_of_the_notes_counted_and_listed(

@@ -77,6 +77,8 @@ class Applied:
     moved: list[Aside] = field(default_factory=list)  # stories moved to "Also in the news"
     raised: dict[str, str] = field(default_factory=dict)  # story id -> why it moved up
     kept: list[str] = field(default_factory=list)  # what was not moved, and why
+    # Each source's place (by link) in the evidence as the topic ranked it, before preferences.
+    topic_order: dict[str, int] = field(default_factory=dict)
 
     @property
     def active(self) -> bool:
@@ -166,8 +168,9 @@ def prepare_sources(
             )
         )
     used = sum(estimate_tokens(s.render()) for s in sources)
+    order = {s.url: n for n, s in enumerate(pack.sources)}
     pack = replace(pack, sources=sources, dropped=dropped, used_tokens=used)
-    return pack, replace(applied, skipped=aside, kept=kept)
+    return pack, replace(applied, skipped=aside, kept=kept, topic_order=order)
 
 
 def story_parts(story: Story, sources: dict[str, Source]) -> list[Part]:
@@ -230,9 +233,24 @@ def arrange_stories(
         for story in skips
     ]
     gone = {s.id for s in skips}
-    before = [s.id for s in told if s.id not in gone]
-    # Stable: within a step of preference, the order of before (outlets, then the topic).
-    ranked = sorted((s for s in told if s.id not in gone), key=lambda s: -tier(judged[s.id]))
+    # The order without preferences: independent outlets, then the topic's order of sources.
+    place = {s.id: n for n, s in enumerate(told)}
+    first = {
+        s.id: min((applied.topic_order.get(n.url, len(told)) for n in s.notes), default=0)
+        for s in told
+    }
+    before = sorted(
+        (s.id for s in told if s.id not in gone),
+        key=lambda sid: (first[sid], place[sid]) if applied.topic_order else place[sid],
+    )
+    if applied.topic_order:
+        outlets = {s.id: len(s.outlets) for s in told}
+        before.sort(key=lambda sid: -outlets[sid])
+    rank = {sid: n for n, sid in enumerate(before)}
+    # Within a step of preference, the order without preferences.
+    ranked = sorted(
+        (s for s in told if s.id not in gone), key=lambda s: (-tier(judged[s.id]), rank[s.id])
+    )
     raised = {
         story.id: judged[story.id].reason(+1)
         for place, story in enumerate(ranked)
