@@ -241,4 +241,3 @@ def stdio_client_for(site: Site) -> Any:
                 yield opened
 
     return session()
-

@@ -5,13 +5,13 @@ among the stories rated up against those rated down (naive Bayes, with the two c
 taken into account), so a rule reads as what it is ("up: Klitschko, from 3 stories rated up and
 none down") and removing it or a rating changes exactly what it says. It learns from a crew's
 ratings in milliseconds on every run and needs no package; scikit-learn's logistic regression
-(with SciPy, about 150 MB installed) would give weights no count explains.
-benchmarks/bench_preferences.py measures it on real news.
+(with SciPy, 195 MB installed) gives weights no count explains, and does no better on real
+news (benchmarks/bench_preferences.py, which measures both).
 
 Rules:
-- learned: a word, name, outlet or kind of story found in at least MIN_SUPPORT rated stories,
-  whose weight is at least MIN_WEIGHT either way (a word as common among liked stories as
-  among the others teaches nothing);
+- learned: a word, name, outlet or kind of story found in at least MIN_SUPPORT rated stories on
+  the side its weight points to, whose weight is at least MIN_WEIGHT either way (a word as
+  common among liked stories as among the others teaches nothing);
 - the story itself: a rating holds for the same story in later runs (an update of it);
 - set by the reader: an outlet or a term rated up or down directly (a strong rule);
 - removed: a rule the reader removed is never learned again (until a reset).
