@@ -79,6 +79,21 @@ def rate(store: Store, story: Story, sources: dict[str, Source], vote: int) -> i
     )
 
 
+def rate_down(store: Store, stories: int, features: dict[str, str]) -> None:
+    """`stories` stories rated down, each with the same features."""
+    for n in range(stories):
+        keep_rating(
+            store,
+            "news",
+            target="story",
+            value=f"st-{n}",
+            vote=-1,
+            origin="cli",
+            title=f"s{n}",
+            features=dict(features),
+        )
+
+
 def test_rules_are_learned_with_the_ratings_behind_them(store: Store) -> None:
     ev = events()
     by_id = {s.id: s for group in ev.values() for s in group}
@@ -130,17 +145,7 @@ def test_a_word_rated_as_often_up_as_down_teaches_nothing(store: Store) -> None:
 def test_outlets_and_kinds_need_more_ratings_and_never_move_a_story_alone(store: Store) -> None:
     ev = events()
     by_id = {s.id: s for group in ev.values() for s in group}
-    for n in range(3):
-        keep_rating(
-            store,
-            "news",
-            target="story",
-            value=f"st-{n}",
-            vote=-1,
-            origin="cli",
-            title=f"s{n}",
-            features={"outlet:outlet1.example": "outlet1.example"},
-        )
+    rate_down(store, 3, {"outlet:outlet1.example": "outlet1.example"})
     prefs, _ = load_preferences(store, "news")
     assert prefs is not None
     rule = prefs.rules["outlet:outlet1.example"]
@@ -227,17 +232,7 @@ def test_skip_below_leaves_predicted_skips_out_of_the_notes_and_reads_the_prefer
 
 
 def test_a_removed_rule_is_not_learned_again_until_a_reset(store: Store) -> None:
-    for n in range(2):
-        keep_rating(
-            store,
-            "news",
-            target="story",
-            value=f"st-{n}",
-            vote=-1,
-            origin="cli",
-            title=f"s{n}",
-            features={"term:crypto": "crypto", "term:fund": "funding"},
-        )
+    rate_down(store, 2, {"term:crypto": "crypto", "term:fund": "funding"})
     assert forget_rule(store, "news", "crypto", origin="web") == "crypto"
     prefs, _ = load_preferences(store, "news")
     assert prefs is not None and "term:crypto" not in prefs.rules and "term:fund" in prefs.rules

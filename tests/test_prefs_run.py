@@ -4,6 +4,7 @@ Rated with the real CLI, the next run ranks the reader's kind of story first and
 what they skip to "Also in the news" with its rule, and with `skip_below` reads less; with no
 rating a run is exactly the run it was before preferences existed."""
 
+# ruff: noqa: F811  (the fixtures "ollama" and "feeds" come from test_stories)
 from __future__ import annotations
 
 import json
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from feedserver import FeedServer
-from test_stories import crew_answer, kind, write_crew
+from test_stories import feeds, kind, ollama, write_crew  # noqa: F401  (fixtures)
 from test_story_demo import articles, serve_outlets
 
 from scoutcrew.cli import main
@@ -22,22 +23,9 @@ from scoutcrew.run.execute import run_crew
 from scoutcrew.run.options import RunOptions
 from scoutcrew.store.db import Store
 from scoutcrew.testing.fake_ollama import FakeOllama
-from scoutcrew.testing.scripts import copy_project, scripted_reader, sources_in_prompt
+from scoutcrew.testing.scripts import copy_project, sources_in_prompt
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def ollama(monkeypatch: pytest.MonkeyPatch):
-    with FakeOllama(default_reply=scripted_reader(crew_answer)) as server:
-        monkeypatch.setenv("OLLAMA_HOST", server.url)
-        yield server
-
-
-@pytest.fixture
-def feeds():
-    with FeedServer() as server:
-        yield server
 
 
 def halves() -> tuple[list[dict], list[dict]]:

@@ -42,6 +42,7 @@ from ..config.project import Project
 from ..errors import BadInput, InputsNeeded, RunLocked, UnknownCrew
 from ..report.atom import ALL_CREWS, MAX_ENTRIES, render_feed
 from ..report.index import ReportEntry
+from .forms import checked_form
 from .library import Library
 from .prefspage import preference_routes, rating_context
 from .ratings import Ratings
@@ -172,15 +173,9 @@ def create_app(settings: Settings, manager: RunManager | None = None) -> Starlet
         crew = request.path_params["crew"]
         if not library.is_crew(crew):
             return not_found(request, "No such crew.")
-        try:
-            size = int(request.headers.get("content-length", ""))
-        except ValueError:
-            return PlainTextResponse("a form needs a Content-Length", status_code=411)
-        if size > MAX_FORM_BYTES:
-            return PlainTextResponse("the form is too large", status_code=413)
-        form = await request.form()
-        if not hmac.compare_digest(str(form.get("csrf", "")), settings.csrf):
-            return PlainTextResponse("missing or wrong CSRF token", status_code=403)
+        form = await checked_form(request, settings.csrf, MAX_FORM_BYTES)
+        if isinstance(form, Response):
+            return form
         inputs = {
             str(k)[len("input.") :]: str(v)
             for k, v in form.multi_items()

@@ -10,16 +10,16 @@ there is refused with a page that says what is (4xx); nothing is written then.
 from __future__ import annotations
 
 import asyncio
-import hmac
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from ..errors import BadRating, ScoutcrewError, UnknownStory
 from ..report.index import ReportEntry
+from .forms import checked_form
 from .library import Library
 from .ratings import Ratings
 
@@ -51,19 +51,6 @@ def rating_context(ratings: Ratings, entry: ReportEntry) -> dict[str, Any]:
 def preference_routes(library: Library, ratings: Ratings, page: Page, csrf: str) -> list[Route]:
     """The routes: rate a story of a report; the crew's preferences page and its changes."""
 
-    async def checked_form(request: Request) -> Any:
-        """The POSTed form, or the response that refuses it (size, CSRF)."""
-        try:
-            size = int(request.headers.get("content-length", ""))
-        except ValueError:
-            return PlainTextResponse("a form needs a Content-Length", status_code=411)
-        if size > MAX_FORM_BYTES:
-            return PlainTextResponse("the form is too large", status_code=413)
-        form = await request.form()
-        if not hmac.compare_digest(str(form.get("csrf", "")), csrf):
-            return PlainTextResponse("missing or wrong CSRF token", status_code=403)
-        return form
-
     def refused(request: Request, exc: Exception | str, status: int = 400) -> Response:
         return page(request, "error.html", status=status, message=f"Not rated: {exc}")
 
@@ -72,7 +59,7 @@ def preference_routes(library: Library, ratings: Ratings, page: Page, csrf: str)
         entry = await asyncio.to_thread(library.report, crew, base)
         if entry is None:
             return page(request, "error.html", status=404, message="No such report.")
-        form = await checked_form(request)
+        form = await checked_form(request, csrf, MAX_FORM_BYTES)
         if isinstance(form, Response):
             return form
         run_id = str((entry.data.get("meta") or {}).get("run_id") or "")
@@ -103,7 +90,7 @@ def preference_routes(library: Library, ratings: Ratings, page: Page, csrf: str)
             crew = request.path_params["crew"]
             if not library.is_crew(crew):
                 return page(request, "error.html", status=404, message="No such crew.")
-            form = await checked_form(request)
+            form = await checked_form(request, csrf, MAX_FORM_BYTES)
             if isinstance(form, Response):
                 return form
             try:
