@@ -25,7 +25,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("llm",),  # model calls: Ollama, the embedded engine, chains, ledger, budgets
     ("notes",),  # the map step and the levels of summaries
     ("stories",),  # notes grouped by event, identity across runs
-    ("research", "crew", "verify"),  # the research loop; the crewai crew; claim checks
+    # the research loop; the crewai crew; claim checks; what the reader wants (ratings)
+    ("research", "crew", "verify", "prefs"),
     ("report",),  # the Markdown, HTML, JSON and Atom renderers
     ("run",),  # the run graph: every stage in order, checkpoints, resume, publish
     ("schedule",),  # runs on a clock, as child processes

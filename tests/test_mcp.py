@@ -56,7 +56,13 @@ def test_mcp_lists_crews_runs_the_demo_reads_and_searches_reports(
         out = anyio.run(scenario, ollama.url)
         assert len(crew_requests(ollama.chat_requests)) == 3  # one per task
 
-    assert out["tools"] == ["latest_report", "list_crews", "run_crew", "search_reports"]
+    assert out["tools"] == [
+        "latest_report",
+        "list_crews",
+        "rate_story",
+        "run_crew",
+        "search_reports",
+    ]
     assert "inputs" in out["schema"]["run_crew"]["properties"]
     crews = {c["name"]: c for c in out["crews"]}
     assert set(crews) == {"ai-news", "demo", "topic-brief", "weekly-report"}

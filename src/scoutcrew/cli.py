@@ -114,6 +114,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="stop before the crew writes, to drop stories or sources, then `scoutcrew resume RUN`",
     )
+    p.add_argument(
+        "--no-preferences",
+        action="store_true",
+        help="rank as if you had rated nothing (your ratings stay; see `scoutcrew prefs CREW`)",
+    )
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("plan", help="gather evidence and estimate tokens, without any model")
@@ -144,12 +149,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_doctor)
 
     from .commands.batch import add_batch_command
+    from .commands.prefs import add_prefs_commands
     from .commands.schedule import add_schedule_commands
     from .commands.serve import add_serve_commands
 
     add_schedule_commands(sub)
     add_batch_command(sub)
     add_serve_commands(sub)
+    add_prefs_commands(sub)
     _global_options_after_commands(parser)
     return parser
 
@@ -270,6 +277,7 @@ def _options(args: argparse.Namespace):  # -> RunOptions
         all_items=args.all_items,
         review_plan=bool(getattr(args, "review_plan", False)),
         review_evidence=bool(getattr(args, "review_evidence", False)),
+        preferences=not getattr(args, "no_preferences", False),
         budget={
             key: value
             for key in ("prompt_tokens", "output_tokens", "minutes")

@@ -86,6 +86,14 @@ class RunFailed(ScoutcrewError):
     """The crew run failed; its record says where."""
 
 
+class UnknownStory(ScoutcrewError):
+    """A rating names a run, a story or a rule that is not there; the message lists what is."""
+
+
+class BadRating(ScoutcrewError):
+    """A rating cannot be kept: a vote other than up or down, an empty term or outlet."""
+
+
 class RunLocked(ScoutcrewError):
     """Another run of the same crew holds its lock."""
 

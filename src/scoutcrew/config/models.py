@@ -276,6 +276,17 @@ class VerifyConfig(Strict):
         return check_model_spec(value) if value is not None else None
 
 
+class PreferencesConfig(Strict):
+    """How a crew uses its reader's ratings (see `scoutcrew prefs`).
+
+    skip_below: a new source the reader would want with less than this chance (0 to 1) is left
+    out of the notes step (counted as a predicted skip, listed in "Also in the news"); by
+    default every source is read and predicted skips are only moved aside after reading.
+    """
+
+    skip_below: float | None = Field(default=None, gt=0, lt=1)
+
+
 class CrewConfig(Strict):
     """One file under crews/."""
 
@@ -306,6 +317,7 @@ class CrewConfig(Strict):
         return None if value is None else _check_chain(value)
 
     verify: VerifyConfig = Field(default_factory=VerifyConfig)
+    preferences: PreferencesConfig = Field(default_factory=PreferencesConfig)
 
     @field_validator("schedule", mode="before")
     @classmethod

@@ -16,7 +16,11 @@ from ..verify.verdicts import marker_note
 from .model import (
     Report,
     agent_of,
+    also_in_news,
+    also_in_news_note,
+    aside_line,
     is_linkable,
+    moved_up_line,
     own_text_parts,
     source_day,
     source_title,
@@ -76,6 +80,7 @@ def render_html(report: Report) -> str:
         parts.append("</ol>")
 
     parts += _stories_html(report, known)
+    parts += _also_in_news_html(report, known)
     parts.append("<h2>References</h2>")
     cited = report.cited
     if cited:
@@ -131,6 +136,8 @@ def _stories_html(report: Report, known: set[str]) -> list[str]:
         cites = _link_citations(e("".join(f"[{i}]" for i in ids)).replace("][", ", "), known)
         parts.append(f"<li><strong>{e(label)}</strong>: {e(story.get('title', ''))} {cites}")
         extra = []
+        if story.get("why"):
+            extra.append(f'<li class="moved-up">{e(moved_up_line(story))}</li>')
         if story_outlets(story):
             extra.append(f"<li>{e(story_outlets(story))}</li>")
         for entry in story.get("disagreements") or []:
@@ -142,6 +149,40 @@ def _stories_html(report: Report, known: set[str]) -> list[str]:
         if extra:
             parts.append("<ul>" + "".join(extra) + "</ul>")
         parts.append("</li>")
+    parts.append("</ul>")
+    return parts
+
+
+def _also_in_news_html(report: Report, known: set[str]) -> list[str]:
+    """What the preferences moved aside: one line each (a click opens it in full: its notes
+    and links, or the article for a source that was not read)."""
+    entries = also_in_news(report.pack)
+    if not entries:
+        return []
+    e = _h
+    parts = [
+        f'<h2>Also in the news</h2><p class="aside-note">{e(also_in_news_note(report.crew))}</p>',
+        '<ul class="also-news">',
+    ]
+    for entry in entries:
+        url = str(entry.get("url") or "")
+        link = (
+            f'<a href="{e(url)}" rel="noopener noreferrer nofollow">{e(url)}</a>'
+            if is_linkable(url)
+            else ""
+        )
+        inside = [
+            f"<li>{_link_citations(e(str(fact)), known)}</li>" for fact in entry.get("facts") or []
+        ]
+        body = f'<ul class="facts">{"".join(inside)}</ul>' if inside else ""
+        if not entry.get("read"):
+            body += "<p>Not read by a model.</p>"
+        body += f"<p>{link}</p>" if link else ""
+        parts.append(
+            f'<li id="aside-{e(str(entry.get("id") or ""))}"><details><summary>'
+            f"<strong>{e(str(entry.get('title') or ''))}</strong> ({e(aside_line(entry))})"
+            f"</summary>{body}</details></li>"
+        )
     parts.append("</ul>")
     return parts
 

@@ -74,7 +74,14 @@ def report_json(report: Report) -> dict[str, Any]:
             "line": v.trust_line(),
         },
         "meta": report.meta,
-    }
+    } | _preferences(report)
+
+
+def _preferences(report: Report) -> dict[str, Any]:
+    """What the reader's preferences did, when they did anything (a run with no ratings has
+    the report it always had)."""
+    used = getattr(report.pack, "preferences", None)
+    return {"preferences": dict(used)} if used else {}
 
 
 def _record_dict(rec: Any) -> dict[str, Any]:

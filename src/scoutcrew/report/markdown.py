@@ -8,10 +8,14 @@ from typing import Any
 from ..verify.verdicts import Flag, marker_note
 from .model import (
     Report,
+    also_in_news,
+    also_in_news_note,
+    aside_line,
     code_text,
     is_linkable,
     md_own_text,
     md_text,
+    moved_up_line,
     source_day,
     source_title,
     story_outlets,
@@ -34,6 +38,7 @@ def render_markdown(report: Report) -> str:
         out.append("")
 
     out += _stories_md(report)
+    out += _also_in_news_md(report)
     out += ["## References", ""]
     cited = report.cited
     for source in cited:
@@ -86,6 +91,8 @@ def _stories_md(report: Report) -> list[str]:
             out.append(f"- **reported before**{f' ({when})' if when else ''}: {title}")
         else:
             out.append(f"- **new**: {title}")
+        if story.get("why"):
+            out.append(f"  - {md_text(moved_up_line(story))}")
         if story_outlets(story):
             out.append(f"  - {md_text(story_outlets(story))}")
         for entry in story.get("disagreements") or []:
@@ -93,6 +100,22 @@ def _stories_md(report: Report) -> list[str]:
         if status == "updated":
             for line in story.get("changed") or []:
                 out.append(f"  - new: {md_text(_no_ids(line))}")
+    out.append("")
+    return out
+
+
+def _also_in_news_md(report: Report) -> list[str]:
+    """What the reader's preferences moved aside: one line each, with its link and its rule."""
+    entries = also_in_news(report.pack)
+    if not entries:
+        return []
+    out = ["## Also in the news", "", md_text(also_in_news_note(report.crew)), ""]
+    for entry in entries:
+        url = str(entry.get("url") or "")
+        link = f" <{url}>" if is_linkable(url) else ""
+        out.append(
+            f"- {md_text(str(entry.get('title') or ''))} -{link} ({md_text(aside_line(entry))})"
+        )
     out.append("")
     return out
 

@@ -60,9 +60,13 @@ class Report:
 
     @property
     def uncited(self) -> list[Any]:
-        """Sources the crew read but the report does not cite, in evidence order."""
+        """Sources the crew read but the report does not cite, in evidence order (those of a
+        story in "Also in the news" are listed there)."""
         cited = {s.id for s in self.cited}
-        return [s for s in sources_of(self.pack) if s.id not in cited]
+        aside = {
+            str(sid) for entry in also_in_news(self.pack) for sid in entry.get("sources") or []
+        }
+        return [s for s in sources_of(self.pack) if s.id not in cited and s.id not in aside]
 
     @property
     def uncited_count(self) -> int:
@@ -250,6 +254,34 @@ def story_outlets(story: dict[str, Any]) -> str:
         return ""
     shown = ", ".join(outlets[1:9]) + (", ..." if len(outlets) > 9 else "")
     return f"also reported by {len(outlets) - 1}: {shown}"
+
+
+def also_in_news(pack: Any) -> list[dict[str, Any]]:
+    """The stories and sources the reader's preferences moved aside, each with its rule."""
+    entries = (getattr(pack, "preferences", None) or {}).get("also_in_news") or []
+    return [e for e in entries if isinstance(e, dict)]
+
+
+def also_in_news_note(crew: str) -> str:
+    return (
+        "Stories your ratings say you usually skip: one line each, with the rule that moved it "
+        f"here (scoutcrew prefs {crew} lists the rules; --all-items tells them in full)."
+    )
+
+
+def moved_up_line(story: dict[str, Any]) -> str:
+    """Why the reader's preferences moved a story up, for a story dict with a "why"."""
+    why = str(story.get("why") or "")
+    return f"moved up by your ratings: {why.removeprefix('up: ')}"
+
+
+def aside_line(entry: dict[str, Any]) -> str:
+    """How a story moved aside is told in one line, after its title: outlets, then its rule."""
+    outlets = [str(o) for o in entry.get("outlets") or []][:4]
+    where = ", ".join(outlets)
+    how = "moved here by" if entry.get("read") else "not read: left out by"
+    rule = str(entry.get("rule") or "your ratings")
+    return f"{where}; {how} {rule}" if where else f"{how} {rule}"
 
 
 def story_disagreements(stories: Sequence[dict[str, Any]]) -> list[str]:

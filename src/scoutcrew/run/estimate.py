@@ -327,7 +327,9 @@ def plan_crew(project: Project, crew: str, options: RunOptions | None = None) ->
     runtime = make_runtime(project, options.backend, UsageLedger())
     project.data_dir.mkdir(parents=True, exist_ok=True)
     with Store.open(project.data_dir / STORE_FILE) as store:
-        gathered, pack = gather_evidence(plan, store, options.all_items, carried_before=utcnow())
+        gathered, pack = gather_evidence(
+            plan, store, options.all_items, carried_before=utcnow(), preferences=options.preferences
+        )
         lines = [format_plan_summary(pack, gathered, full=False), ""]
         if not pack.sources and needs_evidence(plan):
             lines.append(

@@ -3,10 +3,12 @@ a run should read (duplicates merged, what is new, ranked against the crew's top
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..errors import RunFailed
 from ..gather.items import Gathered
+from ..prefs.apply import Applied
 from ..select.pack import EvidencePack
 from ..store.db import utcnow
 from .state import RunState
@@ -53,17 +55,65 @@ def select_sources(
     )
 
 
+def prefer_sources(
+    plan: Plan,
+    store: Store,
+    gathered: Gathered,
+    pack: EvidencePack,
+    *,
+    use: bool,
+    all_items: bool,
+    carried_before: str,
+) -> tuple[EvidencePack, Applied]:
+    """The reader's preferences on the sources (no model): preferred ones read first, and with
+    the crew's `preferences: {skip_below: X}` predicted skips left out of the notes. With no
+    rating, or `use` off, the pack is as it was."""
+    from ..gather.items import Note
+    from ..prefs.apply import prepare_sources
+    from ..prefs.ratings import load_preferences
+
+    if not use:
+        return pack, Applied()
+    prefs, problem = load_preferences(store, plan.crew)
+    applied = Applied(prefs=prefs, problem=problem)
+    if problem:
+        pack = replace(pack, notes=[*pack.notes, Note("preferences", plan.crew, problem)])
+    elif prefs:
+        said = (
+            f"ranked with what {prefs.rated} rated stories taught: {prefs.summary(6)} "
+            f"(scoutcrew prefs {plan.crew} lists it; --no-preferences ranks without it)"
+        )
+        pack = replace(pack, notes=[*pack.notes, Note("preferences", plan.crew, said, "info")])
+    backlog = {it.url for it in gathered.items if it.first_seen and it.first_seen < carried_before}
+    return prepare_sources(
+        pack,
+        applied,
+        skip_below=plan.config.preferences.skip_below,
+        keep_all=all_items,
+        backlog=backlog,
+    )
+
+
 def gather_evidence(
     plan: Plan,
     store: Store,
     all_items: bool,
     search_backend: Searcher | SearchFn | None = None,
     carried_before: str | None = None,
+    preferences: bool = True,
 ) -> tuple[Gathered, EvidencePack]:
     """Gather and select in one go (what `scoutcrew plan` and the benchmarks use)."""
     gathered = gather_sources(plan, store, search_backend)
-    pack = select_sources(
-        plan, store, gathered, all_items=all_items, carried_before=carried_before or utcnow()
+    before = carried_before or utcnow()
+    pack = select_sources(plan, store, gathered, all_items=all_items, carried_before=before)
+    pack, _applied = prefer_sources(
+        plan,
+        store,
+        gathered,
+        pack,
+        use=preferences,
+        all_items=all_items or plan.sources.all_items,
+        carried_before=before,
     )
     return gathered, pack
 
@@ -85,13 +135,26 @@ def select_node(ctx: RunContext, state: RunState) -> RunState:
     """Merge duplicates, keep what is new, rank: the sources a model will read; no model."""
     gathered = state["gathered"]
     assert gathered is not None
+    before = state.get("started_at") or utcnow()
     pack = select_sources(
+        ctx.plan, ctx.store, gathered, all_items=ctx.all_items, carried_before=before
+    )
+    pack, applied = prefer_sources(
         ctx.plan,
         ctx.store,
         gathered,
+        pack,
+        use=ctx.options.preferences,
         all_items=ctx.all_items,
-        carried_before=state.get("started_at") or utcnow(),
+        carried_before=before,
     )
+    if applied.problem:
+        ctx.say(f"preferences: {applied.problem}")
+    elif applied.active:
+        ctx.say(
+            f"preferences: {applied.prefs.summary(4) if applied.prefs else ''}"
+            + (f"; {len(applied.skipped)} predicted skips left unread" if applied.skipped else "")
+        )
     ctx.recorder.save_evidence(
         pack_record(pack, gathered), [str(n) for n in pack.notes], list(pack.degraded)
     )
@@ -106,7 +169,7 @@ def select_node(ctx: RunContext, state: RunState) -> RunState:
                 f"to report on. Check the network and the URLs in crews/{crew}.yaml "
                 f"(`scoutcrew plan {crew}` lists each source). {clip(reasons, 400)}"
             )
-    return {"pack": pack}
+    return {"pack": pack, "preferences": applied}
 
 
 def pack_record(pack: EvidencePack, gathered: Gathered | None) -> dict[str, Any]:

@@ -44,6 +44,7 @@ class RunOptions:
     all_items: bool = False
     review_plan: bool = False  # research crews: stop after the plan for a person to edit it
     review_evidence: bool = False  # stop before the crew writes, to drop stories or sources
+    preferences: bool = True  # False: rank as if the reader had rated nothing
     # Overrides of the crew's budget: prompt_tokens, output_tokens, minutes (0 = no cap).
     budget: dict[str, float] = field(default_factory=dict)
     # Builds the map step's reader (runtime, agent, guard) -> NoteReader, e.g. on Ray
@@ -58,6 +59,7 @@ class RunOptions:
             "all_items": self.all_items,
             "review_plan": self.review_plan,
             "review_evidence": self.review_evidence,
+            "preferences": self.preferences,
             "budget": dict(self.budget or {}),
             "output_dir": str(self.output_dir) if self.output_dir else None,
         }
@@ -73,6 +75,7 @@ class RunOptions:
             all_items=bool(saved.get("all_items")),
             review_plan=bool(saved.get("review_plan")),
             review_evidence=bool(saved.get("review_evidence")),
+            preferences=bool(saved.get("preferences", True)),
             budget=dict(saved.get("budget") or {}),
         )
 

@@ -137,6 +137,7 @@ def nothing_read_node(ctx: RunContext, state: RunState) -> RunState:
 
 def stories_node(ctx: RunContext, state: RunState) -> RunState:
     """Group the notes into stories, and match them with the stories reported before."""
+    from ..prefs.apply import Applied, arrange_stories
     from ..stories.group import group_stories, match_known
     from ..verify.disagree import mark_disagreements
 
@@ -148,6 +149,15 @@ def stories_node(ctx: RunContext, state: RunState) -> RunState:
         for story in stories:
             if story.status == "unchanged":
                 story.status = "again"
+    # The reader's preferences: preferred stories first, predicted skips aside (none: as before)
+    stories, applied = arrange_stories(
+        stories, by_id, state.get("preferences") or Applied(), keep_all=ctx.all_items
+    )
+    if applied.raised or applied.moved:
+        ctx.say(
+            f"preferences: {len(applied.raised)} stories moved up, {len(applied.moved)} to "
+            "'Also in the news'"
+        )
     told = shown(stories)
     new = sum(1 for s in told if s.status == "new")
     again = sum(1 for s in told if s.status == "again")
@@ -156,7 +166,7 @@ def stories_node(ctx: RunContext, state: RunState) -> RunState:
         + (f"{again} reported before, " if again else "")
         + f"{len(stories) - len(told)} unchanged)"
     )
-    return {"stories": stories}
+    return {"stories": stories, "preferences": applied}
 
 
 def fit_node(ctx: RunContext, state: RunState) -> RunState:

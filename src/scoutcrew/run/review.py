@@ -24,9 +24,11 @@ def review_file(data_dir: Path, run_id: str) -> Path:
 
 
 def for_crew(state: RunState) -> list[Story]:
-    """The stories the crew reads: not unchanged, not dropped, without dropped sources."""
+    """The stories the crew reads: not unchanged, not dropped, not moved to "Also in the news"
+    by the reader's preferences, without dropped sources."""
     dropped = state.get("reviewed") or {}
-    gone_stories = set(dropped.get("stories") or [])
+    applied = state.get("preferences")  # predicted skips are in "Also in the news" instead
+    gone_stories = set(dropped.get("stories") or []) | (applied.moved_ids if applied else set())
     gone_sources = set(dropped.get("sources") or [])
     kept = []
     for story in state.get("stories") or []:

@@ -15,6 +15,7 @@ from typing import Annotated, Any, TypedDict
 
 from ..gather.items import Gathered
 from ..notes.take import Notes
+from ..prefs.apply import Applied
 from ..select.pack import EvidencePack
 from ..stories.group import Story
 from ..stories.reduce import Reduced
@@ -34,6 +35,7 @@ class RunState(TypedDict, total=False):
     pack: EvidencePack  # the [S#] sources the crew may cite
     notes: Notes  # the map step's notes, and what could not be read
     stories: list[Story]  # every story the notes tell, new, updated or unchanged
+    preferences: Applied  # the reader's preferences and what they moved (none: as before)
     evidence: str  # the crew's {evidence}: stories and notes, or the research outline
     reduced: Reduced | None  # how the evidence was fitted (levels of summaries)
     research: dict[str, Any]  # the research loop's final state (research crews)

@@ -56,12 +56,18 @@ def cited_pack(state: RunState) -> EvidencePack:
         for sid in story.source_ids
     }
     read = notes.read_ids - dropped
+    applied = state.get("preferences")
+    raised = applied.raised if applied else {}
     return replace(
         pack,
         sources=[s for s in pack.sources if s.id in read],
-        stories=[s.to_dict() | {"links": s.links[:5]} for s in stories],
+        stories=[
+            s.to_dict() | {"links": s.links[:5]} | ({"why": raised[s.id]} if s.id in raised else {})
+            for s in stories
+        ],
         unread=[(s.title, reason) for s, reason in notes.unread],
         left_out=left_out,
+        preferences=applied.to_dict() if applied and applied.active else {},
     )
 
 
@@ -86,7 +92,10 @@ def remember(ctx: RunContext, state: RunState) -> None:
         return
     pack = state["pack"]
     read = replace(pack, sources=[s for s in pack.sources if s.id in notes.read_ids])
-    ctx.store.mark_delivered(ctx.plan.crew, read.urls_and_links(), pack.hashes)
+    # Sources left out of the notes as predicted skips were listed, in one line each.
+    applied = state.get("preferences")
+    listed = [link for aside in (applied.skipped if applied else []) for link in aside.links]
+    ctx.store.mark_delivered(ctx.plan.crew, [*read.urls_and_links(), *listed], pack.hashes)
     save_stories(ctx.plan.crew, state.get("stories") or [], ctx.store)
 
 

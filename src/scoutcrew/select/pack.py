@@ -73,6 +73,8 @@ class EvidencePack:
     stories: list[dict[str, Any]] = field(default_factory=list)
     unread: list[tuple[str, str]] = field(default_factory=list)
     left_out: dict[str, int] = field(default_factory=dict)
+    # What the reader's preferences did (prefs.apply.Applied.to_dict); empty without ratings.
+    preferences: dict[str, Any] = field(default_factory=dict)
 
     def render(self) -> str:
         """Return the {evidence} text: quoted sources, fenced, declared as data."""
@@ -412,4 +414,6 @@ def _left_out_kind(reason: str) -> str:
         return "no text"
     if "token budget" in reason:
         return "over the token budget"
+    if reason.startswith("predicted skip"):
+        return "predicted skip"
     return reason

@@ -2,10 +2,11 @@
 
 Safe by default. It binds 127.0.0.1; any other address needs a token, checked on every request
 (an `Authorization: Bearer` header, the `scoutcrew_token` cookie, or `?token=` once). Requests
-whose Host is not this server's are refused (DNS rebinding). State changes are POST only and
-carry a CSRF token; cross-origin POSTs are refused. Every page has a Content-Security-Policy
-that allows scripts from /static only, so nothing inline (and nothing in a report) runs. The
-app reads report folders and never writes there; only the runs it starts do.
+whose Host is not this server's are refused (DNS rebinding). State changes (run now, ratings and
+preferences) are POST only and carry a CSRF token; cross-origin POSTs are refused. Every page
+has a Content-Security-Policy that allows scripts from /static only, so nothing inline (and
+nothing in a report) runs. The app reads report folders and never writes there; only the runs
+it starts do (ratings go to the store).
 """
 
 from __future__ import annotations
@@ -41,7 +42,10 @@ from ..config.project import Project
 from ..errors import BadInput, InputsNeeded, RunLocked, UnknownCrew
 from ..report.atom import ALL_CREWS, MAX_ENTRIES, render_feed
 from ..report.index import ReportEntry
+from .forms import checked_form
 from .library import Library
+from .prefspage import preference_routes, rating_context
+from .ratings import Ratings
 from .reportview import build_view
 from .runner import RunManager, run_outcome
 
@@ -121,6 +125,7 @@ def host_name(header: str) -> str | None:
 def create_app(settings: Settings, manager: RunManager | None = None) -> Starlette:
     """Build the Starlette app for a project; `manager` runs the crews it starts."""
     library = Library(settings.project)
+    ratings = Ratings(settings.project, "web")
     manager = manager or RunManager(settings.project, backend=settings.backend)
     import jinja2
 
@@ -168,15 +173,9 @@ def create_app(settings: Settings, manager: RunManager | None = None) -> Starlet
         crew = request.path_params["crew"]
         if not library.is_crew(crew):
             return not_found(request, "No such crew.")
-        try:
-            size = int(request.headers.get("content-length", ""))
-        except ValueError:
-            return PlainTextResponse("a form needs a Content-Length", status_code=411)
-        if size > MAX_FORM_BYTES:
-            return PlainTextResponse("the form is too large", status_code=413)
-        form = await request.form()
-        if not hmac.compare_digest(str(form.get("csrf", "")), settings.csrf):
-            return PlainTextResponse("missing or wrong CSRF token", status_code=403)
+        form = await checked_form(request, settings.csrf, MAX_FORM_BYTES)
+        if isinstance(form, Response):
+            return form
         inputs = {
             str(k)[len("input.") :]: str(v)
             for k, v in form.multi_items()
@@ -237,7 +236,16 @@ def create_app(settings: Settings, manager: RunManager | None = None) -> Starlet
         except OSError:
             page_html = ""
         view = build_view(page_html, entry.flags) if page_html else None
-        return page(request, "report.html", entry=entry, view=view, flags=entry.flags)
+        rated = str(request.query_params.get("rated", ""))[:80]
+        return page(
+            request,
+            "report.html",
+            entry=entry,
+            view=view,
+            flags=entry.flags,
+            rated=rated,
+            **await asyncio.to_thread(rating_context, ratings, entry),
+        )
 
     async def report_markdown(request: Request) -> Response:
         crew, base = request.path_params["crew"], request.path_params["base"]
@@ -292,6 +300,7 @@ def create_app(settings: Settings, manager: RunManager | None = None) -> Starlet
         Route("/runs", runs),
         Route("/runs/{run_id}", run_detail),
         Route("/feeds/{name}.atom", feed),
+        *preference_routes(library, ratings, page, settings.csrf),
         Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
 

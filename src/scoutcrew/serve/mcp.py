@@ -1,6 +1,6 @@
 """`scoutcrew mcp`: an MCP server over stdio (the official `mcp` SDK's FastMCP).
 
-Tools: list_crews, run_crew, latest_report, search_reports. A run is started in its own
+Tools: list_crews, run_crew, latest_report, search_reports, rate_story. A run is started in its own
 process with the crew's lock, exactly as the web app and the scheduler start one; its output
 goes to a log file, never to stdout (which carries the protocol).
 
@@ -15,13 +15,14 @@ import asyncio
 import inspect
 import json
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError
 
 from ..config.project import Project
 from ..errors import BadInput, InputsNeeded, RunLocked, ScoutcrewError, UnknownCrew
 from .library import Library
+from .ratings import Ratings
 from .runner import RunManager, run_outcome
 
 MAX_RESULTS = 50
@@ -43,6 +44,7 @@ def build_server(project: Project, manager: RunManager) -> Any:
     from mcp.types import CallToolResult, TextContent
 
     library = Library(project)
+    ratings = Ratings(project, "mcp")
 
     class Server(FastMCP):
         async def call_tool(self, name: str, arguments: dict[str, Any]) -> Any:
@@ -170,6 +172,8 @@ def build_server(project: Project, manager: RunManager) -> Any:
                 if s.get("cited")
             ],
             "markdown": markdown,
+            "run_id": (entry.data.get("meta") or {}).get("run_id"),
+            "stories": _stories(entry.data),
         }
 
     @tool
@@ -181,6 +185,39 @@ def build_server(project: Project, manager: RunManager) -> Any:
         """Past reports (of one crew, or all) whose title, findings or source titles contain
         every word of the query, newest first; at most `limit` (1 to 50) of them."""
         return library.search(query, known_crew(crew) if crew is not None else None, limit)
+
+    @tool
+    def rate_story(
+        run: str,
+        vote: Literal["up", "down"],
+        story: str | int | None = None,
+        outlet: str | None = None,
+        term: str | None = None,
+    ) -> dict[str, Any]:
+        """Rate a story of a report up or down, as its reader: the crew's next reports rank
+        their stories by what its ratings teach. `run` is the run id of the report
+        (latest_report gives it, with the stories' numbers and ids) or a crew's name for its
+        latest report; `story` is a story's number in that report or its id. Instead of a
+        story, give `outlet` (a host such as example.org) or `term` (a word or phrase) to rate
+        that for the whole crew."""
+        given = [x for x in (story, outlet, term) if x is not None]
+        if len(given) != 1:
+            raise ToolRefused("rate_story: give exactly one of story, outlet or term")
+        if library.is_crew(run) and story is not None:
+            run = ratings.latest_run(run)
+        if story is not None:
+            rated = ratings.rate_story(run, str(story), vote)
+        else:
+            crew = run if library.is_crew(run) else ratings.crew_of(run)
+            kind, value = ("outlet", outlet) if outlet is not None else ("term", term or "")
+            rated = ratings.rate_rule(crew, kind, value, vote)
+        return {
+            "crew": rated.crew,
+            "rated": str(rated),
+            "run_id": rated.run_id,
+            "story_id": rated.story_id,
+            "learned": ratings.overview(rated.crew).prefs.summary(),
+        }
 
     return server
 
@@ -200,6 +237,17 @@ def _argument_problems(tool: str, exc: ValidationError) -> str:
         shown = f" (got {json.dumps(given)[:60]})" if err["type"] != "missing" else ""
         problems.append(f"{name}: {err['msg']}{shown}")
     return f"{tool}: invalid arguments: " + "; ".join(problems)
+
+
+def _stories(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """A report's stories as rate_story numbers them: its Stories, then "Also in the news"."""
+    told = [dict(s, aside=False) for s in data.get("stories") or [] if isinstance(s, dict)]
+    aside = (data.get("preferences") or {}).get("also_in_news") or []
+    told += [dict(s, aside=True) for s in aside if isinstance(s, dict)]
+    return [
+        {"number": n, "id": s.get("id"), "title": s.get("title"), "also_in_news": s["aside"]}
+        for n, s in enumerate(told, 1)
+    ]
 
 
 def _flags(flags: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -155,6 +155,22 @@ migrations: list[str] = [
         PRIMARY KEY (run_id, key)
     );
     """,
+    # 5: what a crew's reader wants: their ratings, and the learned rules they removed
+    """
+    CREATE TABLE preferences (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        crew TEXT NOT NULL,
+        target TEXT NOT NULL,           -- story | outlet | term | forget (a rule removed)
+        value TEXT NOT NULL,            -- the story's id, the rule's key, the rule removed
+        vote INTEGER NOT NULL,          -- 1 up, -1 down, 0 for a rule removed
+        title TEXT NOT NULL DEFAULT '', -- what the reader saw: a story's title, a term as typed
+        features TEXT NOT NULL DEFAULT '{}',  -- JSON: what a rated story was about
+        run_id TEXT,                    -- the run whose report was rated
+        rated_at TEXT NOT NULL,
+        origin TEXT NOT NULL,           -- where: cli | web | mcp
+        UNIQUE (crew, target, value)
+    );
+    """,
 ]
 
 
