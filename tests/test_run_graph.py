@@ -234,6 +234,7 @@ def test_kill_9_at_every_step_then_resume_gives_the_same_report_and_pays_nothing
     resumed = cli(env["project"], home, env["ollama"].url, "resume", row.id)
     out, err = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, err
+    assert out.strip().endswith(".md"), (out, err)
     got = comparable(Path(out.strip().splitlines()[-1]))
     for key in got:
         assert got[key] == baseline["report"][key], key
@@ -248,6 +249,63 @@ def test_kill_9_at_every_step_then_resume_gives_the_same_report_and_pays_nothing
         run = get_run(store, row.id)
     assert run["status"] == "ok"
     assert len(run["calls"]) == sum(baseline["calls"].values())  # every call recorded once
+
+
+# A process that dies right after LangGraph saved a step's writes, before the checkpoint that
+# follows them: the hardest moment to resume from (no step is left to run next).
+DIE_AFTER_WRITES = """
+import os, sys
+from langgraph.checkpoint.sqlite import SqliteSaver
+put_writes, step = SqliteSaver.put_writes, sys.argv[1]
+def dying(self, config, writes, task_id, task_path=""):
+    put_writes(self, config, writes, task_id, task_path)
+    if any(channel == step for channel, _ in writes):
+        os._exit(9)
+SqliteSaver.put_writes = dying
+sys.argv = ["scoutcrew", *sys.argv[2:]]
+from scoutcrew.cli import entry
+entry()
+"""
+
+
+@pytest.mark.parametrize("channel", ["pack", "stories", "outputs"])
+def test_dying_between_a_steps_writes_and_its_checkpoint_resumes_to_the_same_report(
+    world, channel: str, tmp_path: Path
+) -> None:
+    env, baseline = world
+    env["gate"].__dict__.update(Gate().__dict__)
+    home = tmp_path / "home"
+    child = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            DIE_AFTER_WRITES,
+            channel,
+            "--project",
+            str(env["project"]),
+            "run",
+            "news",
+            "--backend",
+            "ollama",
+        ],
+        env={
+            **os.environ,
+            "OLLAMA_HOST": env["ollama"].url,
+            "SCOUTCREW_HOME": str(home),
+            "PYTHONPATH": str(ROOT / "src"),
+        },
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert child.returncode == 9, child.stderr
+    with Store.open(home / "scoutcrew.sqlite") as store:
+        [row] = list_runs(store)
+    resumed = cli(env["project"], home, env["ollama"].url, "resume", row.id)
+    out, err = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0 and out.strip().endswith(".md"), (out, err)
+    assert comparable(Path(out.strip().splitlines()[-1])) == baseline["report"]
+    assert sum((Counter(env["gate"].seen) - baseline["calls"]).values()) == 0  # none paid twice
 
 
 def web_sees_the_run_interrupted(project: Path, home: Path, run_id: str) -> None:

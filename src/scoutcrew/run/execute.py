@@ -211,18 +211,22 @@ def _drive(
         elif snapshot.interrupts:
             answer = _reviewed(ctx, snapshot.interrupts[0].value)
             graph.invoke(_command(answer), config, context=ctx, durability="sync")
-        elif snapshot.next:
+        elif snapshot.next or not snapshot.values.get("status"):
+            # A step whose answer was saved but not yet the checkpoint after it (the process
+            # died in between) leaves no step to run next; going on applies what it saved.
             say(_where(saver, snapshot, recorder.run_id))
             graph.invoke(None, config, context=ctx, durability="sync")
         snapshot = graph.get_state(config)
         if snapshot.interrupts:
             return _pause(ctx, snapshot.interrupts[0].value)
         state: RunState = snapshot.values  # type: ignore[assignment]
+    if not state.get("status"):
+        raise RunFailed(f"run {recorder.run_id} stopped before its end; resume it again")
     return _ended(ctx, state)
 
 
 def _ended(ctx: RunContext, state: RunState) -> RunResult:
-    status = state.get("status") or "ok"
+    status = state["status"]
     message = state.get("message") or ""
     report = Path(state["report"]) if state.get("report") else None
     ctx.recorder.finish(status, report=str(report) if report else None, error=message or None)
@@ -290,7 +294,9 @@ def _where(saver: SqliteSaver, snapshot: StateSnapshot, run_id: str) -> str:
     trail = (loop_state(saver, snapshot, run_id) or {}).get("trail") or []
     if trail:
         return f"research: continuing after {trail[-1]['step']} (round {trail[-1]['round']})"
-    return f"resuming at {', '.join(snapshot.next)}"
+    if snapshot.next:
+        return f"resuming at {', '.join(snapshot.next)}"
+    return f"resuming after {', '.join(t.name for t in snapshot.tasks) or 'the last step'}"
 
 
 def _interrupted(recorder: RunRecorder) -> Interrupted:
