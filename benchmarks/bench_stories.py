@@ -181,7 +181,7 @@ def grouping_seconds(articles: Sequence[ecbplus.Article]) -> float:
     from scoutcrew.stories.group import group_stories
     from scoutcrew.testing.scripts import first_sentence
 
-    similar.zipf.cache_clear()
+    similar.clear_caches()
     notes, sources = [], {}
     for n, a in enumerate(articles, 1):
         sid, url = f"S{n}", f"https://outlet{n % OUTLETS}.example/{a.doc}"
