@@ -32,41 +32,39 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from ..text.terms import STOPWORDS, stem
-from . import lexicon
 from .facts import SENTENCE_BREAK, Analysis, Figure, analyse, figures_match
 from .polarity import actor, opposite_statement
+from .sentences import (
+    CLOSE_TERMS,
+    MIN_CONTEXT,
+    MIN_SHARED,
+    QUANTITY_WORDS,
+    Disagreement,
+    beside,
+    spaced,
+    terms_of,
+)
+from .when import score_disagreements, when_disagreements
 
-MIN_SHARED = 2  # content words two sentences share before they are compared
 FAR = 10  # two values this many times apart are two quantities, not two reports of one
-CLOSE_TERMS = 3  # ...and that make them tell the same thing, for an only duration
 VERY_CLOSE_TERMS = 5  # ...for an only age, whose owner only one of them names
-MIN_CONTEXT = 2  # words next to two figures that make them one quantity
 CONTEXT_WORDS = 5  # content words on each side of a figure, within its clause
 SPAN = 10  # tokens on each side a figure's context reaches, at most
-CLOSE_SHARE = 0.5  # share of the shorter sentence's words two sentences must share for polarity
-NEGATION_REACH = 1  # content words a negation governs
 MAX_PAIRS = 30  # source pairs compared per story
 _CLAUSE_BREAKS = frozenset(",;:.()!?") | {"and", "but", "while", "which"}
-
-
-@dataclass(frozen=True)
-class Disagreement:
-    """Two sources' different values for one quantity, or opposite statements."""
-
-    kind: str  # "figure" | "polarity"
-    first: str  # what the first source says
-    second: str  # what the second says
-    about: str  # the words both use around it
 
 
 def pair_disagreements(a: str | Sequence[str], b: str | Sequence[str]) -> list[Disagreement]:
     """Where text `a` and text `b` (each a string or a list of sentences) disagree."""
     sents_a, sents_b = _sentences(a), _sentences(b)
-    found = _figure_disagreements(sents_a, sents_b) or _when_disagreements(sents_a, sents_b)
+    found = (
+        _figure_disagreements(sents_a, sents_b)
+        or score_disagreements(sents_a, sents_b)
+        or when_disagreements(sents_a, sents_b)
+    )
     if not found:
         found = _polarity_disagreements(sents_a, sents_b)
     return found
@@ -81,21 +79,56 @@ def _sentences(text: str | Sequence[str]) -> list[str]:
 
 
 def _figure_disagreements(sents_a: list[str], sents_b: list[str]) -> list[Disagreement]:
-    analyses_a = [analyse(_spaced(s)) for s in sents_a]
-    analyses_b = [analyse(_spaced(s)) for s in sents_b]
+    analyses_a = [analyse(spaced(s)) for s in sents_a]
+    analyses_b = [analyse(spaced(s)) for s in sents_b]
     all_a = [f for x in analyses_a for f in _figures(x)]
     all_b = [f for x in analyses_b for f in _figures(x)]
     out: list[Disagreement] = []
     for x in analyses_a:
         for y in analyses_b:
-            shared = len(_terms(x) & _terms(y))
+            shared = len(terms_of(x) & terms_of(y))
             if shared < MIN_SHARED:
                 continue
             for f in _figures(x):
                 found = _differs(f, x, y, all_a, all_b, shared >= CLOSE_TERMS)
                 if found is not None and found not in out:
                     out.append(found)
+            if not out and _very_close(x, y):
+                found = _changed(x, y, all_a, all_b)
+                if found is not None:
+                    out.append(found)
     return out
+
+
+def _changed(
+    x: Analysis, y: Analysis, all_a: list[Figure], all_b: list[Figure]
+) -> Disagreement | None:
+    """Two sentences that tell the same, where one figure of each has no equal in the other,
+    of one kind and counting one thing: one value told two ways ("killed 10 people" / "killed
+    12 people", "a 5.6 magnitude" / "a 6.6 magnitude", "dies at 77" / "dies at 92")."""
+    left = [f for f in _figures(x) if not any(_equal(f, g) for g in _figures(y))]
+    right = [g for g in _figures(y) if not any(_equal(g, f) for f in _figures(x))]
+    if len(left) != 1 or len(right) != 1:
+        return None
+    f, g = left[0], right[0]
+    if _kind(f, x) != _kind(g, y) or _is_age(x, f.pos) != _is_age(y, g.pos):
+        return None
+    counted = _counted(x, f) & _counted(y, g)
+    if not counted and not (f.unit and f.unit == g.unit):
+        return None  # it must count or measure one named thing: "12 people", "5.9 magnitude"
+    if not (beside(x, f.pos) & beside(y, g.pos)) - counted:
+        return None  # ...and be said of it in one way: "killed 10 people", "killed 12 people"
+    if actor(x, f.pos) != actor(y, g.pos):
+        return None
+    if _within(x, f, y, g) or max(f.value, g.value) > FAR * max(min(f.value, g.value), 1e-9):
+        return None
+    if any(_equal(g, h) for h in all_a) or any(_equal(f, h) for h in all_b):
+        return None
+    return Disagreement("figure", _phrase(x, f.pos), _phrase(y, g.pos), _about(x, f.pos, set()))
+
+
+def _equal(f: Figure, g: Figure) -> bool:
+    return figures_match(f, g) or figures_match(g, f)
 
 
 def _differs(
@@ -139,13 +172,7 @@ def _same_quantity(
     same thing, the only age in each (of one person, unless each names another), or the only
     figure of one unit of time or measure in each ("10 minutes later", "20 minutes earlier")."""
     if _is_age(x, f.pos):
-        mine, theirs = _age_owner(x, f.pos), _age_owner(y, g.pos)
-        if mine[0] and theirs[0] and mine[1] == theirs[1]:  # two names, or two nouns
-            if _described(x, f.pos) and _described(y, g.pos):
-                if _described(x, f.pos) != _described(y, g.pos):
-                    return False  # "British climber", "Australian climber": two people
-            return mine[0] <= theirs[0] or theirs[0] <= mine[0]  # "Reid", "Tara Reid"
-        return _very_close(x, y) and _ages(x) == _ages(y) == 1
+        return _same_person(x, f.pos, y, g.pos)
     first, second = actor(x, f.pos), actor(y, g.pos)
     if first and second and first != second:
         return False  # "McDermott scored 23 points", "Echenique scored all 11 points"
@@ -156,6 +183,32 @@ def _same_quantity(
 
 
 _DURATIONS = {stem(w) for w in "minute minutes hour hours day days week weeks months".split()}
+
+
+def _same_person(x: Analysis, i: int, y: Analysis, j: int) -> bool:
+    """Whether the age at i in x and the age at j in y are one person's.
+
+    Two names: the same name ("Reid", "Tara Reid"). Two nouns: the same noun, not described
+    two ways ("British climber", "Australian climber"). A name and a noun: one person when
+    the noun's sentence does not name that person otherwise and the two sentences tell the
+    same. No owner ("dies at 77"): the only age of two sentences that tell the same or name
+    one person."""
+    mine, theirs = _age_owner(x, i), _age_owner(y, j)
+    if _ages(x) != 1 or _ages(y) != 1:
+        if not (mine[0] and theirs[0] and mine[1] == theirs[1]):
+            return False
+    if mine[0] and theirs[0]:
+        if mine[1] == theirs[1]:
+            if _described(x, i) and _described(y, j) and _described(x, i) != _described(y, j):
+                return False  # "British climber", "Australian climber": two people
+            return mine[0] <= theirs[0] or theirs[0] <= mine[0]  # "Reid", "Tara Reid"
+        named, other = (mine[0], y) if mine[1] else (theirs[0], x)
+        return not named & terms_of(other) and _very_close(x, y)
+    return _very_close(x, y) or bool(_names(x) & _names(y))
+
+
+def _names(a: Analysis) -> set[str]:
+    return {stem(n.lower()) for _, n in a.names if len(n) > 2 and n.lower() not in STOPWORDS}
 
 
 def _described(a: Analysis, pos: int) -> str:
@@ -170,8 +223,8 @@ def _described(a: Analysis, pos: int) -> str:
 
 def _very_close(x: Analysis, y: Analysis) -> bool:
     """Two sentences that tell the same: most words and names of the shorter are in both."""
-    shared = len(_terms(x) & _terms(y))
-    return shared >= VERY_CLOSE_TERMS and shared >= 0.4 * min(len(_terms(x)), len(_terms(y)))
+    shared = len(terms_of(x) & terms_of(y))
+    return shared >= VERY_CLOSE_TERMS and shared >= 0.4 * min(len(terms_of(x)), len(terms_of(y)))
 
 
 def _ages(a: Analysis) -> int:
@@ -247,37 +300,9 @@ def _about(a: Analysis, pos: int, shared: set[str]) -> str:
     near = sorted(a.context, key=lambda item: abs(item[0] - pos))
     words = []
     for i, t in near:
-        if _QUANTITY_WORDS.get(t, t) in shared and a.words[i].lower() not in words:
+        if QUANTITY_WORDS.get(t, t) in shared and a.words[i].lower() not in words:
             words.append(a.words[i].lower())
     return " ".join(words[:4])
-
-
-_UNIT_HYPHEN = re.compile(
-    r"\b(\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty)"
-    r"\s*-\s*(years?|days?|weeks?|months?|hours?|minutes?|miles?|point)\b",
-    re.IGNORECASE,
-)
-_AGE = re.compile(r"\b(\d{1,3})\s*-?\s*years?\s*-?\s*old\b", re.IGNORECASE)
-
-
-def _spaced(text: str) -> str:
-    """Spell "a 61-year-old man" as "a man aged 61" and "eight-year" as "eight year", the way
-    the figure reader sees a figure and its unit; join "2, 117" (a tokenised 2,117); set times
-    of day and scores aside (times are compared on their own, see _times)."""
-    text = _THOUSANDS.sub(r"\1,\2", text)
-    text = _CLOCK.sub(" o'clock ", text)
-    text = _SCORE.sub(" score ", text)
-    text = _AGE.sub(r"aged \1", text)
-    return _UNIT_HYPHEN.sub(r"\1 \2", text)
-
-
-_THOUSANDS = re.compile(r"\b(\d{1,3}) ?, (\d{3})(?![\d,])")
-_CLOCK = re.compile(
-    r"\b\d{1,2} ?: ?\d{2}(?: ?[ap]\. ?m\b\.?| ?[ap]m\b| ?(?:bst|gmt|utc|[ecmp][sd]t)\b)?"
-    r"|\b\d{1,2}(?:\.\d{2})? ?(?:[ap]\. ?m\b\.?|[ap]m\b)|\b[0-2]\d[0-5]\d ?(?:bst|gmt|utc)\b",
-    re.IGNORECASE,
-)
-_SCORE = re.compile(r"\b\d+(?: ?[-\u2013] ?\d+)+\b(?! ?(?:percent|%|years?|-))")
 
 
 def _same_count(x: Analysis, f: Figure, y: Analysis, g: Figure, shared: set[str]) -> bool:
@@ -306,7 +331,7 @@ def _counted(a: Analysis, f: Figure) -> set[str]:
     while nxt < len(a.lower) and a.lower[nxt] in {"-", "more", "other", "new"}:
         nxt += 1
     found = {t for i, t in a.context if i == nxt}
-    return {_QUANTITY_WORDS.get(t, t) for t in found}
+    return {QUANTITY_WORDS.get(t, t) for t in found}
 
 
 def _figures(a: Analysis) -> list[Figure]:
@@ -343,30 +368,30 @@ def _is_day_of_month(a: Analysis, pos: int) -> bool:
 
 
 def _is_age(a: Analysis, pos: int) -> bool:
-    """ "aged 33", or a number set off by commas after a name: "Reid, 33, was ..."."""
+    """ "aged 33", "dies at 77", "died at the age of 95", or a number set off by commas after
+    a name: "Reid, 33, was ..."."""
     w = a.lower
     if pos > 0 and w[pos - 1] in {"aged", "age"}:
+        return True
+    if pos > 1 and w[pos - 1] == "at" and _DYING & set(w[max(0, pos - 6) : pos - 1]):
         return True
     return (
         1 < pos < len(w) - 1
         and w[pos - 1] == ","
-        and w[pos + 1] == ","
+        and w[pos + 1] in {",", ";", ")"}
         and a.words[pos - 2][:1].isupper()
         and a.words[pos].isdigit()
     )
 
 
-def _terms(a: Analysis) -> set[str]:
-    if "dterms" not in a.cache:
-        a.cache["dterms"] = {_QUANTITY_WORDS.get(t, t) for _, t in a.context}
-    return a.cache["dterms"]
+_DYING = frozenset("die dies died dead death passed".split())
 
 
 def _context(a: Analysis, pos: int) -> set[str]:
     """Content words and names next to position `pos`, within its clause; for an age, the
     name it belongs to."""
     if a.figures and any(f.pos == pos and f.unit == "weekday" for f in a.figures):
-        return {"@day", *_terms(a)}  # a weekday dates what the whole sentence tells
+        return {"@day", *terms_of(a)}  # a weekday dates what the whole sentence tells
     near = _near(a, pos)
     if _is_day_of_month(a, pos):  # what happened that day is told before the date
         return {t for t in near if any(i < pos and t == u for i, u in a.context)} | {"@date"}
@@ -385,19 +410,7 @@ def _near(a: Analysis, pos: int) -> set[str]:
         hi += 1
     before = [t for i, t in a.context if lo <= i < pos][-CONTEXT_WORDS:]
     after = [t for i, t in a.context if pos < i <= hi][:CONTEXT_WORDS]
-    return {_QUANTITY_WORDS.get(t, t) for t in before + after}
-
-
-# Words that name one quantity in other words: a death toll is the number killed.
-_QUANTITY_WORDS = {
-    stem(w): group
-    for group, members in {
-        "#dead": "killed kill kills dead death deaths died die dies toll fatalities lives",
-        "#hurt": "injured injuries injuring wounded wounding hurt",
-        "#held": "arrested arrest detained custody captured nabbed held",
-    }.items()
-    for w in members.split()
-}
+    return {QUANTITY_WORDS.get(t, t) for t in before + after}
 
 
 def _phrase(a: Analysis, pos: int) -> str:
@@ -413,112 +426,6 @@ def _phrase(a: Analysis, pos: int) -> str:
     if pos > 0 and a.words[pos - 1] in {"$", "\u20ac", "\u00a3"}:
         keep.insert(0, a.words[pos - 1])
     return " ".join(keep)
-
-
-# -- when: the time of day and the weekday of an event --------------------------------------
-
-
-def _when_disagreements(sents_a: list[str], sents_b: list[str]) -> list[Disagreement]:
-    """Two close sentences that put one event at different times of day, or on different
-    weekdays (a weekday next to the same time or the same words in both; not the day a
-    source spoke: "police said Saturday")."""
-    text_a, text_b = " ".join(sents_a), " ".join(sents_b)
-    for x in sents_a:
-        ax = analyse(_spaced(x))
-        for y in sents_b:
-            ay = analyse(_spaced(y))
-            if len(_terms(ax) & _terms(ay)) < CLOSE_TERMS:
-                continue
-            tx, ty = _times(x), _times(y)
-            if len(tx) == len(ty) == 1 and not _same_time(tx[0], ty[0]):
-                if not _mentions_time(text_b, tx[0]) and not _mentions_time(text_a, ty[0]):
-                    return [Disagreement("figure", tx[0][2], ty[0][2], "time")]
-            dx, dy = _event_days(ax), _event_days(ay)
-            if len(dx) != 1 or len(dy) != 1 or ax.lower[dx[0]] == ay.lower[dy[0]]:
-                continue
-            day_x, day_y = ax.lower[dx[0]], ay.lower[dy[0]]
-            if day_y in text_a.lower() or day_x in text_b.lower():
-                continue
-            anchored = len(tx) == len(ty) == 1 and _same_time(tx[0], ty[0])
-            near = _beside(ax, dx[0]) & _beside(ay, dy[0])
-            if not anchored and (len(near) < MIN_CONTEXT or _blurred(ax, dx[0], ay, dy[0])):
-                continue
-            return [Disagreement("figure", ax.words[dx[0]], ay.words[dy[0]], "the day")]
-    return []
-
-
-_TIME = re.compile(
-    r"\b(\d{1,2}) ?[:.] ?(\d{2}) ?([ap])\. ?m\b\.?|\b(\d{1,2}) ?[:.] ?(\d{2}) ?([ap])m\b"
-    r"|\b(\d{1,2}) ?: ?(\d{2})()|\b(\d{1,2})()() ?([ap])\. ?m\b\.?|\b(\d{1,2})()() ?([ap])m\b"
-    r"|\b([0-2]\d)([0-5]\d)() ?(?:bst|gmt|utc)\b",
-    re.IGNORECASE,
-)
-_APPROXIMATE = re.compile(
-    r"\b(about|around|approximately|shortly|just|roughly|nearly|almost|after|before|by)\W*$",
-    re.IGNORECASE,
-)
-
-
-def _times(sentence: str) -> list[tuple[int, bool, str]]:
-    """Times of day in a sentence: (minutes after midnight, said as approximate, as written).
-    A time without a.m. or p.m. is read on a 12-hour clock when it could be either."""
-    out = []
-    sentence = _THOUSANDS.sub(r"\1,\2", sentence)
-    for m in _TIME.finditer(sentence):
-        hour, minute, half = _clock_parts(m)
-        minutes = (hour % 12 + (12 if half.lower() == "p" else 0)) * 60 + minute
-        if not half and hour > 12:
-            minutes = hour * 60 + minute
-        approximate = bool(_APPROXIMATE.search(sentence[: m.start()]))
-        out.append((minutes, approximate, " ".join(m.group(0).split())))
-    return out
-
-
-def _clock_parts(m: re.Match[str]) -> tuple[int, int, str]:
-    groups = list(m.groups())
-    for k in range(len(groups)):
-        if groups[k] and groups[k].isdigit():
-            rest = groups[k + 1 :]
-            minute = int(rest[0]) if rest and rest[0] and rest[0].isdigit() else 0
-            half = next((g for g in rest if g and g.isalpha()), "")
-            return int(groups[k]), minute, half
-    return 0, 0, ""
-
-
-def _same_time(t: tuple[int, bool, str], u: tuple[int, bool, str]) -> bool:
-    slack = 30 if t[1] or u[1] else 0
-    gap = abs(t[0] - u[0]) % 720  # a time without a.m./p.m. may be either half of the day
-    return min(gap, 720 - gap) <= slack or abs(t[0] - u[0]) <= slack
-
-
-def _mentions_time(text: str, t: tuple[int, bool, str]) -> bool:
-    return any(_same_time(t, (u[0], False, u[2])) and not u[1] for u in _times(text))
-
-
-_SPEECH = frozenset("said says told announced reported confirmed stated added".split())
-_BLUR = frozenset("late early night overnight midnight evening morning".split())
-_DAY_ORDER = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-
-
-def _event_days(a: Analysis) -> list[int]:
-    """Positions of weekdays that date the event, not the day a source spoke."""
-    return [
-        i
-        for i, w in enumerate(a.lower)
-        if w in lexicon.WEEKDAYS and not _SPEECH & set(a.lower[max(0, i - 3) : i + 2])
-    ]
-
-
-def _beside(a: Analysis, i: int, reach: int = 3) -> set[str]:
-    """The content words and names right beside position i: what a weekday dates."""
-    return {t for k, t in a.context if 0 < abs(k - i) <= reach}
-
-
-def _blurred(x: Analysis, i: int, y: Analysis, j: int) -> bool:
-    """Two days in a row, one said late or early: the night between them, or a time zone."""
-    gap = abs(_DAY_ORDER.index(x.lower[i]) - _DAY_ORDER.index(y.lower[j]))
-    around = set(x.lower[max(0, i - 2) : i + 3]) | set(y.lower[max(0, j - 2) : j + 3])
-    return gap in {1, 6} and bool(around & _BLUR)
 
 
 # -- polarity --------------------------------------------------------------------------------

@@ -27,6 +27,8 @@ CLOSE_SHARE = 0.4  # share of the shorter sentence's words and names the other m
 MIN_SHARED = 3  # ...and at least this many
 ARGUMENT_REACH = 8  # tokens on each side of a predicate where the words it is about stand
 SCOPE_REACH = 6  # tokens after a negation cue where the word it negates may stand
+SAME_TOPIC_TERMS = 5  # sentences that share this many words and names ...
+SAME_TOPIC_SHARE = 0.5  # ... and this share of the shorter's tell of one thing throughout
 
 _CUES = frozenset(lexicon.NEGATION_CUES - {"without", "lack", "lacks", "lacking"}) | {"never"}
 # Negations that deny nothing of what follows.
@@ -192,7 +194,11 @@ def _flipped(x: _Reading, y: _Reading) -> str:
 
 def _same_topic(x: _Reading, i: int, y: _Reading, j: int) -> bool:
     """Whether a word or name next to the predicate in one sentence is next to it in the
-    other: the two statements are about the same thing."""
+    other, or the two sentences share most of their words: the two statements are about the
+    same thing."""
+    shared = len(x.terms & y.terms)
+    if shared >= SAME_TOPIC_TERMS and shared >= SAME_TOPIC_SHARE * min(len(x.terms), len(y.terms)):
+        return True
     left = {t for t in x.near[max(0, i - ARGUMENT_REACH) : i + ARGUMENT_REACH + 1] if t}
     right = {t for t in y.near[max(0, j - ARGUMENT_REACH) : j + ARGUMENT_REACH + 1] if t}
     left.discard(x.near[i])
