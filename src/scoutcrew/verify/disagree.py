@@ -335,7 +335,8 @@ def _counted(a: Analysis, f: Figure) -> set[str]:
 
 
 def _figures(a: Analysis) -> list[Figure]:
-    """The figures worth comparing; a number word after a capital is not part of a name.
+    """The figures worth comparing: not a number that is part of a name ("Gemma 3"), though
+    one after a capitalised small word is not ("Dies At 109").
 
     Weekdays are read apart (_when_disagreements): news dates things by the day it is written
     ("police said Saturday"). Years are left out: a year names when something was, and two
@@ -344,7 +345,7 @@ def _figures(a: Analysis) -> list[Figure]:
         f
         for f in a.figures
         if f.unit not in {"version", "weekday", "year"}
-        and not (f.in_name and f.text[:1].isdigit())
+        and not (f.in_name and f.text[:1].isdigit() and a.lower[f.pos - 1] not in STOPWORDS)
         and not _RANK.search(f.text)
     ]
 

@@ -63,10 +63,8 @@ _PASS_THROUGH = frozenset(lexicon.NEGATION_TRANSPARENT) | {
 # Verbs of saying and knowing: negated, they say nothing about the event itself.
 _SAYING = frozenset(
     stem(w)
-    for w in "say said says tell told comment comments commented reveal revealed disclose "
-    "disclosed know knew known specify specified identify identified name named elaborate "
-    "explain explained respond responded return returned release released give given provide "
-    "provided immediately clear clarify answer answered call called".split()
+    for w in "say said says tell told comment comments commented know knew known elaborate "
+    "specify specified explain explained answer answered call called".split()
 )
 # The two sides of an opposition, as stems: (scale, side).
 _OPPOSITES = {
@@ -215,20 +213,21 @@ def _two_actors(x: Analysis, i: int, y: Analysis, j: int) -> bool:
 
 def actor(a: Analysis, pos: int, reach: int = 4) -> str:
     """The name right before position `pos` in its clause, stemmed: who does what is said
-    there ("McDermott scored 23 points"); "" when a pronoun or nothing stands there, or in a
-    Title Case headline, where capitals mark no names."""
+    there ("McDermott scored 23 points"); "" when a pronoun, a passive ("was fired") or
+    nothing stands there, or in a Title Case headline, where capitals mark no names."""
     if a.cache.setdefault("title case", _title_case(a)):
         return ""
     names = dict(a.names)
     for k in range(pos - 1, max(-1, pos - reach - 1), -1):
-        if a.lower[k] in _CLAUSE_BREAKS or a.lower[k] in _PRONOUNS:
-            break
+        if a.lower[k] in _CLAUSE_BREAKS or a.lower[k] in _PRONOUNS or a.lower[k] in _PASSIVE:
+            break  # "Cheeks was fired": the name before a passive is not who acts
         if k in names:
             name = names[k].lower()
             return stem(name[:-2] if name.endswith("'s") else name)
     return ""
 
 
+_PASSIVE = frozenset("was were is are been be being".split())
 _PRONOUNS = frozenset("he she they it we i you who his her their its".split())
 
 
