@@ -176,6 +176,8 @@ def _same_quantity(
     first, second = actor(x, f.pos), actor(y, g.pos)
     if first and second and first != second:
         return False  # "McDermott scored 23 points", "Echenique scored all 11 points"
+    if _part_of(x, f.pos) != _part_of(y, g.pos):
+        return False  # "two men died", "one of four men who were climbing"
     if len(shared) >= MIN_CONTEXT and _same_count(x, f, y, g, shared):
         return True
     unit = _counted(x, f) & _counted(y, g) & _DURATIONS
@@ -190,9 +192,10 @@ def _same_person(x: Analysis, i: int, y: Analysis, j: int) -> bool:
 
     Two names: the same name ("Reid", "Tara Reid"). Two nouns: the same noun, not described
     two ways ("British climber", "Australian climber"). A name and a noun: one person when
-    the noun's sentence does not name that person otherwise and the two sentences tell the
-    same. No owner ("dies at 77"): the only age of two sentences that tell the same or name
-    one person."""
+    the noun's sentence does not name that person otherwise, the name's sentence uses the
+    noun's description too ("Brooklyn resident": Brooklyn), and the two tell the same. No
+    owner ("dies at 77"): the only age of two sentences that tell the same or name one
+    person."""
     mine, theirs = _age_owner(x, i), _age_owner(y, j)
     if _ages(x) != 1 or _ages(y) != 1:
         if not (mine[0] and theirs[0] and mine[1] == theirs[1]):
@@ -203,6 +206,10 @@ def _same_person(x: Analysis, i: int, y: Analysis, j: int) -> bool:
                 return False  # "British climber", "Australian climber": two people
             return mine[0] <= theirs[0] or theirs[0] <= mine[0]  # "Reid", "Tara Reid"
         named, other = (mine[0], y) if mine[1] else (theirs[0], x)
+        nameless, noun_at = (y, j) if mine[1] else (x, i)
+        described = _described(nameless, noun_at)  # "Australian climber": said of the name?
+        if described and described not in {w.lower() for w in (x if mine[1] else y).words}:
+            return False
         return not named & terms_of(other) and _very_close(x, y)
     return _very_close(x, y) or bool(_names(x) & _names(y))
 
@@ -219,6 +226,12 @@ def _described(a: Analysis, pos: int) -> str:
     if nxt in named and nxt + 1 < len(a.lower) and nxt + 1 not in named:
         return a.lower[nxt]
     return ""
+
+
+def _part_of(a: Analysis, pos: int) -> bool:
+    """Whether a figure counts a whole that a part is taken from: "one of four men"."""
+    w = a.lower
+    return pos > 1 and w[pos - 1] == "of" and (w[pos - 2] in {"one", "two", "three", "some"})
 
 
 def _very_close(x: Analysis, y: Analysis) -> bool:

@@ -212,19 +212,38 @@ def _two_actors(x: Analysis, i: int, y: Analysis, j: int) -> bool:
 
 
 def actor(a: Analysis, pos: int, reach: int = 4) -> str:
-    """The name right before position `pos` in its clause, stemmed: who does what is said
-    there ("McDermott scored 23 points"); "" when a pronoun, a passive ("was fired") or
-    nothing stands there, or in a Title Case headline, where capitals mark no names."""
+    """Who does what is said at position `pos`, stemmed: the name right before it in its
+    clause ("McDermott scored 23 points"), or else the full name the sentence opens with
+    ("Doug McDermott became ... and had five points", "Klitschko, who ..., landed"); "" when a
+    pronoun or a passive ("was fired") stands before it, when no name is found, or in a Title
+    Case headline, where capitals mark no names."""
     if a.cache.setdefault("title case", _title_case(a)):
         return ""
     names = dict(a.names)
     for k in range(pos - 1, max(-1, pos - reach - 1), -1):
-        if a.lower[k] in _CLAUSE_BREAKS or a.lower[k] in _PRONOUNS or a.lower[k] in _PASSIVE:
-            break  # "Cheeks was fired": the name before a passive is not who acts
+        if a.lower[k] in _PRONOUNS or a.lower[k] in _PASSIVE:
+            return ""  # "Cheeks was fired": the name before a passive is not who acts
+        if a.lower[k] in _CLAUSE_BREAKS:
+            break
         if k in names:
-            name = names[k].lower()
-            return stem(name[:-2] if name.endswith("'s") else name)
+            return _stem_name(names[k])
+    return _opening_name(a, names)
+
+
+def _opening_name(a: Analysis, names: dict[int, str]) -> str:
+    """The name a sentence opens with, when it is surely one: two capitalised words ("Doug
+    McDermott") or one set off by ", who"."""
+    run = 0
+    while run in names:
+        run += 1
+    if run >= 2 or (run == 1 and a.lower[1:3] in ([",", "who"], [",", "which"])):
+        return _stem_name(names[run - 1])
     return ""
+
+
+def _stem_name(name: str) -> str:
+    name = name.lower()
+    return stem(name[:-2] if name.endswith("'s") else name)
 
 
 _PASSIVE = frozenset("was were is are been be being".split())

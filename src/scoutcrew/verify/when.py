@@ -141,7 +141,9 @@ def _clock_parts(m: re.Match[str]) -> tuple[int, int, str]:
 
 
 def _same_time(t: tuple[int, bool, str], u: tuple[int, bool, str]) -> bool:
-    slack = 30 if t[1] or u[1] else 0
+    """Whether two times can be one: equal, within half an hour when one is said "about", or
+    within five minutes when one is a round time ("the 3:30 a.m. fire", "at 3:33 a.m.")."""
+    slack = 30 if t[1] or u[1] else 5 if t[0] % 15 == 0 or u[0] % 15 == 0 else 0
     gap = abs(t[0] - u[0]) % 720  # a time without a.m./p.m. may be either half of the day
     return min(gap, 720 - gap) <= slack or abs(t[0] - u[0]) <= slack
 
