@@ -18,7 +18,7 @@ same thing (they share content words and names). Then:
 - when: a time of day (3:33 a.m. against 4:15 a.m.; "shortly after 3:30" is about 3:33), or a
   weekday next to the same time or words in both (not the day a source spoke: "police said
   Saturday"; not two days in a row said "late" or "early").
-- polarity (polarity.py): a predicate one asserts and the other denies, or two sides of one
+- polarity (opposite.py): a predicate one asserts and the other denies, or two sides of one
   opposition ("denied" / "admitted"), about the same thing and the same actor.
 
 `mark_disagreements(stories, sources)` fills each story's `disagreements` with lines the
@@ -36,8 +36,8 @@ from typing import Any
 
 from ..text.terms import STOPWORDS, stem
 from .facts import SENTENCE_BREAK, Analysis, Figure, analyse, figures_match
-from .polarity import actor, opposite_statement
-from .sentences import (
+from .opposite import actor, opposite_statement
+from .quantities import (
     CLOSE_TERMS,
     MIN_CONTEXT,
     MIN_SHARED,

@@ -14,7 +14,7 @@ import re
 
 from . import lexicon
 from .facts import Analysis
-from .sentences import (
+from .quantities import (
     CLOSE_TERMS,
     MIN_CONTEXT,
     MIN_SHARED,
