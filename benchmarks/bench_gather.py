@@ -107,7 +107,7 @@ def main() -> int:
     parser.add_argument("--latency", type=float, default=0.03)
     args = parser.parse_args()
 
-    from scoutcrew.config.schema import SourcesConfig
+    from scoutcrew.config.models import SourcesConfig
     from scoutcrew.gather.feeds import gather
     from scoutcrew.store.db import Store
 

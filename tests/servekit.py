@@ -27,6 +27,18 @@ WRITER_REPLY = (
     "<script>alert('pwned')</script> <img src=x onerror=alert(2)> Quoted & <b>bold</b>."
 )
 
+# A crew over the lab notes feed only, as the claim-check tests run it.
+LAB_NOTES_CREW = """\
+description: Digest of the lab notes feed, checked before it is published
+agents: [researcher, analyst, writer]
+tasks: [collect, analyse, write_digest]
+sources:
+  feeds: [examples/feeds/lab-notes.xml]
+  max_items: 12
+inputs:
+  topic: local models
+"""
+
 
 @dataclass
 class Site:
@@ -119,3 +131,15 @@ def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
 
 def fake_ollama(reply: object = WRITER_REPLY) -> FakeOllama:
     return FakeOllama(default_reply=reply)  # type: ignore[arg-type]
+
+
+def mcp_params(site: Site, **env: str):  # -> mcp.StdioServerParameters
+    """`scoutcrew mcp` as a chat UI starts it: the project's server over stdio."""
+    from mcp import StdioServerParameters
+
+    return StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "scoutcrew.cli", "--project", str(site.root), "mcp", "--backend", "ollama"],
+        env=site.env(**env),
+        cwd=str(site.root),
+    )

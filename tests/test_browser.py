@@ -70,12 +70,17 @@ def test_run_a_crew_from_the_page_watch_it_finish_and_read_its_flags(
 
             # The report: trust line on top, flags marked at their sentences, sources beside.
             expect(page.locator("#trust-line")).to_contain_text("Trust:")
+            # The three verdicts apart, under the trust line.
+            expect(page.locator("#verdicts")).to_contain_text("supported")
+            expect(page.locator("#verdicts")).to_contain_text("not confirmed")
             marks = page.locator("#report-body mark.flagged")
             expect(marks.first).to_be_visible()
             markers = page.locator("#report-body a.flag-marker")
             flags = page.locator("#side-panel #flags li")
             expect(flags.first).to_be_visible()
-            assert flags.count() >= 3  # the injected link, the moon and the unsupported claims
+            assert (
+                flags.count() >= 3
+            )  # the injected link, the moon and the claims it could not confirm
             expect(markers).to_have_count(flags.count())
             expect(markers.first).to_be_visible()
             moon = page.locator("#report-body mark.flagged", has_text="green cheese")

@@ -8,7 +8,8 @@ import pytest
 
 from scoutcrew.config.plan import build_plan, parse_inputs
 from scoutcrew.config.project import find_project
-from scoutcrew.config.schema import fill, load_config, placeholders
+from scoutcrew.config.schema import load_config
+from scoutcrew.config.templates import fill, placeholders
 from scoutcrew.errors import ConfigError, MissingInput, UnknownCrew
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from scoutcrew.config.schema import DeliveryConfig
+from scoutcrew.config.models import DeliveryConfig
 from scoutcrew.run.deliver import build_payload, deliver
 
 

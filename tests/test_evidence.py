@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from scoutcrew.config.schema import SourcesConfig
+from scoutcrew.config.models import SourcesConfig
 from scoutcrew.gather.feeds import gather
 from scoutcrew.gather.items import Gathered, Item, Note, content_hash
 from scoutcrew.gather.urls import canonical_url

@@ -29,11 +29,12 @@ from hostile import (
 )
 
 from scoutcrew.cli import main
+from scoutcrew.config.models import SourcesConfig
 from scoutcrew.config.project import find_project
-from scoutcrew.config.schema import SourcesConfig, load_config
+from scoutcrew.config.schema import load_config
 from scoutcrew.config.yamlsource import MAX_YAML_BYTES
 from scoutcrew.gather.feeds import gather
-from scoutcrew.gather.safety import FetchLimits
+from scoutcrew.gather.fetch import FetchLimits
 from scoutcrew.schedule.daemon import Daemon
 from scoutcrew.store.db import Store
 from scoutcrew.testing.fake_ollama import FakeOllama
@@ -391,7 +392,7 @@ def test_a_502_page_from_a_proxy_is_one_line(tmp_path: Path) -> None:
 def test_webhook_502_page_is_one_line() -> None:
     from http.server import BaseHTTPRequestHandler
 
-    from scoutcrew.config.schema import DeliveryConfig
+    from scoutcrew.config.models import DeliveryConfig
     from scoutcrew.run.deliver import deliver
 
     class Handler(BaseHTTPRequestHandler):

@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import anyio
-from mcp import ClientSession, StdioServerParameters
+from mcp import ClientSession
 from mcp.client.stdio import stdio_client
-from servekit import Site, fake_ollama
+from servekit import Site, fake_ollama, mcp_params
 
 from scoutcrew.testing.scripts import crew_requests
-
-
-def _params(site: Site, **env: str) -> StdioServerParameters:
-    return StdioServerParameters(
-        command=sys.executable,
-        args=["-m", "scoutcrew.cli", "--project", str(site.root), "mcp", "--backend", "ollama"],
-        env=site.env(**env),
-        cwd=str(site.root),
-    )
 
 
 def _result(call: Any) -> Any:
@@ -39,14 +29,14 @@ def test_mcp_lists_crews_runs_the_demo_reads_and_searches_reports(
 
     async def scenario(ollama_url: str) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        async with stdio_client(_params(site, OLLAMA_HOST=ollama_url)) as (read, write):
+        async with stdio_client(mcp_params(site, OLLAMA_HOST=ollama_url)) as (read, write):
             async with ClientSession(read, write) as session:
                 await session.initialize()
                 tools = await session.list_tools()
                 out["tools"] = sorted(t.name for t in tools.tools)
                 out["schema"] = {t.name: t.inputSchema for t in tools.tools}
                 out["crews"] = _result(await session.call_tool("list_crews", {}))
-                out["empty"] = _result(await session.call_tool("latest_report", {"crew": "demo"}))
+                out["empty"] = await session.call_tool("latest_report", {"crew": "demo"})
                 out["run"] = _result(
                     await session.call_tool(
                         "run_crew", {"crew": "demo", "inputs": {"topic": "tiny models"}}
@@ -59,7 +49,7 @@ def test_mcp_lists_crews_runs_the_demo_reads_and_searches_reports(
                 out["miss"] = _result(
                     await session.call_tool("search_reports", {"query": "zeppelin"})
                 )
-                out["unknown"] = _result(await session.call_tool("run_crew", {"crew": "../demo"}))
+                out["unknown"] = await session.call_tool("run_crew", {"crew": "../demo"})
         return out
 
     with fake_ollama() as ollama:
@@ -72,7 +62,7 @@ def test_mcp_lists_crews_runs_the_demo_reads_and_searches_reports(
     assert set(crews) == {"ai-news", "demo", "topic-brief", "weekly-report"}
     assert crews["ai-news"]["schedule"] == "0 7 * * *" and crews["ai-news"]["next_run"]
     assert crews["topic-brief"]["needs_inputs"] == ["topic"]
-    assert "no report yet" in out["empty"]["error"]
+    assert out["empty"].isError and "no report yet" in out["empty"].content[0].text
 
     run = out["run"]
     assert run["status"] == "ok", run
@@ -81,7 +71,7 @@ def test_mcp_lists_crews_runs_the_demo_reads_and_searches_reports(
     data = json.loads(report.with_suffix(".json").read_text())
     assert run["trust"] == data["trust"]["line"] and run["trust"].startswith("Trust:")
     assert run["summary"].startswith("Local inference got faster this month [S1].")
-    assert {f["kind"] for f in run["flags"]} >= {"unsupported", "unknown-citation"}
+    assert {f["kind"] for f in run["flags"]} >= {"not-confirmed", "unknown-citation"}
 
     latest = out["latest"]
     assert latest["report_path"] == run["report_path"]
@@ -92,4 +82,4 @@ def test_mcp_lists_crews_runs_the_demo_reads_and_searches_reports(
     assert [hit["report_path"] for hit in out["search"]] == [run["report_path"]]
     assert out["search"][0]["trust"] == run["trust"]
     assert out["miss"] == []
-    assert out["unknown"]["status"] == "refused"
+    assert out["unknown"].isError and "no crew '../demo'" in out["unknown"].content[0].text

@@ -147,10 +147,15 @@ def test_list_shows_the_good_crews_and_the_error_of_the_bad_one(
 
 def test_doctor_reports_the_embedded_engine_when_ollama_is_down(capsys, project_dir) -> None:
     pytest.importorskip("xllamacpp")
-    assert main(["--project", str(project_dir), "doctor"]) == 0  # auto: the engine serves
+    # auto: the demo falls back to the engine, as its chain declares; the crews whose chains
+    # name no fallback cannot run, and doctor says so.
+    assert main(["--project", str(project_dir), "doctor"]) == 1
     out = capsys.readouterr().out
     assert "embedded/default" in out and "embedded engine ready" in out
-    assert "[warn]" in out and "Ollama is not reachable" in out and "[FAIL]" not in out
+    assert "Ollama is not reachable (demo falls back to the embedded engine;" in out
+    assert "ai-news, topic-brief, weekly-report cannot run" in out
+    assert main(["--project", str(project_dir), "doctor", "--model", "embedded/default"]) == 0
+    capsys.readouterr()
     # With --backend ollama nothing serves instead: that is a failure.
     assert main(["--project", str(project_dir), "doctor", "--backend", "ollama"]) == 1
     assert "[FAIL]" in capsys.readouterr().out

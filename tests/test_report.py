@@ -259,7 +259,7 @@ def test_layout_notes_sections_trust_line(tmp_path, pack):
         lines[-1]
         == v.trust_line()
         == (
-            "Trust: 2 of 4 factual sentences supported; 1 unsupported (invented), 1 uncited claim; "
+            "Trust: 2 of 4 factual sentences supported; 1 not confirmed; 1 uncited claim; "
             "4 unknown citations or links removed"
         )
     )

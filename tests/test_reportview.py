@@ -24,7 +24,8 @@ def test_a_sentence_across_markup_is_marked_once_with_one_marker_per_flag() -> N
     )
     flags = [
         {
-            "kind": "unsupported",
+            "kind": "contradicted",
+            "claim_class": "figure",
             "detail": "d1",
             "sentence": "The **new** model is [fast](https://a.example/x) at 4k [S1].",
         },
@@ -41,12 +42,14 @@ def test_a_sentence_across_markup_is_marked_once_with_one_marker_per_flag() -> N
     assert view.order == [0, 1, 2, 3]
     text = re.sub(r"<[^>]+>", "", view.body)
     assert (
-        "Intro. The new model is fast at 4k [S1].\u26911 unsupported\u26912 figure Outro." in text
+        "Intro. The new model is fast at 4k [S1].\u26911 contradicted (figure)\u26912 figure Outro."
+        in text
     )
     marked = "".join(re.findall(r'<mark class="flagged">([^<]*)</mark>', view.body))
     assert marked == "The new model is fast at 4k [S1]."
     assert "<strong>" in view.body and 'href="https://a.example/x"' in view.body
     assert 'title="figure: the source says 8k"' in view.body
+    assert 'class="flag-marker flag-contradicted"' in view.body  # styled by its verdict
     # Title, old flag list and trust line are gone from the body; the references moved.
     assert "<h1>" not in view.body and "old list" not in view.body and "Trust: x" not in view.body
     assert 'id="src-S1"' in view.references and "References" not in view.body

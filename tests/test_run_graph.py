@@ -35,7 +35,6 @@ from scoutcrew.testing.scripts import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-WRONG = "It costs 100000 dollars to run for a month [S1]."
 LINE = re.compile(r"^\s*[-*]?\s*(.+?\[S\d+\](?:\[S\d+\])*)\.?\s*$")
 
 
@@ -52,16 +51,29 @@ def kind(body: dict) -> str:
 
 
 def crew_reply(body: dict) -> str:
-    """The crew's tasks: pass on the cited lines of the prompt; the writer adds a wrong figure
-    (the claim check flags it) and removes it when asked to repair it."""
+    """The crew's tasks: pass on the cited lines of the prompt; the writer adds one of them
+    with its date changed (the claim check calls it contradicted) and removes it when asked to
+    repair it."""
     text = "\n".join(str(m.get("content") or "") for m in body["messages"])
     if REPAIR_MARK in text:
         return "1: REMOVE"
     cited = [m.group(1) for line in text.splitlines() if (m := LINE.match(line))]
     bullets = [f"- {line}" for line in dict.fromkeys(cited)][:4]
     if "Write the digest" in text:
-        bullets.append(f"- {WRONG}")
+        bullets.append(f"- {wrong(cited)}")
     return "Final Answer:\n" + "\n".join(bullets or ["- Nothing cited [S1]."])
+
+
+def wrong(cited: list[str]) -> str:
+    """A cited line with its date a day off, citing its first source only."""
+    for line in cited:
+        found = re.search(r"\d{4}-\d{2}-(\d{2})", line)
+        ids = re.findall(r"\[S\d+\]", line)
+        if found and ids:
+            day = int(found.group(1))
+            other = found.group(0)[:-2] + f"{day + 1 if day < 28 else day - 1:02d}"
+            return line[: found.start()] + other + f" {ids[0]}."
+    return "Nothing cited [S1]."
 
 
 class Gate:
@@ -256,7 +268,7 @@ def test_the_checkpointer_brings_back_exactly_the_state_types() -> None:
         "scoutcrew.select.pack.EvidencePack",
         "scoutcrew.notes.take.Notes",
         "scoutcrew.stories.group.Story",
-        "scoutcrew.verify.check.Verification",
+        "scoutcrew.verify.verdicts.Verification",
     } <= names
 
 

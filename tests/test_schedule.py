@@ -18,10 +18,11 @@ from pathlib import Path
 import pytest
 
 from scoutcrew.cli import main
+from scoutcrew.config.cron import parse_cron
+from scoutcrew.config.models import ScheduleConfig
 from scoutcrew.config.project import find_project
-from scoutcrew.config.schema import ScheduleConfig
 from scoutcrew.errors import RunLocked
-from scoutcrew.schedule.cron import Due, Missed, Schedule, check_due, on_calendar, parse_cron
+from scoutcrew.schedule.cron import Due, Missed, Schedule, check_due, on_calendar
 from scoutcrew.schedule.daemon import Child, Daemon, load_schedules, scheduled_crews
 from scoutcrew.schedule.install import (
     cron_block,

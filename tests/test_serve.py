@@ -72,17 +72,27 @@ def test_report_page_trust_line_on_top_flags_inline_sources_in_side_panel(
     flags = [f for f in data["flags"] if f["sentence"]]
     assert len(flags) >= 3
     # Each flag has a marker in the text, right after its sentence's highlighted words.
-    assert body.count('class="flag-marker"') == len(flags)
+    assert body.count('class="flag-marker ') == len(flags)
     # Numbered 1, 2, ... in reading order; the side panel lists them under the same numbers.
-    markers = re.findall(r'<a class="flag-marker"[^>]*>\u2691(\d+) ([\w-]+)</a>', body)
-    assert [int(n) for n, _ in markers] == list(range(1, len(flags) + 1))
-    assert sorted(kind for _, kind in markers) == sorted(f["kind"] for f in flags)
-    assert markers[0][1] == "unsupported"  # "Local inference got faster..." comes first
-    side_items = re.findall(r'<li id="flag-(\d+)"><span class="flag-kind">([\w-]+)</span>', html)
-    assert side_items == markers
+    markers = re.findall(r'<a class="flag-marker flag-([\w-]+)"[^>]*>\u2691(\d+) ([^<]+)</a>', body)
+    assert [int(n) for _, n, _ in markers] == list(range(1, len(flags) + 1))
+    assert sorted(kind for kind, _, _ in markers) == sorted(f["kind"] for f in flags)
+    # "Local inference got faster..." comes first: another source of the pack says it.
+    assert markers[0] == ("contradicted", "1", "contradicted (wrong-source)")
+    side_items = re.findall(
+        r'<li id="flag-(\d+)" class="flag-([\w-]+)"><span class="flag-kind">([^<]+)</span>', html
+    )
+    assert [(n, kind) for n, kind, _ in side_items] == [(n, kind) for kind, n, _ in markers]
     moon = body.index("The moon is made of green cheese")
     assert body.rfind('<mark class="flagged">', 0, moon) > body.rfind("</mark>", 0, moon)
-    assert re.match(r'[^<]*</mark>.*?<a class="flag-marker"[^>]*>\u26912 unsupported<', body[moon:])
+    assert re.match(
+        r'[^<]*</mark>.*?<a class="flag-marker flag-not-confirmed"[^>]*>\u26912 not confirmed',
+        body[moon:],
+    )
+    # The three verdicts apart, above the report.
+    verdicts = html[html.index('id="verdicts"') : html.index('id="report-body"')]
+    assert f"{data['trust']['supported']} supported" in verdicts
+    assert "1 contradicted" in verdicts and "1 not confirmed" in verdicts
 
     side = html[html.index('id="side-panel"') :]
     assert side.count('<li id="flag-') == len(data["flags"])
@@ -263,7 +273,7 @@ def test_run_now_streams_progress_and_writes_a_report(project_dir: Path, data_ho
             assert kind == "done" and done["status"] == "ok", done
             assert done["report_url"].startswith("/reports/demo/")
             report = httpx.get(server.url + done["report_url"]).text
-            assert "Demo digest: tiny models" in report and 'class="flag-marker"' in report
+            assert "Demo digest: tiny models" in report and 'class="flag-marker ' in report
             assert "status-ok" in httpx.get(server.url + "/crews").text
             assert len(crew_requests(ollama.chat_requests)) == 3  # one per task
         finally:

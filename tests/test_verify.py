@@ -10,14 +10,10 @@ import pytest
 
 from scoutcrew.select.pack import EvidencePack, Source
 from scoutcrew.text.links import LINK_MARKER
-from scoutcrew.verify.check import (
-    SUPPORT_THRESHOLD,
-    citation_ids,
-    iter_sentences,
-    sanitize_markdown,
-    split_sentences,
-    verify,
-)
+from scoutcrew.verify.check import verify
+from scoutcrew.verify.clean import sanitize_markdown
+from scoutcrew.verify.sentences import citation_ids, iter_sentences, split_sentences
+from scoutcrew.verify.verdicts import SUPPORT_THRESHOLD
 
 ROOT = Path(__file__).resolve().parents[1]
 RUST_TEXT = (
@@ -103,12 +99,14 @@ def test_paraphrase_is_supported_and_unrelated_claim_is_not(pack):
     assert [c.supported for c in v.citations] == [True, True, False, True], scores
     assert min(scores[0], scores[1], scores[3]) >= SUPPORT_THRESHOLD > scores[2]
     assert by_start  # every sentence got an entry
-    unsupported = [f for f in v.flags if f.kind == "unsupported"]
-    assert len(unsupported) == 1 and "Oracle" in unsupported[0].sentence
-    assert '"Oracle" not in [S1]' in unsupported[0].detail  # says which name the source lacks
-    assert unsupported[0].claim_class == "entity"
+    # A name the source does not give is not confirmed: the source does not say otherwise.
+    unconfirmed = [f for f in v.flags if f.kind == "not-confirmed"]
+    assert len(unconfirmed) == 1 and "Oracle" in unconfirmed[0].sentence
+    assert '"Oracle" not in [S1]' in unconfirmed[0].detail  # says which name the source lacks
+    assert unconfirmed[0].claim_class == "entity"
+    assert [c.verdict for c in v.citations] == ["supported"] * 2 + ["not-confirmed", "supported"]
     assert (v.sentences_cited, v.supported, v.flagged) == (4, 3, 1)
-    assert v.trust_line() == "Trust: 3 of 4 factual sentences supported; 1 unsupported (entity)"
+    assert v.trust_line() == "Trust: 3 of 4 factual sentences supported; 1 not confirmed"
 
 
 def test_a_claim_cited_to_the_wrong_source_is_unsupported(pack):

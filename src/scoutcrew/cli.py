@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import sys
@@ -29,6 +30,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
+    from .serve.runner import follow_lifeline
+
+    follow_lifeline()  # a run the web app or the MCP server started ends when they do
     parser = build_parser()
     args = parser.parse_args(argv)
     debug = args.debug or os.environ.get(DEBUG_ENV, "") not in {"", "0"}
@@ -49,6 +53,15 @@ def _main(argv: Sequence[str] | None) -> int:
         if isinstance(exc, Interrupted):
             _run_interrupted.set()
         return 130
+    except OSError as exc:  # the file system said no: name the file and the way out
+        if debug or exc.errno not in _FILE_FAULTS:
+            raise
+        what = f" {exc.filename}" if exc.filename else ""
+        print(
+            f"error: cannot write{what}: {exc.strerror}; {_FILE_FAULTS[exc.errno]}",
+            file=sys.stderr,
+        )
+        return 1
     except ScoutcrewError as exc:
         if debug:
             raise
@@ -59,6 +72,17 @@ def _main(argv: Sequence[str] | None) -> int:
         else:
             print(f"error: {strip_controls(str(exc))}", file=sys.stderr)
         return exc.exit_code
+
+
+_WHERE = "or set SCOUTCREW_HOME (data) and --output (reports) to a folder you can write"
+_FILE_FAULTS = {
+    errno.EACCES: f"give yourself write access to it, {_WHERE}",
+    errno.EPERM: f"give yourself write access to it, {_WHERE}",
+    errno.EROFS: f"it is on a read-only file system: {_WHERE.removeprefix('or ')}",
+    errno.ENOSPC: f"the disk is full: free some space, {_WHERE}",
+    errno.EDQUOT: f"your disk quota is used up: free some space, {_WHERE}",
+    errno.EFBIG: f"the file may not grow any larger (disk full or a size limit), {_WHERE}",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -126,7 +150,26 @@ def build_parser() -> argparse.ArgumentParser:
     add_schedule_commands(sub)
     add_batch_command(sub)
     add_serve_commands(sub)
+    _global_options_after_commands(parser)
     return parser
+
+
+def _global_options_after_commands(parser: argparse.ArgumentParser) -> None:
+    """Accept --project and --debug after a command too (`scoutcrew run demo --project DIR`).
+
+    Each command's own copy has no default, so one given before the command still counts.
+    """
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        for command in {id(p): p for p in action.choices.values()}.values():
+            command.add_argument(
+                "--project", metavar="DIR", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+            )
+            command.add_argument(
+                "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+            )
+            _global_options_after_commands(command)
 
 
 def _run_options(p: argparse.ArgumentParser) -> None:
@@ -165,11 +208,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     project = _project(args)
     config = load_config(project)
+    for warning in config.warnings:
+        print(f"warning: {strip_controls(warning)}", file=sys.stderr)
     if config.problems:
         raise ConfigError(config.problems)
+    warned = f" ({len(config.warnings)} warning(s) above)" if config.warnings else ""
     print(
         f"ok: {len(config.agents)} agents, {len(config.tasks)} tasks, "
-        f"{len(config.crews)} crews in {project.root}"
+        f"{len(config.crews)} crews in {project.root}{warned}"
     )
     return 0
 
@@ -212,8 +258,8 @@ def _one_line(text: str, width: int = 80) -> str:
 
 
 def _options(args: argparse.Namespace):  # -> RunOptions
+    from .config.models import parse_model_override
     from .config.plan import parse_inputs
-    from .config.schema import parse_model_override
     from .run.options import RunOptions
 
     return RunOptions(
@@ -320,7 +366,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from .config.schema import load_config, parse_model_override
+    from .config.models import parse_model_override
+    from .config.schema import crew_chains, load_config
     from .llm.doctor import format_doctor, run_doctor
     from .llm.ledger import UsageLedger
     from .run.execute import make_runtime
@@ -328,13 +375,16 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     project = _project(args)
     if args.model:
         specs = parse_model_override(args.model)
+        chains = {"--model": [specs]}
     else:
         config = load_config(project)
         if config.problems:
             raise ConfigError(config.problems)
         specs = sorted({spec for agent in config.agents.values() for spec in agent.chain})
+        chains = crew_chains(config)
+        specs = sorted({*specs, *(s for crew in chains.values() for c in crew for s in c)})
     runtime = make_runtime(project, args.backend, UsageLedger())
-    lines = run_doctor(runtime, specs)
+    lines = run_doctor(runtime, specs, chains)
     print(format_doctor(lines))
     return 0 if all(getattr(line, "ok", True) for line in lines) else 1
 

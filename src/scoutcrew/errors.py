@@ -29,6 +29,19 @@ class MissingInput(ScoutcrewError):
     """A {placeholder} has no default and was not given with --input."""
 
 
+class InputsNeeded(MissingInput):
+    """A crew was started without inputs it needs; `names` lists them, so each front end
+    (CLI, web page, MCP) can ask for them in its own words."""
+
+    def __init__(self, message: str, names: list[str]):
+        super().__init__(message)
+        self.names = names
+
+
+class BadInput(ScoutcrewError):
+    """An input value cannot be used: too long, or holding control characters such as NUL."""
+
+
 class UnknownCrew(ScoutcrewError):
     """The crew named on the command line has no file under crews/."""
 
@@ -39,6 +52,10 @@ class LLMError(ScoutcrewError):
 
 class OllamaUnreachable(LLMError):
     """Ollama did not answer at the configured host(s)."""
+
+
+class OllamaFailing(LLMError):
+    """Ollama (or a proxy in front of it) answers, but every answer is an error status."""
 
 
 class OllamaNotResponding(LLMError):
@@ -71,6 +88,14 @@ class RunFailed(ScoutcrewError):
 
 class RunLocked(ScoutcrewError):
     """Another run of the same crew holds its lock."""
+
+
+class StoreError(ScoutcrewError):
+    """The SQLite store cannot be used: read-only, the disk is full, or a lock was not freed."""
+
+
+class StoreLocked(StoreError):
+    """Another process held the store's write lock for longer than scoutcrew waits."""
 
 
 class SourceError(ScoutcrewError):

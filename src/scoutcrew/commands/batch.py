@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..config.models import parse_model_override
 from ..config.plan import parse_inputs
 from ..config.project import find_project
-from ..config.schema import parse_model_override
 from ..scale.batch import run_batch
 from ..scale.jobs import BatchError
 

@@ -5,9 +5,14 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ..text.untrusted import strip_controls
+
+if TYPE_CHECKING:
+    from rich.text import Text
+
+    from ..llm.ledger import CallRecord
 
 
 class Progress:
@@ -26,6 +31,7 @@ class Progress:
         self.calls = 0
         self._lock = threading.Lock()
         self._status: Any = None
+        self._failures: dict[str, int] = {}  # each failure's text -> the call that said it
 
     def __call__(self, message: str) -> None:
         message = strip_controls(message)  # the last guard before the terminal
@@ -38,7 +44,7 @@ class Progress:
         else:
             print(f"[scoutcrew {self._elapsed()}] {message}", file=self.stream, flush=True)
 
-    def on_call(self, record: Any) -> None:
+    def on_call(self, record: CallRecord) -> None:
         with self._lock:
             self.calls += 1
             self.prompt_tokens += int(getattr(record, "prompt_tokens", 0) or 0)
@@ -47,6 +53,12 @@ class Progress:
             self._refresh()
         else:
             state = "ok" if getattr(record, "ok", True) else f"failed ({record.error})"
+            if not getattr(record, "ok", True):
+                # The same failure (Ollama down, before each task falls back) is said once.
+                with self._lock:
+                    first = self._failures.setdefault(str(record.error), self.calls)
+                if first != self.calls:
+                    state = f"failed, as call {first} did"
             line = (
                 f"[scoutcrew {self._elapsed()}]   call {self.calls}: {record.agent or '-'}/"
                 f"{record.task or '-'} on {record.spec}: {record.prompt_tokens} prompt + "
@@ -85,7 +97,7 @@ class Progress:
         if self._status is not None:
             self._status.update(self._text())
 
-    def _text(self) -> Any:
+    def _text(self) -> Text:
         from rich.text import Text
 
         return Text(self._line())  # plain text: a feed title is never read as rich markup

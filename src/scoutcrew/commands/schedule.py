@@ -82,6 +82,8 @@ def cmd_schedule_list(args: Any) -> int:
     project = find_project(args.project)
     loaded = load_schedules(project)
     print(format_schedule_list(entries_for(project, loaded.schedules)))
+    for warning in loaded.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if loaded.problems:
         print("problems (the crews concerned are not scheduled until fixed):", file=sys.stderr)
         for problem in loaded.problems:

@@ -59,14 +59,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     for module in ("starlette", "uvicorn", "jinja2"):
         _need(module)
-    from ..serve.app import Settings, is_loopback, run_server
+    from ..serve.app import Settings, is_loopback, run_server, weak_token
 
     token = args.token or os.environ.get(TOKEN_ENV) or None
-    if not is_loopback(args.host) and not token:
-        raise ServeRefused(
-            f"binding {args.host} makes the app reachable from other machines: give a token "
-            f"with --token or ${TOKEN_ENV} (or bind 127.0.0.1)"
-        )
+    if not is_loopback(args.host):
+        if not token:
+            raise ServeRefused(
+                f"binding {args.host} makes the app reachable from other machines: give a "
+                f"token with --token or ${TOKEN_ENV} (or bind 127.0.0.1)"
+            )
+        why = weak_token(token)
+        if why:
+            raise ServeRefused(
+                f"the token is too weak to open the app to other machines ({why}): make one "
+                "with `python3 -c 'import secrets; print(secrets.token_urlsafe(24))'`"
+            )
     project = find_project(args.project)
     settings = Settings(project, host=args.host, port=args.port, token=token, backend=args.backend)
     run_server(settings)

@@ -2,29 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from ..errors import ConfigError, MissingInput
+from ..errors import BadInput, ConfigError, InputsNeeded, MissingInput
+from .models import ChainEntry, CrewConfig, ModelOptions, SourcesConfig, chain_num_ctx, chain_specs
 from .project import Project
-from .schema import (
-    BUILTIN_INPUTS,
-    ChainEntry,
-    CrewConfig,
-    ModelOptions,
-    ProjectConfig,
-    SourcesConfig,
-    chain_num_ctx,
-    chain_specs,
-    crew_placeholders,
-    fill,
-    placeholders,
-)
+from .schema import ProjectConfig, crew_placeholders
+from .templates import BUILTIN_INPUTS, as_literal, fill, placeholders
 
 
 @dataclass
 class PlannedTask:
+    """One task of a plan. Its description and expected_output are templates whose one
+    placeholder is {evidence}; braces from the inputs are doubled in them (fill gives them
+    back as typed)."""
+
     name: str
     agent: str
     description: str
@@ -86,6 +81,7 @@ def build_plan(
         raise ConfigError(config.problems)
     crew = config.crew(crew_name)
     given = {k: str(v) for k, v in (inputs or {}).items()}
+    check_inputs(given)
     values = {k: str(v) for k, v in crew.inputs.items()} | given
     wanted = crew_placeholders(config, crew_name)
     unknown = sorted(set(given) - wanted - BUILTIN_INPUTS)
@@ -97,9 +93,10 @@ def build_plan(
     missing = sorted(wanted - BUILTIN_INPUTS - set(values))
     if missing:
         flags = " ".join(f"--input {m}=..." for m in missing)
-        raise MissingInput(
+        raise InputsNeeded(
             f"crew '{crew_name}' needs {', '.join(repr(m) for m in missing)}: pass {flags} "
-            f"(or give a default under inputs: in crews/{crew_name}.yaml)"
+            f"(or give a default under inputs: in crews/{crew_name}.yaml)",
+            missing,
         )
     values.setdefault("today", date.today().isoformat())
     values.setdefault("crew", crew_name)
@@ -108,6 +105,13 @@ def build_plan(
 
     def text(t: str) -> str:
         return fill(t, values | keep)
+
+    # A task's text is filled twice (its {evidence} comes later), so the inputs go into it
+    # with their braces doubled: what a user typed stays data on the second fill.
+    literal = {k: as_literal(v) for k, v in values.items()}
+
+    def task_text(t: str) -> str:
+        return fill(t, literal | keep)
 
     def planned_agent(name: str) -> PlannedAgent:
         a = config.agents[name]
@@ -137,8 +141,8 @@ def build_plan(
             PlannedTask(
                 name=task_name,
                 agent=t.agent,
-                description=text(t.description),
-                expected_output=text(t.expected_output),
+                description=task_text(t.description),
+                expected_output=task_text(t.expected_output),
                 context=list(t.context),
                 in_report=in_report,
                 heading=t.output.heading or task_name.replace("_", " ").replace("-", " ").title(),
@@ -173,3 +177,28 @@ def parse_inputs(pairs: list[str]) -> dict[str, str]:
             raise MissingInput(f"--input takes key=value, got '{pair}'")
         out[key.strip()] = value
     return out
+
+
+# An input is a line or a paragraph of text: a topic, a name, a question.
+MAX_INPUT_CHARS = 4000
+INPUT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # tab, LF, CR are text
+
+
+def check_inputs(inputs: dict[str, str]) -> None:
+    """Refuse input names that no {placeholder} can have and values that are not plain text."""
+    for key, value in inputs.items():
+        if not INPUT_NAME.fullmatch(key):
+            shown = ascii(key[:40])
+            raise BadInput(f"{shown} is not an input name: use letters, digits and _ (e.g. topic)")
+        if len(value) > MAX_INPUT_CHARS:
+            raise BadInput(
+                f"input '{key}' has {len(value):,} characters; an input may have at most "
+                f"{MAX_INPUT_CHARS:,} (put long material in a feed or a file instead)"
+            )
+        bad = _CONTROL.search(value)
+        if bad:
+            char = "NUL" if bad.group() == "\x00" else f"U+{ord(bad.group()):04X}"
+            raise BadInput(
+                f"input '{key}' holds a control character ({char}); inputs are plain text"
+            )

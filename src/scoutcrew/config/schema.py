@@ -1,365 +1,34 @@
-"""The YAML configuration: strict models, cross-checks, and the plan of one crew run.
+"""Loading the YAML configuration: every file into its models, then the cross-checks.
 
 Every problem names the file, the line, the key and, where it can, the likely fix. Nothing
 runs on a bad config: `load_config` collects all problems and `ConfigError` carries them.
+The models themselves live in models.py, the {placeholders} in templates.py.
 """
 
 from __future__ import annotations
 
 import difflib
-import re
-import string
-from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Discriminator,
-    Field,
-    Tag,
-    ValidationError,
-    field_validator,
+from pydantic import BaseModel, ValidationError
+
+from ..errors import UnknownCrew
+from .cron import never_fires, parse_cron
+from .models import (
+    NAME_RE,
+    AgentConfig,
+    CrewConfig,
+    ResearchConfig,
+    TaskConfig,
+    TaskOutputConfig,
+    chain_specs,
+    suggest,
 )
-
-from ..errors import ConfigError, UnknownCrew
 from .project import Project
+from .templates import BUILTIN_INPUTS, placeholders
 from .yamlsource import YamlDoc, load_yaml
-
-DEFAULT_MODEL = "ollama/qwen3:8b"
-# Filled in by scoutcrew itself at run time; a crew never has to declare them.
-BUILTIN_INPUTS = {"evidence", "today", "crew"}
-# Tools an agent may name in agents.yaml (see crew.build_tools).
-KNOWN_TOOLS = {"web_search", "read_page"}
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ModelOptions(Strict):
-    """Per-agent model settings, passed to the LLM backend."""
-
-    num_ctx: int | None = Field(default=None, gt=0)
-    temperature: float | None = Field(default=None, ge=0)
-    seed: int | None = None
-    keep_alive: str | int | None = None
-    num_predict: int | None = Field(default=None, gt=0)
-
-
-class ModelEntry(Strict):
-    """One model of an llm chain with settings of its own: `{model: SPEC, num_ctx: N}`."""
-
-    model: str
-    num_ctx: int | None = Field(default=None, gt=0)
-
-    @field_validator("model")
-    @classmethod
-    def _spec(cls, value: str) -> str:
-        return check_model_spec(value)
-
-
-def _entry_kind(value: Any) -> str:
-    return "entry" if isinstance(value, dict | ModelEntry) else "spec"
-
-
-# A chain entry is a spec string or a {model, num_ctx} mapping; the discriminator makes a bad
-# entry report the one problem it has, not one per shape it could have had.
-ChainEntry = Annotated[
-    Annotated[str, Tag("spec")] | Annotated[ModelEntry, Tag("entry")],
-    Discriminator(_entry_kind),
-]
-
-
-def chain_specs(chain: Sequence[ChainEntry]) -> list[str]:
-    """The model specs of a chain, in order."""
-    return [e.model if isinstance(e, ModelEntry) else e for e in chain]
-
-
-def chain_num_ctx(chain: Sequence[ChainEntry]) -> dict[str, int]:
-    """The num_ctx each chain entry sets for its own model."""
-    return {e.model: e.num_ctx for e in chain if isinstance(e, ModelEntry) and e.num_ctx}
-
-
-def _check_chain(value: list[ChainEntry]) -> list[ChainEntry]:
-    if not value:
-        raise ValueError("llm needs at least one model spec, e.g. ollama/qwen3:8b")
-    for entry in value:
-        if isinstance(entry, str):
-            check_model_spec(entry)
-    return value
-
-
-class AgentConfig(Strict):
-    """One entry of agents.yaml."""
-
-    role: str
-    goal: str
-    backstory: str
-    llm: list[ChainEntry] = Field(default_factory=lambda: list[ChainEntry]([DEFAULT_MODEL]))
-    num_ctx: int | None = Field(default=None, gt=0)
-    temperature: float | None = Field(default=None, ge=0)
-    seed: int | None = None
-    keep_alive: str | int | None = None
-    num_predict: int | None = Field(default=None, gt=0)
-    tools: list[str] = Field(default_factory=list)
-    max_iter: int = Field(default=3, ge=1)
-    allow_delegation: bool = False
-    verbose: bool = False
-
-    @field_validator("llm", mode="before")
-    @classmethod
-    def _chain(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
-
-    @field_validator("llm")
-    @classmethod
-    def _specs(cls, value: list[ChainEntry]) -> list[ChainEntry]:
-        return _check_chain(value)
-
-    @property
-    def chain(self) -> list[str]:
-        """The model specs of `llm`, in order."""
-        return chain_specs(self.llm)
-
-    @field_validator("tools")
-    @classmethod
-    def _tools(cls, value: list[str]) -> list[str]:
-        for name in value:
-            if name not in KNOWN_TOOLS:
-                raise ValueError(
-                    f"unknown tool '{name}'{_suggest(name, KNOWN_TOOLS)}; "
-                    f"available: {', '.join(sorted(KNOWN_TOOLS))}"
-                )
-        return value
-
-    @property
-    def options(self) -> ModelOptions:
-        return ModelOptions(
-            num_ctx=self.num_ctx,
-            temperature=self.temperature,
-            seed=self.seed,
-            keep_alive=self.keep_alive,
-            num_predict=self.num_predict,
-        )
-
-
-class TaskOutputConfig(Strict):
-    """How a task's output appears in the report."""
-
-    in_report: bool | None = None
-    heading: str | None = None
-
-
-class TaskConfig(Strict):
-    """One entry of tasks.yaml."""
-
-    description: str
-    expected_output: str
-    agent: str
-    context: list[str] = Field(default_factory=list)
-    output: TaskOutputConfig = Field(default_factory=TaskOutputConfig)
-
-
-class SourcesConfig(Strict):
-    """Where a crew's evidence comes from and how much of it is kept."""
-
-    feeds: list[str] = Field(default_factory=list)
-    search: list[str] = Field(default_factory=list)
-    keywords: list[str] = Field(default_factory=list)
-    # Leave out (as "off topic") items that mention none of the keywords; off by default,
-    # since the keywords only rank items otherwise.
-    require_keywords: bool = False
-    # A cap the user sets on the items one run reads (the rest stay new); none by default.
-    max_items: int | None = Field(default=None, ge=1)
-    pages: int = Field(default=0, ge=0)
-    search_results: int = Field(default=5, ge=1)
-    search_backend: str = "auto"
-    searxng_url: str | None = None  # else $SEARXNG_URL; used when search_backend is searxng
-    allow_private_hosts: bool = False
-    # Every run reads every item, as `--all-items` does: for crews over files that never
-    # change (the bundled demo), where "new since the last run" would leave nothing to read.
-    all_items: bool = False
-
-    @field_validator("searxng_url")
-    @classmethod
-    def _searxng_url(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^https?://[^\s/]+", value):
-            raise ValueError(
-                f"searxng_url '{value}' must be the http(s) address of a SearXNG instance, "
-                "e.g. http://localhost:8080"
-            )
-        return value
-
-
-class ResearchConfig(Strict):
-    """The research loop of a `process: research` crew: plan, search, read, reflect."""
-
-    rounds: int = Field(default=3, ge=1, le=10)
-    sub_questions: int = Field(default=4, ge=1, le=12)
-    queries_per_round: int = Field(default=3, ge=1, le=10)
-    pages_per_round: int = Field(default=5, ge=1, le=20)
-    perspectives: int = Field(default=0, ge=0, le=6)
-    token_budget: int | None = Field(default=None, gt=0)  # prompt + output tokens of the loop
-    agent: str | None = None  # the agent that plans, takes notes and reflects
-    page_tokens: int = Field(default=600, ge=50, le=4000)  # of each page, for its note
-
-
-class ScheduleConfig(Strict):
-    """When a crew runs by itself."""
-
-    cron: str
-    timezone: str | None = None
-    misfire_grace: int = Field(default=3600, ge=0)  # seconds a missed run may still start
-
-    @field_validator("cron")
-    @classmethod
-    def _cron(cls, value: str) -> str:
-        fields = value.split()
-        if len(fields) != 5 or not all(re.fullmatch(r"[\d*/,\-A-Za-z?]+", f) for f in fields):
-            raise ValueError(
-                f"'{value}' is not a 5-field cron expression (minute hour day month weekday), "
-                "e.g. '0 7 * * *' for 07:00 every day"
-            )
-        return value
-
-
-class OutputConfig(Strict):
-    """Where and how a crew's reports are written."""
-
-    dir: str | None = None
-    formats: list[Literal["md", "html", "json"]] = ["md", "html", "json"]  # pydantic copies it
-    title: str | None = None
-
-
-class DeliveryConfig(Strict):
-    """Who hears about a finished run: a webhook (JSON POST) and/or a local command."""
-
-    webhook: str | None = None
-    command: str | None = None
-    on: list[Literal["success", "failure"]] = ["success", "failure"]
-    retries: int = Field(default=3, ge=0)
-
-    @field_validator("webhook")
-    @classmethod
-    def _webhook(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^https?://", value):
-            raise ValueError(f"webhook '{value}' must be an http(s) URL")
-        return value
-
-
-# The model work one run may do unless the crew or the command line says otherwise.
-DEFAULT_BUDGET = {"prompt_tokens": 500_000, "output_tokens": 100_000, "minutes": None}
-
-
-class BudgetConfig(Strict):
-    """A cap on one run's model work; at the cap the run writes a partial report."""
-
-    prompt_tokens: int | None = Field(default=DEFAULT_BUDGET["prompt_tokens"], gt=0)
-    output_tokens: int | None = Field(default=DEFAULT_BUDGET["output_tokens"], gt=0)
-    minutes: float | None = Field(default=DEFAULT_BUDGET["minutes"], gt=0)
-
-
-class VerifyConfig(Strict):
-    """How a crew's report is checked before it is published.
-
-    The deterministic claim check always runs. judge: a model that also reads the sentences
-    the code could not decide, in one batched call per report (opt-in). repair: how many rounds
-    flagged sentences go back to the writer (0 turns repair off).
-    """
-
-    judge: str | None = None
-    repair: int = Field(default=1, ge=0, le=3)
-
-    @field_validator("judge")
-    @classmethod
-    def _judge(cls, value: str | None) -> str | None:
-        return check_model_spec(value) if value is not None else None
-
-
-class CrewConfig(Strict):
-    """One file under crews/."""
-
-    description: str
-    agents: list[str]
-    tasks: list[str]
-    process: Literal["sequential", "hierarchical", "research"] = "sequential"
-    manager: str | None = None
-    research: ResearchConfig | None = None
-    sources: SourcesConfig = Field(default_factory=SourcesConfig)
-    inputs: dict[str, str | int | float] = Field(default_factory=dict)
-    schedule: ScheduleConfig | None = None
-    output: OutputConfig = Field(default_factory=OutputConfig)
-    delivery: DeliveryConfig | None = None
-    budget: BudgetConfig = Field(default_factory=BudgetConfig)
-    # One model chain for every agent of this crew (e.g. a declared fallback to the embedded
-    # engine), instead of each agent's own `llm`; `--model` still overrides it.
-    llm: list[ChainEntry] | None = None
-
-    @field_validator("llm", mode="before")
-    @classmethod
-    def _chain(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
-
-    @field_validator("llm")
-    @classmethod
-    def _specs(cls, value: list[ChainEntry] | None) -> list[ChainEntry] | None:
-        return None if value is None else _check_chain(value)
-
-    verify: VerifyConfig = Field(default_factory=VerifyConfig)
-
-    @field_validator("schedule", mode="before")
-    @classmethod
-    def _schedule(cls, value: Any) -> Any:
-        return {"cron": value} if isinstance(value, str) else value
-
-
-def check_model_spec(spec: str) -> str:
-    """Reject a model spec that no backend understands."""
-    backend, sep, name = spec.partition("/")
-    if not sep or not name or backend not in {"ollama", "embedded"}:
-        raise ValueError(
-            f"'{spec}' is not a model spec: use ollama/NAME (e.g. ollama/qwen3:8b), "
-            "embedded/default or embedded/PATH.gguf"
-        )
-    return spec
-
-
-def parse_model_override(value: str) -> list[str]:
-    """Turn `--model a,b` into a checked chain."""
-    chain = [part.strip() for part in value.split(",") if part.strip()]
-    if not chain:
-        raise ConfigError(["--model needs at least one model spec, e.g. ollama/qwen3:8b"])
-    try:
-        return [check_model_spec(spec) for spec in chain]
-    except ValueError as exc:
-        raise ConfigError([f"--model: {exc}"]) from exc
-
-
-def placeholders(text: str) -> set[str]:
-    """Return the {names} in `text` ({{ and }} are literal braces)."""
-    names = set()
-    for _, name, _, _ in string.Formatter().parse(text.replace("{{", "").replace("}}", "")):
-        if name:
-            names.add(name)
-    return names
-
-
-def fill(text: str, values: dict[str, str]) -> str:
-    """Replace {name} by its value in one pass; the values themselves are never re-read."""
-
-    def sub(match: re.Match[str]) -> str:
-        if match.group(0) == "{{":
-            return "{"
-        if match.group(0) == "}}":
-            return "}"
-        return values[match.group(1)]
-
-    return re.sub(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}", sub, text)
-
 
 # --------------------------------------------------------------------------- loading
 
@@ -373,12 +42,14 @@ class ProjectConfig:
     tasks: dict[str, TaskConfig]
     crews: dict[str, CrewConfig]
     problems: list[str]
+    # What is valid but most likely not meant (a schedule that never fires): said, not refused.
+    warnings: list[str] = field(default_factory=list)
 
     def crew(self, name: str) -> CrewConfig:
         if name not in self.crews:
             known = sorted(self.crews)
             raise UnknownCrew(
-                f"no crew '{name}'{_suggest(name, known)}: crews are {', '.join(known) or 'none'} "
+                f"no crew '{name}'{suggest(name, known)}: crews are {', '.join(known) or 'none'} "
                 f"(files under {self.project.crews_dir})"
             )
         return self.crews[name]
@@ -387,11 +58,6 @@ class ProjectConfig:
         """The placeholders of crew `name` that have no default."""
         crew = self.crews[name]
         return sorted(crew_placeholders(self, name) - BUILTIN_INPUTS - set(crew.inputs))
-
-
-def _suggest(word: str, choices: Any) -> str:
-    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean '{match[0]}'?)" if match else ""
 
 
 def _entry_problems(doc: YamlDoc, loc: tuple, exc: ValidationError, model: type) -> list[str]:
@@ -412,7 +78,7 @@ def _entry_problems(doc: YamlDoc, loc: tuple, exc: ValidationError, model: type)
         if err["type"] == "extra_forbidden":
             bad = str(err_loc[-1])
             fields = _fields_at(model, err_loc[:-1])
-            out.append(f"{doc.where(full)}: {key}: unknown key '{bad}'{_suggest(bad, fields)}")
+            out.append(f"{doc.where(full)}: {key}: unknown key '{bad}'{suggest(bad, fields)}")
         elif err["type"] == "missing":
             out.append(f"{doc.where(loc)}: {key}: missing required key '{err_loc[-1]}'")
         else:
@@ -476,8 +142,8 @@ def _load_entries(doc: YamlDoc, model: type[BaseModel], what: str) -> dict[str, 
 
 def load_config(project: Project, only_crew: str | None = None) -> ProjectConfig:
     """Load and cross-check agents.yaml, tasks.yaml and the crews (or just `only_crew`)."""
-    agents_doc = load_yaml(project.agents_file, "agents.yaml")
-    tasks_doc = load_yaml(project.tasks_file, "tasks.yaml")
+    agents_doc = load_yaml(project.agents_file, "agents.yaml", AGENT_KEYS)
+    tasks_doc = load_yaml(project.tasks_file, "tasks.yaml", TASK_KEYS)
     agents = _load_entries(agents_doc, AgentConfig, "agents")
     tasks = _load_entries(tasks_doc, TaskConfig, "tasks")
     problems = agents_doc.problems + tasks_doc.problems
@@ -491,25 +157,26 @@ def load_config(project: Project, only_crew: str | None = None) -> ProjectConfig
         if task.agent not in agents and not unread["agents"]:
             problems.append(
                 f"{tasks_doc.where((name, 'agent'))}: {name}.agent: no agent '{task.agent}' in "
-                f"agents.yaml{_suggest(task.agent, agents)}"
+                f"agents.yaml{suggest(task.agent, agents)}"
             )
         for index, ctx in enumerate(task.context):
             if ctx not in tasks:
                 problems.append(
                     f"{tasks_doc.where((name, 'context', index))}: {name}.context: no task "
-                    f"'{ctx}' in tasks.yaml{_suggest(ctx, tasks)}"
+                    f"'{ctx}' in tasks.yaml{suggest(ctx, tasks)}"
                 )
 
     names = [only_crew] if only_crew else project.crew_names()
     if only_crew and not project.crew_file(only_crew).is_file():
         known = project.crew_names()
         raise UnknownCrew(
-            f"no crew '{only_crew}'{_suggest(only_crew, known)}: crews are "
+            f"no crew '{only_crew}'{suggest(only_crew, known)}: crews are "
             f"{', '.join(known) or 'none'} (files under {project.crews_dir})"
         )
     crews: dict[str, CrewConfig] = {}
+    warnings: list[str] = []
     for crew_name in names:
-        doc = load_yaml(project.crew_file(crew_name), f"crews/{crew_name}.yaml")
+        doc = load_yaml(project.crew_file(crew_name), f"crews/{crew_name}.yaml", CREW_KEYS)
         crew = _load_crew(doc)
         problems.extend(doc.problems)
         if crew is None:
@@ -517,12 +184,26 @@ def load_config(project: Project, only_crew: str | None = None) -> ProjectConfig
         crew_problems = _check_crew(crew_name, crew, doc, agents, tasks, unread)
         crew_problems += _missing_local_feeds(crew, doc, project.root)
         problems.extend(crew_problems)
+        warnings += _schedule_warnings(crew, doc)
         if not crew_problems and all(agents.get(a) for a in _crew_agent_names(crew)):
             if all(tasks.get(t) for t in crew.tasks):
                 crews[crew_name] = crew
     valid_agents = {k: v for k, v in agents.items() if v is not None}
     valid_tasks = {k: v for k, v in tasks.items() if v is not None}
-    return ProjectConfig(project, valid_agents, valid_tasks, crews, problems)
+    return ProjectConfig(project, valid_agents, valid_tasks, crews, problems, warnings)
+
+
+def _schedule_warnings(crew: CrewConfig, doc: YamlDoc) -> list[str]:
+    """A schedule that is valid cron but never fires (`0 7 31 2 *`)."""
+    if crew.schedule is None:
+        return []
+    why = never_fires(parse_cron(crew.schedule.cron))
+    if why is None:
+        return []
+    return [
+        f"{doc.where(('schedule', 'cron'))}: schedule: '{crew.schedule.cron}': {why}; the "
+        "crew will not run by itself (check the day and month fields)"
+    ]
 
 
 def _load_crew(doc: YamlDoc) -> CrewConfig | None:
@@ -558,7 +239,7 @@ def _check_crew(
         if agent not in agents:
             out.append(
                 f"{doc.where(('agents', index))}: agents: no agent '{agent}' in agents.yaml"
-                f"{_suggest(agent, agents)}"
+                f"{suggest(agent, agents)}"
             )
     if not crew.tasks:
         out.append(f"{doc.where(('tasks',))}: tasks: a crew needs at least one task")
@@ -571,7 +252,7 @@ def _check_crew(
         task = tasks.get(task_name)
         if task is None:
             out.append(
-                f"{where}: tasks: no task '{task_name}' in tasks.yaml{_suggest(task_name, tasks)}"
+                f"{where}: tasks: no task '{task_name}' in tasks.yaml{suggest(task_name, tasks)}"
             )
             continue
         if (
@@ -599,7 +280,7 @@ def _check_crew(
         elif crew.manager not in agents:
             out.append(
                 f"{doc.where(('manager',))}: manager: no agent '{crew.manager}' in agents.yaml"
-                f"{_suggest(crew.manager, agents)}"
+                f"{suggest(crew.manager, agents)}"
             )
         elif agents[crew.manager] is not None:
             if crew.manager in crew.agents:
@@ -656,7 +337,7 @@ def _check_research(crew: CrewConfig, doc: YamlDoc) -> list[str]:
     if research.agent is not None and research.agent not in crew.agents:
         return [
             f"{doc.where(('research', 'agent'))}: research.agent: '{research.agent}' is not in "
-            f"this crew's agents{_suggest(research.agent, crew.agents)}"
+            f"this crew's agents{suggest(research.agent, crew.agents)}"
         ]
     return []
 
@@ -682,5 +363,31 @@ def crew_placeholders(config: ProjectConfig, name: str) -> set[str]:
     return found
 
 
+def crew_chains(config: ProjectConfig) -> dict[str, list[list[str]]]:
+    """The model chain of each agent of each valid crew (the crew's `llm` before the agent's)."""
+    return {
+        name: [
+            chain_specs(crew.llm) if crew.llm else config.agents[agent].chain
+            for agent in _crew_agent_names(crew)
+        ]
+        for name, crew in config.crews.items()
+    }
+
+
 def _crew_agent_names(crew: CrewConfig) -> list[str]:
     return [*crew.agents, *([crew.manager] if crew.manager else [])]
+
+
+# The keys each depth of a file may hold (None: any name), for the hints on a syntax error.
+AGENT_KEYS = (None, frozenset(AgentConfig.model_fields))
+TASK_KEYS = (None, frozenset(TaskConfig.model_fields), frozenset(TaskOutputConfig.model_fields))
+CREW_KEYS = (
+    frozenset(CrewConfig.model_fields),
+    frozenset().union(
+        *(
+            _model_of(info.annotation).model_fields
+            for info in CrewConfig.model_fields.values()
+            if _model_of(info.annotation) is not None
+        )
+    ),
+)

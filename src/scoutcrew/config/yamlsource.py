@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from .yamlhints import KeyLevels, explain
+
 Path_ = tuple[str | int, ...]
 
 MAX_YAML_BYTES = 1_000_000
@@ -80,8 +82,12 @@ class _BoundedLoader(yaml.SafeLoader):
         super().fetch_flow_collection_start(token_class)
 
 
-def load_yaml(path: Path, display: str) -> YamlDoc:
-    """Parse `path`; every problem (syntax, size, encoding, bounds) becomes a problem string."""
+def load_yaml(path: Path, display: str, keys: KeyLevels = ()) -> YamlDoc:
+    """Parse `path`; every problem (syntax, size, encoding, bounds) becomes a problem string.
+
+    `keys`: the keys each depth of the file may hold, so a syntax error names the line to
+    change and how (see yamlhints).
+    """
     doc = YamlDoc(path=path, display=display)
     text = _read_text(path, doc)
     if text is None:
@@ -98,7 +104,7 @@ def load_yaml(path: Path, display: str) -> YamlDoc:
         doc.unreadable = True
         return doc
     except yaml.YAMLError as exc:
-        doc.problems.append(f"{display}:{_syntax_problem(exc)}")
+        doc.problems.append(f"{display}:{_syntax_problem(exc, text, keys)}")
         doc.unreadable = True
         return doc
     finally:
@@ -147,14 +153,17 @@ def _read_text(path: Path, doc: YamlDoc) -> str | None:
         return None
 
 
-def _syntax_problem(exc: yaml.YAMLError) -> str:
-    """`LINE: invalid YAML: ...`, with the usual fix for a tab."""
+def _syntax_problem(exc: yaml.YAMLError, text: str, keys: KeyLevels) -> str:
+    """`LINE: invalid YAML: ...`, naming the line to change and the change to make."""
     mark = getattr(exc, "problem_mark", None)
     line = mark.line + 1 if mark is not None else 1
     problem = getattr(exc, "problem", None) or str(exc)
     if "'\\t'" in problem:
         column = f", column {mark.column + 1}" if mark is not None else ""
         return f"{line}: invalid YAML: a tab{column}; YAML indents with spaces, not tabs"
+    if isinstance(exc, yaml.MarkedYAMLError):
+        line, message = explain(text, exc, keys)
+        return f"{line}: {message}"
     return f"{line}: invalid YAML: {problem}"
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..config.plan import Plan, PlannedAgent
-from ..config.schema import fill
+from ..config.templates import fill
 from ..llm.crewai_env import import_crewai
 
 if TYPE_CHECKING:
@@ -52,7 +52,11 @@ def build_crew(
     process = "hierarchical" if plan.config.process == "hierarchical" else "sequential"
     values = {"evidence": evidence}
     root = plan.project.root
-    agents = {name: _agent(crewai, spec, runtime, root) for name, spec in plan.agents.items()}
+    # A base model cannot judge what is on topic: it is told the topic (see llm/basemodel.py).
+    focus = plan.inputs.get("topic", "")
+    agents = {
+        name: _agent(crewai, spec, runtime, root, focus) for name, spec in plan.agents.items()
+    }
     tasks: dict[str, Any] = {}
     for planned in plan.tasks:
         context = [tasks[name] for name in planned.context]
@@ -89,14 +93,15 @@ def build_crew(
     )
 
 
-def _agent(crewai: Any, spec: PlannedAgent, runtime: LLMRuntime, plan_root: Path) -> Any:
+def _agent(
+    crewai: Any, spec: PlannedAgent, runtime: LLMRuntime, plan_root: Path, focus: str = ""
+) -> Any:
+    options = {**spec.options.model_dump(exclude_none=True), "focus": focus}
     return crewai.Agent(
         role=spec.role,
         goal=spec.goal,
         backstory=spec.backstory,
-        llm=runtime.llm_for(
-            spec.llm, spec.options, agent=spec.name, model_num_ctx=spec.model_num_ctx
-        ),
+        llm=runtime.llm_for(spec.llm, options, agent=spec.name, model_num_ctx=spec.model_num_ctx),
         tools=build_tools(spec.tools, plan_root),
         max_iter=spec.max_iter,
         allow_delegation=spec.allow_delegation,

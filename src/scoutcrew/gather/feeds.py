@@ -25,6 +25,7 @@ from ..errors import SourceError
 from ..store.db import FeedState, Store
 from ..text.untrusted import strip_controls
 from .charset import to_utf8
+from .fetch import Fetcher, FetchLimits
 from .items import (
     MAX_TITLE_CHARS,
     Gathered,
@@ -34,15 +35,7 @@ from .items import (
     entry_row,
     item_from_row,
 )
-from .safety import (
-    AddressPolicy,
-    Fetcher,
-    FetchLimits,
-    check_xml,
-    html_to_text,
-    refuse_entities,
-    tidy,
-)
+from .safety import AddressPolicy, check_xml, html_to_text, refuse_entities, tidy
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +49,7 @@ Progress = Callable[[str, str, int, int], None]  # (kind, source, done, total)
 
 
 class SourcesSettings(Protocol):
-    """The attributes gather reads (scoutcrew.config.schema.SourcesConfig has them)."""
+    """The attributes gather reads (scoutcrew.config.models.SourcesConfig has them)."""
 
     feeds: list[str]
     search: list[str]

@@ -21,7 +21,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 BEGIN, END = "BEGIN SOURCES", "END SOURCES"
 _SOURCE_HEADER = re.compile(r"^\[(S\d+)\](?:[ \t].*)?$")
@@ -151,17 +151,65 @@ Complete = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 def answer(
-    messages: list[dict], complete: Complete, *, stop: list[str] | None = None
+    messages: list[dict],
+    complete: Complete,
+    *,
+    stop: list[str] | None = None,
+    focus: str | None = None,
 ) -> BaseAnswer:
-    """Answer a chat prompt with a base model, through `complete` (llama.cpp completions)."""
+    """Answer a chat prompt with a base model, through `complete` (llama.cpp completions).
+
+    `focus` (the crew's topic): a base model cannot tell what is on topic, so code does what
+    the task asks of a reader: sources that share no word with the topic are left out, the
+    rest ranked by how much of it they share. When none is on topic the answer says so.
+    """
     text = prompt_text(messages)
+    if OFF_TOPIC in text:  # an earlier task found nothing on topic: pass that on, no call
+        line = next(x for x in text.splitlines() if OFF_TOPIC in x)
+        return BaseAnswer(content=line.strip().lstrip("-*+ "), mode="extract", finish_reason="stop")
     sources = parse_sources(text)
     if sources:
-        return facts(sources, complete)
+        on_topic = on_focus(sources, focus, lambda s: f"{s.title} {s.text}")
+        if not on_topic:
+            return _nothing_on(focus or "")
+        return facts(on_topic, complete)
     cited = cited_lines(text)
     if cited:
-        return extract(cited)
+        return extract(cited, focus)
     return continue_document(messages, complete, stop=stop)
+
+
+OFF_TOPIC = "is about the topic asked for"
+
+
+def _nothing_on(focus: str) -> BaseAnswer:
+    # No figure and no name in it: it is scoutcrew's finding, not a claim to cite.
+    content = f"_No source read for this report {OFF_TOPIC} ({focus})._"
+    return BaseAnswer(content=content, mode="extract", finish_reason="stop")
+
+
+T = TypeVar("T")
+
+
+def on_focus(items: list[T], focus: str | None, text_of: Callable[[T], str]) -> list[T]:
+    """`items` ranked by how many words of `focus` they share (ties in their own order).
+
+    When most items share a word with the focus the feeds are on topic, and an item that
+    shares none is more likely missed by this word test than off topic: all are kept. When
+    few do, the topic is narrower than the feeds: only those are kept (none: an empty list).
+    Without a focus, all items in their own order.
+    """
+    from ..text.terms import terms
+
+    wanted = set(terms(focus or ""))
+    if not wanted:
+        return list(items)
+    shared = [len(wanted & set(terms(text_of(item)))) for item in items]
+    order = sorted(range(len(items)), key=lambda i: (-shared[i], i))
+    matching = sum(1 for n in shared if n)
+    if matching * 2 >= len(items):
+        return [items[i] for i in order]
+    return [items[i] for i in order if shared[i]]
 
 
 def fact_prompt(source: PromptSource, candidates: list[str]) -> str:
@@ -227,14 +275,18 @@ def _as_claim(sentence: str) -> str:
     return sentence.strip().rstrip(":;,").strip()
 
 
-def extract(cited: list[tuple[str, list[str]]]) -> BaseAnswer:
-    """The cited lines a later task received, each once, ordered by their first source's rank."""
+def extract(cited: list[tuple[str, list[str]]], focus: str | None = None) -> BaseAnswer:
+    """The cited lines a later task received, each once, ordered by their first source's rank
+    (and first by how much of the `focus` they share, when there is one)."""
 
     def rank(item: tuple[int, tuple[str, list[str]]]) -> tuple[int, int]:
         index, (_claim, ids) = item
         return (int(ids[0][1:]), index)
 
     ordered = [line for _i, line in sorted(enumerate(cited), key=rank)]
+    # Lines were on topic when they were first written; here they are only ranked.
+    ranked = on_focus(ordered, focus, lambda line: line[0])
+    ordered = ranked + [line for line in ordered if line not in ranked]
     content = "\n".join(f"- {claim} {''.join(f'[{i}]' for i in ids)}" for claim, ids in ordered)
     return BaseAnswer(content=content, mode="extract", finish_reason="stop")
 
@@ -284,3 +336,30 @@ def _add_counts(result: BaseAnswer, reply: dict[str, Any]) -> None:
     result.completion_tokens += int(usage.get("completion_tokens") or 0)
     result.prompt_ms += float(timings.get("prompt_ms") or 0.0)
     result.predicted_ms += float(timings.get("predicted_ms") or 0.0)
+
+
+NOT_RUN = (
+    "_Not run: needs an instruction-following model. This section was to be written by "
+    "{spec}, a base model that can only pass on the cited sentences it is given, which the "
+    "report already shows. For this section, give the agent an instruction-following model "
+    "in its llm: chain._"
+)
+
+
+def copies_not_run(
+    sections: list[tuple[str, str]], written_by_base: dict[str, str]
+) -> list[tuple[str, str]]:
+    """Report sections (task, text) with the base model's copies said for what they are.
+
+    A base model passes on the cited lines it received: only the report's first section may
+    carry them. A later section it wrote (an added agent's critique of the digest, say) would
+    repeat what the report already shows and count every claim twice; it says "not run"
+    instead. `written_by_base`: task -> the base model's spec, for the tasks it answered.
+    """
+    out = []
+    for index, (task, text) in enumerate(sections):
+        spec = written_by_base.get(task)
+        if spec is not None and index > 0:
+            text = NOT_RUN.format(spec=spec)
+        out.append((task, text))
+    return out

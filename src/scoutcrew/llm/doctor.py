@@ -36,33 +36,41 @@ def format_doctor(lines: list[DoctorLine]) -> str:
     return "\n".join(out)
 
 
-def run_doctor(runtime: LLMRuntime, specs: list[str]) -> list[DoctorLine]:
+def run_doctor(
+    runtime: LLMRuntime, specs: list[str], chains: dict[str, list[list[str]]] | None = None
+) -> list[DoctorLine]:
     """Check each backend (Ollama, the embedded engine) and every model the crews use.
 
-    Ollama being down is an error only when nothing can serve instead: with backend `auto`
-    and a working embedded engine it is a warning, and the embedded line says what serves.
+    `chains`: each crew's model chains (one per agent), by crew name. Ollama being down is an
+    error unless every crew can run without it: with backend `auto`, a crew falls back only
+    where its chains name a working embedded model, so the host's line says which crews fall
+    back and which cannot run. Without `chains`, each spec is a chain of its own.
     """
     lines: list[DoctorLine] = []
     parsed = [parse_spec(s) for s in dict.fromkeys(specs)]
+    chains = chains if chains is not None else {s: [[s]] for s in dict.fromkeys(specs)}
     embedded_line = _doctor_embedded(runtime)
-    fallback = runtime.backend == "auto" and embedded_line.ok
     if runtime.backend != "embedded" and any(p.backend == "ollama" for p in parsed):
         up = runtime.reachable_hosts()
+        falls_back = {name: _falls_back(runtime, crew) for name, crew in chains.items()}
+        fallback = bool(falls_back) and all(falls_back.values())
         for host in runtime.hosts:
             if host in up:
                 lines.append(DoctorLine(host, f"Ollama {runtime.versions[host]} is running"))
                 continue
             # With another host up this is lost failover, not a broken setup.
             serves = " (other hosts are)" if up else ""
-            if not up and fallback:
-                serves = " (runs use the embedded engine instead)"
+            fix = "start it with `ollama serve` or set OLLAMA_HOST"
+            if not up:
+                serves, also = _without_ollama(falls_back)
+                fix += also
             lines.append(
                 DoctorLine(
                     host,
                     "Ollama is not reachable" + serves,
                     ok=bool(up) or fallback,
                     level="warn" if (up or fallback) else "error",
-                    fix="start it with `ollama serve` or set OLLAMA_HOST",
+                    fix=fix,
                 )
             )
         for spec in parsed:
@@ -84,6 +92,36 @@ def run_doctor(runtime: LLMRuntime, specs: list[str]) -> list[DoctorLine]:
         if spec.backend == "embedded" and spec.raw != embedded_line.subject:
             lines.append(_doctor_model(runtime, spec))
     return lines
+
+
+def _falls_back(runtime: LLMRuntime, chains: list[list[str]]) -> bool:
+    """Whether every chain names a model the embedded engine can run (after the backend)."""
+    from . import embedded
+
+    def runs_in_process(chain: list[str]) -> bool:
+        for spec in (parse_spec(s) for s in runtime.resolve_chain(chain)):
+            if spec.backend == "embedded" and embedded.check(spec.name, runtime.data_dir) is None:
+                return True
+        return False
+
+    if runtime.backend == "ollama":
+        return False
+    return all(runs_in_process(chain) for chain in chains)
+
+
+def _without_ollama(falls_back: dict[str, bool]) -> tuple[str, str]:
+    """What runs with no Ollama: (the host line's words, what to add to the fix)."""
+    yes = sorted(name for name, ok in falls_back.items() if ok)
+    no = sorted(name for name, ok in falls_back.items() if not ok)
+    if not no:
+        return " (every crew falls back to the embedded engine, as its chain declares)", ""
+    names = "its chain names" if len(no) == 1 else "their chains name"
+    cannot = f"{', '.join(no)} cannot run: {names} no fallback"
+    also = "; or let a crew fall back: add embedded/default to its llm: chain"
+    if not yes:
+        return f" ({cannot})", also
+    verb = "falls" if len(yes) == 1 else "fall"
+    return f" ({', '.join(yes)} {verb} back to the embedded engine; {cannot})", also
 
 
 def _doctor_embedded(runtime: LLMRuntime) -> DoctorLine:

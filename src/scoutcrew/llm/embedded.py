@@ -277,6 +277,21 @@ def model_note(name: str, data_dir: str | os.PathLike[str] | None = None) -> str
     return None
 
 
+def base_model_tasks(records: list[Any], data_dir: str | os.PathLike[str]) -> dict[str, str]:
+    """The tasks whose answer a base model wrote (their last successful call was one), each
+    with that model's spec."""
+    last: dict[str, str] = {}
+    for record in records:
+        if record.ok and record.task:
+            last[record.task] = record.spec
+    out = {}
+    for task, spec in last.items():
+        backend, _, name = spec.partition("/")
+        if backend == "embedded" and is_base_model(name, data_dir):
+            out[task] = spec
+    return out
+
+
 def check(name: str, data_dir: str | os.PathLike[str]) -> tuple[str, str] | None:
     """Return (problem, fix) when the embedded engine cannot run this model, else None."""
     try:
@@ -342,11 +357,13 @@ def chat(
     temperature: float | None = None,
     seed: int | None = None,
     stop: list[str] | None = None,
+    focus: str | None = None,
 ) -> ChatResult:
     """Generate an answer with the embedded engine; counts come from the engine itself.
 
-    A model without a chat template is prompted as a base model (see basemodel.py); one with a
-    template gets the messages, and llama.cpp applies the template stored in the file.
+    A model without a chat template is prompted as a base model (see basemodel.py), which
+    ranks and filters what it passes on by `focus` (the crew's topic); one with a template
+    gets the messages, and llama.cpp applies the template stored in the file.
     """
     path = resolve_model_path(name, data_dir)
     before = time.perf_counter()
@@ -362,7 +379,7 @@ def chat(
 
     started = time.perf_counter()
     if is_base_model(name, data_dir):
-        base = basemodel.answer(messages, complete, stop=stop)
+        base = basemodel.answer(messages, complete, stop=stop, focus=focus)
         return ChatResult(
             content=base.content,
             prompt_tokens=base.prompt_tokens,

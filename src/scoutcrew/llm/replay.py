@@ -37,7 +37,7 @@ def keep_answer(result: ChatResult, spec: str) -> dict[str, Any]:
     return {"result": asdict(result), "spec": spec}
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: object) -> object:
     if hasattr(value, "model_dump"):
         return value.model_dump(exclude_none=True)
     if isinstance(value, set | frozenset):

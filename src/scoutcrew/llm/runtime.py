@@ -28,6 +28,7 @@ from ..errors import (
     LLMError,
     LLMTimeout,
     ModelNotFound,
+    OllamaFailing,
     OllamaNotResponding,
     OllamaUnreachable,
     RunInterrupted,
@@ -100,6 +101,7 @@ class LLMRuntime:
         self._client: OllamaClient | None = None
         self._lock = threading.RLock()
         self._reachable: list[str] | None = None
+        self._http_errors: dict[str, OllamaAPIError] = {}  # hosts that answer only errors
         self._versions: dict[str, str] = {}
         self._info: dict[tuple[str, str], ModelInfo] = {}
         self._num_ctx: dict[str, int] = {}
@@ -142,7 +144,10 @@ class LLMRuntime:
                 for host in self.hosts:
                     try:
                         self._versions[host] = self.client.version(host)
-                    except (OllamaConnectionFailed, OllamaNotAnswering, OllamaAPIError):
+                    except (OllamaConnectionFailed, OllamaNotAnswering):
+                        continue
+                    except OllamaAPIError as exc:  # it answers, with an error: not "down"
+                        self._http_errors[host] = exc
                         continue
                     self._reachable.append(host)
             return list(self._reachable)
@@ -179,6 +184,14 @@ class LLMRuntime:
         wedged = [f for f in failures if isinstance(f, OllamaNotAnswering)]
         if wedged:
             return OllamaNotResponding(f"{wedged[0]}.")
+        answered = [self._http_errors[h] for h in hosts if h in self._http_errors]
+        if answered and len(answered) == len(hosts):
+            first = answered[0]
+            return OllamaFailing(
+                f"Ollama at {', '.join(hosts)} answers, but with errors: {first.status_code} "
+                f"{first.message} (from /api/version). The server, or a proxy in front of it, "
+                "is failing: check its log and restart it, or set OLLAMA_HOST to one that works"
+            )
         where = ", ".join(hosts)
         return OllamaUnreachable(
             f"Ollama is not reachable at {where}: start it with `ollama serve` or set OLLAMA_HOST."
@@ -652,6 +665,7 @@ class LLMRuntime:
                     temperature=option_value(options, "temperature"),
                     seed=option_value(options, "seed"),
                     stop=stop,
+                    focus=option_value(options, "focus"),
                 )
             )
         except LLMError as exc:
@@ -734,7 +748,8 @@ def _model_key(spec: ModelSpec) -> str:
 
 
 def _options_dict(options: Any) -> dict[str, Any]:
-    keys = ("num_ctx", "temperature", "seed", "keep_alive", "num_predict")
+    # focus: what the crew is about (its topic), for a base model that must pick lines itself.
+    keys = ("num_ctx", "temperature", "seed", "keep_alive", "num_predict", "focus")
     return {k: v for k in keys if (v := option_value(options, k)) is not None}
 
 

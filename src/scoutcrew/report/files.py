@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..verify.check import Verification
+from ..verify.verdicts import Verification
 from .html import render_html
 from .jsondoc import json_default, report_json
 from .markdown import render_markdown

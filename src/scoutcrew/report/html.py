@@ -12,11 +12,12 @@ import re
 from typing import Any
 
 from ..text.links import IMAGE_MARKER, LINK_MARKER, is_evidence_link
-from ..verify.check import marker_note
+from ..verify.verdicts import marker_note
 from .model import (
     Report,
     agent_of,
     is_linkable,
+    own_text_parts,
     source_day,
     source_title,
     sources_of,
@@ -32,6 +33,7 @@ h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2rem}
 .cite{font-size:.85em;vertical-align:super}.cite a{text-decoration:none}
 .removed{color:#a00;font-size:.85em}.flag{color:#a00}
 .claim-flag a{color:#a00;text-decoration:none}.claim-notes{color:#a00;font-size:.9em}
+.claim-flag.not-confirmed a{color:#8a6100}.claim-flag.uncited a{color:#555}
 .refs li{margin:.25rem 0;word-break:break-word}
 .disagree{color:#8a4b00}
 .trust{margin-top:2rem;padding-top:.6rem;border-top:1px solid #ccc;font-weight:600}
@@ -57,7 +59,9 @@ def render_html(report: Report) -> str:
         f"<title>{e(report.title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{e(report.title)}</h1>",
     ]
-    parts += [f'<p class="note"><strong>Note:</strong> {e(n)}</p>' for n in report.model_notes]
+    parts += [
+        f'<p class="note"><strong>Note:</strong> {_own_html(n)}</p>' for n in report.model_notes
+    ]
     known = {s.id for s in sources_of(report.pack)}
     marked = [f for f in report.flags if f.marker is not None]
     notes = {int(f.marker): marker_note(f) for f in marked if f.marker is not None}
@@ -94,7 +98,7 @@ def render_html(report: Report) -> str:
     parts.append("</ul>")
     if report.models:
         parts.append("<h2>Models</h2><ul>")
-        parts += [f"<li>{e(line)}</li>" for line in report.models]
+        parts += [f"<li>{_own_html(line)}</li>" for line in report.models]
         parts.append("</ul>")
     parts.append(_charts_html(report))
 
@@ -102,7 +106,10 @@ def render_html(report: Report) -> str:
         parts.append("<h2>Flags</h2><ul>")
         for f in report.flags:
             where = f" - in: \u201c{e(_plain_sentence(f.sentence))}\u201d" if f.sentence else ""
-            parts.append(f'<li><span class="flag">{e(f.kind)}</span>: {e(f.detail)}{where}</li>')
+            kind = f.kind.replace("-", " ")
+            if f.claim_class and f.kind in {"contradicted", "not-confirmed"}:
+                kind += f" ({f.claim_class})"
+            parts.append(f'<li><span class="flag">{e(kind)}</span>: {e(f.detail)}{where}</li>')
         parts.append("</ul>")
     parts.append(f'<p class="trust">{e(report.verification.trust_line())}</p>')
     parts.append("</body></html>\n")
@@ -193,8 +200,16 @@ def _link_markers(escaped: str, notes: dict[int, str]) -> str:
         n = int(m.group(1))
         if n not in notes:
             return m.group(0)
+        verdict = (
+            "contradicted"
+            if notes[n].startswith("contradicted")
+            else "not-confirmed"
+            if notes[n].startswith("not confirmed")
+            else "uncited"
+        )
         return (
-            f'<sup class="claim-flag"><a href="#claim-{n}" title="{_h(notes[n])}">[{n}]</a></sup>'
+            f'<sup class="claim-flag {verdict}"><a href="#claim-{n}" title="{_h(notes[n])}">'
+            f"[{n}]</a></sup>"
         )
 
     return re.sub(r"\[\^c(\d+)\]", marker, escaped)
@@ -222,7 +237,12 @@ def _charts_html(report: Report) -> str:
         name = str(getattr(s, "feed_title", "") or "") or _host(str(getattr(s, "url", "")))
         feeds[name] = feeds.get(name, 0) + 1
     charts = []
-    if agents:
+    if agents and not any(sum(row) for row in agents.values()):
+        # A chart of zeros says nothing: say why no token was spent.
+        cached = not any(getattr(rec, "task", None) == "notes" for rec in report.usage)
+        why = "all notes cached, and" if cached else "no model call read or wrote anything:"
+        charts.append(f'<p class="tokens">0 tokens: {why} nothing else needed a model</p>')
+    elif agents:
         ranked = sorted(agents.items(), key=lambda kv: -sum(kv[1]))
         rows = [(name, [prompt, completion]) for name, (prompt, completion) in ranked]
         charts.append(bar_chart("Tokens per agent (prompt, completion)", rows))
@@ -275,6 +295,13 @@ def _host(url: str) -> str:
 def _plain_sentence(sentence: str) -> str:
     # The sentence is cleaned Markdown: show its "&lt;" as "<" (the page escapes it again).
     return re.sub(r"\s+", " ", sentence).replace("&lt;", "<").strip()
+
+
+def _own_html(text: str) -> str:
+    """scoutcrew's own text (a note, a model line), escaped, its `code` and URLs as <code>."""
+    return "".join(
+        f"<code>{_h(part)}</code>" if code else _h(part) for part, code in own_text_parts(text)
+    )
 
 
 def _unmd(text: str) -> str:

@@ -59,6 +59,21 @@ class ReportEntry:
         return str(trust.get("line") or "") if isinstance(trust, dict) else ""
 
     @property
+    def verdicts(self) -> dict[str, int]:
+        """The report's factual sentences by verdict (empty for a report without them)."""
+        trust = self.data.get("trust") or {}
+        if not isinstance(trust, dict) or "contradicted" not in trust:
+            return {}
+        counts = {
+            "factual": trust.get("factual", 0),
+            "supported": trust.get("supported", 0),
+            "contradicted": sum((trust.get("contradicted") or {}).values()),
+            "not confirmed": sum((trust.get("not_confirmed") or {}).values()),
+            "uncited": trust.get("uncited_claims", 0),
+        }
+        return {k: int(v) for k, v in counts.items()}
+
+    @property
     def flags(self) -> list[dict[str, Any]]:
         return [f for f in self.data.get("flags") or [] if isinstance(f, dict)]
 

@@ -7,11 +7,11 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from ..verify.check import citation_ids
+from ..verify.sentences import citation_ids
 from .model import Report, sources_of
 from .usage import usage_by_agent
 
-JSON_SCHEMA_VERSION = 1
+JSON_SCHEMA_VERSION = 2  # 2: three verdicts (citations[].verdict, trust.contradicted)
 
 
 def report_json(report: Report) -> dict[str, Any]:
@@ -65,7 +65,9 @@ def report_json(report: Report) -> dict[str, Any]:
             "threshold": v.threshold,
             "factual": v.factual,
             "repaired": v.repaired,
-            "unsupported": v.unsupported_by_class(),
+            "contradicted": v.contradicted_by_class(),
+            "not_confirmed": v.not_confirmed_by_class(),
+            "not_claims": len(v.not_claims),
             "uncited_claims": len(v.uncited_claims),
             "removed_on_repair": list(v.removed),
             "review": v.review,

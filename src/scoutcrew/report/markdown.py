@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..verify.check import Flag, marker_note
+from ..verify.verdicts import Flag, marker_note
 from .model import (
     Report,
     code_text,
     is_linkable,
+    md_own_text,
     md_text,
     source_day,
     source_title,
@@ -56,7 +57,7 @@ def render_markdown(report: Report) -> str:
 
     if report.models:
         out += ["## Models", ""]
-        out += [f"- {md_text(line)}" for line in report.models]
+        out += [f"- {md_own_text(line)}" for line in report.models]
         out.append("")
 
     if report.flags:
@@ -124,7 +125,10 @@ def _ref_suffix(source: Any) -> str:
 
 
 def _flag_md(flag: Flag) -> str:
-    text = f"**{flag.kind}**: {md_text(flag.detail)}"
+    kind = flag.kind.replace("-", " ")
+    if flag.claim_class and flag.kind in {"contradicted", "not-confirmed"}:
+        kind += f" ({flag.claim_class})"
+    text = f"**{kind}**: {md_text(flag.detail)}"
     if flag.sentence:
         # the cleaned sentence keeps its "&lt;" escapes here: no raw tag even in a code span
         text += " - in: " + _code_span(" ".join(flag.sentence.split()))

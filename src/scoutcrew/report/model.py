@@ -14,15 +14,10 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-from ..text.links import allowed_urls, defang_urls
-from ..verify.check import (
-    REFERENCE_HEADINGS,
-    Flag,
-    Verification,
-    citation_ids,
-    mark_claims,
-    sanitize_markdown,
-)
+from ..text.links import BARE_URL_RE, allowed_urls, defang_urls
+from ..verify.clean import REFERENCE_HEADINGS, sanitize_markdown
+from ..verify.sentences import citation_ids
+from ..verify.verdicts import Flag, Verification, mark_claims
 
 
 @dataclass
@@ -285,8 +280,45 @@ def code_text(text: str) -> str:
     return str(text).replace("`", "'").replace("\n", " ")
 
 
+# scoutcrew's own lines (the model notes, the Models section): `code` spans and URLs.
+_OWN_TOKEN = re.compile(r"`[^`\n]+`|" + BARE_URL_RE.pattern, re.IGNORECASE)
+
+
+def md_own_text(text: str) -> str:
+    """scoutcrew's own text (a model's failure, its host) for Markdown, as the HTML page shows
+    it: a URL or a `code` span stays as written, in a code span, so no renderer links it;
+    everything else is escaped."""
+    text = re.sub(r"\s+", " ", str(text)).strip()
+    return "".join(
+        f"`{part.replace('`', chr(39))}`" if code else _md_escape(part)
+        for part, code in own_text_parts(text)
+    )
+
+
+def own_text_parts(text: str) -> list[tuple[str, bool]]:
+    """scoutcrew's own text in (text, is_code) parts: its `code` spans and URLs, for HTML."""
+    out, last = [], 0
+    for match in _OWN_TOKEN.finditer(text):
+        token, tail = match.group(0), ""
+        if token.startswith("`"):
+            token = token.strip("`")
+        else:  # "at http://host:11434: start it": the colon belongs to the sentence
+            while token and token[-1] in _TRAILING:
+                token, tail = token[:-1], token[-1] + tail
+        out += [(text[last : match.start()], False), (token, True), (tail, False)]
+        last = match.end()
+    out.append((text[last:], False))
+    return [(part, code) for part, code in out if part]
+
+
+_TRAILING = ".,;:!?*_~)"
+
+
+def _md_escape(text: str) -> str:
+    return re.sub(r"([\\`*_\[\]<>|~])", r"\\\1", text)
+
+
 def md_text(text: str) -> str:
     """Escape evidence or config text for Markdown; URLs in it are defanged, not linked."""
     text = re.sub(r"\s+", " ", str(text)).strip()
-    text = defang_urls(text)
-    return re.sub(r"([\\`*_\[\]<>|~])", r"\\\1", text)  # with [] escaped, () cannot link
+    return _md_escape(defang_urls(text))  # with [] escaped, () cannot link

@@ -87,8 +87,8 @@ class ResearchState(TypedDict, total=False):
 class LoopContext:
     """What the nodes work with (not part of the checkpointed state)."""
 
-    settings: Any  # config.schema.ResearchConfig
-    sources: Any  # config.schema.SourcesConfig
+    settings: Any  # config.models.ResearchConfig
+    sources: Any  # config.models.SourcesConfig
     agent: Any  # config.plan.PlannedAgent: whose words and models the loop uses
     fallback_queries: list[str]
     runtime: Any
@@ -447,9 +447,10 @@ def _fetch_pages(
     ctx: LoopContext, chosen: list[dict[str, Any]], started_at: str
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Main text of each chosen page; pages this run already fetched come from the store."""
+    from ..gather.fetch import Fetcher, FetchLimits
     from ..gather.items import Item, Note
     from ..gather.pages import enrich_with_pages
-    from ..gather.safety import AddressPolicy, Fetcher, FetchLimits
+    from ..gather.safety import AddressPolicy
 
     texts: dict[str, str] = {}
     todo: list[Item] = []

@@ -18,8 +18,8 @@ from .answers import checked_plan
 from .loop import LoopContext
 
 if TYPE_CHECKING:
+    from ..config.models import ResearchConfig
     from ..config.plan import Plan
-    from ..config.schema import ResearchConfig
     from ..gather.search import Searcher, SearchFn
     from ..llm.budget import BudgetGuard
     from ..llm.runtime import LLMRuntime
@@ -97,7 +97,7 @@ def describe_loop(plan: Plan) -> str:
 
 
 def settings_of(plan: Plan) -> ResearchConfig:
-    from ..config.schema import ResearchConfig
+    from ..config.models import ResearchConfig
 
     return plan.config.research or ResearchConfig()
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ..llm.basemodel import EXAMPLE
 from ..llm.budget import Budget
 from ..notes.reader import host_slots
 from ..notes.take import (
@@ -26,11 +27,18 @@ from ..text.measure import estimate_tokens
 from .reading import crew_reserve, reader_agent
 
 if TYPE_CHECKING:
+    from ..config.plan import Plan
     from ..config.project import Project
+    from ..llm.runtime import LLMRuntime
+    from ..select.pack import EvidencePack
+    from ..store.db import Store
     from .options import RunOptions
 
 # A note is about this share of its source, at most OUTPUT_PER_SOURCE tokens.
 NOTE_SHARE = 0.3
+# A base model only picks one of a source's sentences: ~1.6 tokens a source on the demo (44
+# for 27 sources, see README), rounded up.
+BASE_CHOICE_TOKENS = 2
 
 
 @dataclass
@@ -63,6 +71,9 @@ class Estimate:
     budget: Budget
     readable: int  # sources the budget lets the run read
     speeds: dict[str, Speed] = field(default_factory=dict)
+    # Models of the reader's chain that cannot serve now, with why: the run falls back past them.
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    base_model: bool = False  # the reader is a base model: one short call per source
 
     @property
     def calls(self) -> int:
@@ -77,7 +88,7 @@ class Estimate:
         return self.note_output + self.reduce_output + self.crew_output
 
 
-def measured_speeds(store: Any, specs: list[str]) -> dict[str, Speed]:
+def measured_speeds(store: Store, specs: list[str]) -> dict[str, Speed]:
     """Prompt and output tokens per second of each model over its successful recorded calls."""
     out = {}
     for spec in dict.fromkeys(specs):
@@ -94,18 +105,29 @@ def measured_speeds(store: Any, specs: list[str]) -> dict[str, Speed]:
 
 
 def estimate_run(
-    plan: Any, pack: Any, runtime: Any, store: Any, budget: Budget, evidence_budget: int
+    plan: Plan,
+    pack: EvidencePack,
+    runtime: LLMRuntime,
+    store: Store,
+    budget: Budget,
+    evidence_budget: int,
 ) -> Estimate:
     """Estimate the calls and tokens of a run over `pack` (no model is called)."""
     agent = reader_agent(plan)
     models = runtime.resolve_chain(agent.llm)
-    num_ctx = runtime.num_ctx(models[0], agent.options)
+    reader, skipped = serving_model(runtime, models)
+    base = is_base_model(runtime, reader)
+    num_ctx = runtime.num_ctx(reader, agent.options)
     cached = cached_notes(store, pack.sources, models)
     todo = [s for s in pack.sources if s.id not in cached]
-    batches, _ = plan_batches(todo, num_ctx)
-    note_prompt = sum(
-        sum(estimate_tokens(m["content"]) for m in note_messages(b)) + 24 for b in batches
-    )
+    if base:  # one short completion per source (llm/basemodel.py); the example before each
+        batches = [[s] for s in todo]  # source is read once, from the engine's prompt cache
+        note_prompt = estimate_tokens(EXAMPLE) + sum(estimate_tokens(s.render()) for s in todo)
+    else:
+        batches, _ = plan_batches(todo, num_ctx)
+        note_prompt = sum(
+            sum(estimate_tokens(m["content"]) for m in note_messages(b)) + 24 for b in batches
+        )
     per_source = [
         min(OUTPUT_PER_SOURCE, math.ceil(NOTE_SHARE * estimate_tokens(s.render())))
         for s in pack.sources
@@ -113,6 +135,8 @@ def estimate_run(
     note_output = sum(
         o for s, o in zip(pack.sources, per_source, strict=True) if s.id not in cached
     )
+    if base:
+        note_output = BASE_CHOICE_TOKENS * len(todo)
     notes_tokens = sum(per_source) + 12 * len(pack.sources)
     reduce_calls = reduce_levels = reduce_prompt = reduce_output = 0
     tokens = notes_tokens
@@ -125,6 +149,11 @@ def estimate_run(
         tokens = int(tokens * SHRINK)
         reduce_output += tokens
     crew_prompt, crew_output = crew_reserve(plan, min(tokens, evidence_budget))
+    crew_calls = len(plan.tasks)
+    if base:
+        # A base model answers from the cited lines it is given, with no call (llm/basemodel.py).
+        reduce_calls = reduce_levels = reduce_prompt = reduce_output = 0
+        crew_calls = crew_prompt = crew_output = 0
     readable = len(pack.sources)
     if budget.prompt_tokens is not None:
         room_left = budget.prompt_tokens - crew_prompt
@@ -135,13 +164,13 @@ def estimate_run(
                 break
             spent += cost
             readable += len(batch)
-    specs = list(models)
+    specs = [reader]
     for task in plan.tasks:
         owner = plan.agents.get(task.agent) or plan.manager
         if owner is not None:
-            specs.append(runtime.resolve_chain(owner.llm)[0])
+            specs.append(serving_model(runtime, runtime.resolve_chain(owner.llm))[0])
     return Estimate(
-        reader=models[0],
+        reader=reader,
         num_ctx=num_ctx,
         parallel=host_slots(runtime, models[0]),
         sources=len(pack.sources),
@@ -153,19 +182,65 @@ def estimate_run(
         reduce_levels=reduce_levels,
         reduce_prompt=reduce_prompt,
         reduce_output=reduce_output,
-        crew_calls=len(plan.tasks),
+        crew_calls=crew_calls,
         crew_prompt=crew_prompt,
         crew_output=crew_output,
         evidence_budget=evidence_budget,
         budget=budget,
         readable=readable,
         speeds=measured_speeds(store, specs),
+        skipped=skipped,
+        base_model=base,
     )
+
+
+def serving_model(runtime: LLMRuntime, chain: list[str]) -> tuple[str, list[tuple[str, str]]]:
+    """The model of `chain` a run would use now, and each model before it that cannot serve,
+    with why (a host down, a model not pulled, the engine missing). Asks the servers what they
+    have; calls no model."""
+    from ..errors import LLMError
+    from ..llm import embedded
+    from ..llm.specs import parse_spec
+
+    skipped: list[tuple[str, str]] = []
+    for spec_text in chain:
+        spec = parse_spec(spec_text)
+        if spec.backend == "embedded":
+            problem = embedded.check(spec.name, runtime.data_dir)
+            if problem is None:
+                return spec_text, skipped
+            skipped.append((spec_text, problem[0]))
+            continue
+        try:
+            runtime.model_info(spec_text)
+        except LLMError as exc:
+            skipped.append((spec_text, str(exc).split(": ")[0]))
+            continue
+        return spec_text, skipped
+    return chain[0], []  # nothing can serve: the run would fail on the first, as declared
+
+
+def is_base_model(runtime: LLMRuntime, spec_text: str) -> bool:
+    from ..llm import embedded
+    from ..llm.specs import parse_spec
+
+    spec = parse_spec(spec_text)
+    return spec.backend == "embedded" and embedded.is_base_model(spec.name, runtime.data_dir)
 
 
 def format_estimate(e: Estimate) -> list[str]:
     """The plan's lines about reading, the crew, tokens, time and the budget."""
     lines = ["What a run would do (no model was called to plan it):"]
+    for spec, why in e.skipped:
+        lines.append(
+            f"  models: {spec} cannot serve now ({why}): the run falls back to {e.reader}, "
+            "as its chain declares"
+        )
+    if e.base_model:
+        lines.append(
+            f"  models: {e.reader} is a base model: one short call per source, and the crew's "
+            "tasks answer from the cited lines without a call (extractive, no analysis)"
+        )
     if e.note_calls:
         lines.append(
             f"  notes: {e.sources - e.cached} sources to read in {e.note_calls} calls "
@@ -181,10 +256,11 @@ def format_estimate(e: Estimate) -> list[str]:
             f"  reduce: ~{e.reduce_calls} calls in {e.reduce_levels} level(s): the notes do not "
             f"fit the crew's evidence budget ({e.evidence_budget} tokens)"
         )
-    lines.append(
-        f"  crew: {e.crew_calls} tasks, ~{e.crew_calls} calls or more, "
-        f"~{e.crew_prompt} prompt tokens"
-    )
+    if e.crew_calls:
+        lines.append(
+            f"  crew: {e.crew_calls} tasks, ~{e.crew_calls} calls or more, "
+            f"~{e.crew_prompt} prompt tokens"
+        )
     lines.append(
         f"  total: ~{e.calls} calls, ~{e.prompt_tokens} prompt tokens, "
         f"~{e.output_tokens} output tokens"

@@ -30,8 +30,9 @@ from .options import STORE_FILE, RunOptions, RunResult, run_budget
 
 if TYPE_CHECKING:
     from langgraph.checkpoint.sqlite import SqliteSaver
-    from langgraph.types import StateSnapshot
+    from langgraph.types import Command, StateSnapshot
 
+    from ..gather.search import Searcher, SearchFn
     from ..llm.ledger import UsageLedger
     from ..llm.runtime import LLMRuntime
     from ..store.db import Store
@@ -56,7 +57,7 @@ def run_crew(
     options: RunOptions | None = None,
     *,
     progress: Say | None = None,
-    search_backend: Any = None,
+    search_backend: Searcher | SearchFn | None = None,
 ) -> RunResult:
     """Run one crew and write its report. Raises ScoutcrewError subclasses on failure."""
     options = options or RunOptions()
@@ -69,7 +70,7 @@ def resume_run(
     run_id: str,
     *,
     progress: Say | None = None,
-    search_backend: Any = None,
+    search_backend: Searcher | SearchFn | None = None,
 ) -> RunResult:
     """Continue a failed, interrupted or paused run from its last finished step."""
     from ..store.db import Store
@@ -105,7 +106,7 @@ def _execute(
     options: RunOptions,
     *,
     progress: Say | None = None,
-    search_backend: Any = None,
+    search_backend: Searcher | SearchFn | None = None,
     resume: str | None = None,
 ) -> RunResult:
     from ..llm.ledger import CallRecord, UsageLedger
@@ -184,7 +185,7 @@ def _drive(
     runtime: LLMRuntime,
     recorder: RunRecorder,
     say: Say,
-    search_backend: Any,
+    search_backend: Searcher | SearchFn | None,
 ) -> RunResult:
     """Start the run's thread, or continue it; end the run record as the graph ended."""
     from .checkpoint import checkpointer, thread
@@ -276,7 +277,7 @@ def _reviewed(ctx: RunContext, asked: dict[str, Any]) -> Any:
     return read_review(path, asked)
 
 
-def _command(answer: Any) -> Any:
+def _command(answer: object) -> Command[str]:
     from langgraph.types import Command
 
     return Command(resume=answer)

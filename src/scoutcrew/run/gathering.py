@@ -3,7 +3,7 @@ a run should read (duplicates merged, what is new, ranked against the crew's top
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import RunFailed
 from ..gather.items import Gathered
@@ -93,9 +93,7 @@ def select_node(ctx: RunContext, state: RunState) -> RunState:
         carried_before=state.get("started_at") or utcnow(),
     )
     ctx.recorder.save_evidence(
-        {"sources": len(pack.sources), "gathered_items": len(gathered.items)},
-        [str(n) for n in pack.notes],
-        list(pack.degraded),
+        pack_record(pack, gathered), [str(n) for n in pack.notes], list(pack.degraded)
     )
     ctx.say(f"evidence: {len(pack.sources)} new sources, ~{pack.used_tokens} tokens")
     if not pack.sources:
@@ -109,6 +107,18 @@ def select_node(ctx: RunContext, state: RunState) -> RunState:
                 f"(`scoutcrew plan {crew}` lists each source). {clip(reasons, 400)}"
             )
     return {"pack": pack}
+
+
+def pack_record(pack: EvidencePack, gathered: Gathered | None) -> dict[str, Any]:
+    """The evidence pack as the run record keeps it (JSON): what the crew was given."""
+    from dataclasses import asdict
+
+    data = asdict(pack)
+    for source in data["sources"]:
+        if source.get("published") is not None:
+            source["published"] = source["published"].isoformat()
+    data["gathered_items"] = len(gathered.items) if gathered is not None else None
+    return data
 
 
 def nothing_new_node(ctx: RunContext, state: RunState) -> RunState:

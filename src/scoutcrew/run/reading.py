@@ -57,7 +57,7 @@ def evidence_budget(plan: Plan, runtime: LLMRuntime) -> int:
 
 def crew_reserve(plan: Plan, evidence_tokens: int) -> tuple[int, int]:
     """(prompt, output) tokens the crew's tasks are expected to take after the map step."""
-    from ..config.schema import placeholders
+    from ..config.templates import placeholders
 
     prompt = output = 0
     for task in plan.tasks:

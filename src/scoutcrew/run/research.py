@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import RunFailed
 from ..llm.budget import BudgetGuard
 from ..store.db import utcnow
+from .gathering import pack_record
 from .state import RunState
 
 if TYPE_CHECKING:
@@ -51,4 +52,5 @@ def research_node(ctx: RunContext, state: RunState) -> RunState:
             f"the research loop of {plan.crew} found no page to take notes from: {why} "
             f"(`scoutcrew show {ctx.run_id}` has the trail)"
         )
+    ctx.recorder.save_evidence(pack_record(pack, None), [str(n) for n in pack.notes], [])
     return {"research": final, "pack": pack, "evidence": evidence_text(final, pack)}

@@ -48,11 +48,11 @@ class RunState(TypedDict, total=False):
     report: str  # the Markdown report's path
 
 
-def checkpoint_types(root: Any = RunState) -> list[type]:
+def checkpoint_types(root: type = RunState) -> list[type]:
     """Every dataclass reachable from the state's annotations: what a checkpoint may hold."""
     found: dict[type, None] = {}
 
-    def visit(tp: Any) -> None:
+    def visit(tp: object) -> None:
         origin = typing.get_origin(tp)
         if origin is Annotated:
             visit(typing.get_args(tp)[0])

@@ -18,12 +18,13 @@ from .state import RunState
 if TYPE_CHECKING:
     from ..config.plan import Plan
     from ..llm.runtime import LLMRuntime
+    from ..report.files import ReportPaths
     from .context import RunContext
 
 
 def needs_evidence(plan: Plan) -> bool:
     """Whether any task reads {evidence} (else no source is read by a model)."""
-    from ..config.schema import placeholders
+    from ..config.templates import placeholders
 
     return any("evidence" in placeholders(t.description) for t in plan.tasks)
 
@@ -127,9 +128,16 @@ def task_node(ctx: RunContext, state: RunState) -> RunState:
         ctx.say(f"running {len(plan.tasks)} tasks ({plan.config.process})")
     evidence = state.get("evidence") or ""
     crew = build_crew(plan, ctx.runtime, evidence, done=done, only=name)
-    crew_output = crew.kickoff()
+    try:
+        crew.kickoff()
+    except ValueError as exc:
+        # crewai refuses to make a crew's output of a task that answered with nothing; the
+        # task's own (empty) answer stands, as it does among a crew's other tasks.
+        if "task outputs" not in str(exc):
+            raise
     check_interrupted(ctx.runtime)
-    output = str(crew_output.tasks_output[0].raw) if crew_output.tasks_output else ""
+    finished = crew.tasks[0].output
+    output = str(finished.raw) if finished is not None else ""
     position = [t.name for t in plan.tasks].index(name)
     ctx.recorder.task_done(position, name, task.agent, output)
     ctx.say(f"task {name} done ({task.agent})")
@@ -148,13 +156,19 @@ def after_task(ctx: RunContext, state: RunState) -> str:
 
 def verify_node(ctx: RunContext, state: RunState) -> RunState:
     """Check every cited sentence against its sources; the judge and the repair round."""
+    from ..llm.basemodel import copies_not_run
+    from ..llm.embedded import base_model_tasks
     from ..verify.repair import review_sections
 
     outputs = state.get("outputs") or {}
-    # Model text enters the report here: no control character of it reaches a file.
-    sections = [
-        (t.heading, strip_controls(outputs.get(t.name, ""))) for t in ctx.plan.tasks if t.in_report
-    ]
+    in_report = [t for t in ctx.plan.tasks if t.in_report]
+    # Model text enters the report here: no control character of it reaches a file. A later
+    # section a base model would only copy from an earlier one says it was not run.
+    texts = copies_not_run(
+        [(t.name, strip_controls(outputs.get(t.name, ""))) for t in in_report],
+        base_model_tasks(ctx.runtime.ledger.records, ctx.runtime.data_dir),
+    )
+    sections = [(t.heading, text) for t, (_name, text) in zip(in_report, texts, strict=True)]
     ctx.say("checking the report's claims")
     sections, verification = review_sections(ctx.plan, cited_pack(state), sections, ctx.runtime)
     return {"sections": sections, "verification": verification, "report_base": new_base(ctx)}
@@ -183,7 +197,7 @@ def publish_node(ctx: RunContext, state: RunState) -> RunState:
     }
 
 
-def write_files(ctx: RunContext, state: RunState, pack: EvidencePack) -> Any:
+def write_files(ctx: RunContext, state: RunState, pack: EvidencePack) -> ReportPaths:
     """Write Markdown, HTML and JSON; a step run again writes the same files again."""
     from ..report.files import write_report
 

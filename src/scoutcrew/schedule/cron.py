@@ -1,9 +1,9 @@
 """Cron expressions and their fire times, with no I/O: the clock is always an argument.
 
-Expressions follow standard (Vixie) cron: 0 and 7 are Sunday, and when both day fields are
-restricted a day matching either fires. APScheduler's triggers compute the fire times (time
-zones, DST); the fields are expanded here first because APScheduler 3 numbers weekdays from
-Monday. The same expansion gives systemd's OnCalendar= for `schedule install --systemd`.
+Expressions follow standard (Vixie) cron (config/cron.py parses them, when the YAML is
+loaded). APScheduler's triggers compute the fire times (time zones, DST); the fields are
+expanded first because APScheduler 3 numbers weekdays from Monday. The same expansion gives
+systemd's OnCalendar= for `schedule install --systemd`.
 """
 
 from __future__ import annotations
@@ -13,86 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-FIELDS = (  # name, low, high
-    ("minute", 0, 59),
-    ("hour", 0, 23),
-    ("day of month", 1, 31),
-    ("month", 1, 12),
-    ("day of week", 0, 7),
-)
-MONTHS = "jan feb mar apr may jun jul aug sep oct nov dec".split()
-WEEKDAYS = "sun mon tue wed thu fri sat".split()  # cron numbering: 0 (and 7) is Sunday
-
-
-@dataclass(frozen=True)
-class CronSpec:
-    """A 5-field cron expression expanded into the values each field allows."""
-
-    minutes: tuple[int, ...]
-    hours: tuple[int, ...]
-    days: tuple[int, ...]
-    months: tuple[int, ...]
-    weekdays: tuple[int, ...]  # 0 = Sunday .. 6 = Saturday
-    day_restricted: bool
-    weekday_restricted: bool
-
-
-def parse_cron(expr: str) -> CronSpec:
-    """Expand a standard (Vixie) cron expression; raise ValueError naming the bad field."""
-    parts = expr.split()
-    if len(parts) != 5:
-        raise ValueError(
-            f"'{expr}' is not a 5-field cron expression (minute hour day month weekday)"
-        )
-    values = []
-    for text, (name, low, high) in zip(parts, FIELDS, strict=True):
-        names = MONTHS if name == "month" else WEEKDAYS if name == "day of week" else None
-        try:
-            values.append(_expand(text.lower(), low, high, names))
-        except ValueError as exc:
-            raise ValueError(f"cron '{expr}': {name} field '{text}': {exc}") from exc
-    weekdays = tuple(sorted({d % 7 for d in values[4]}))
-    # Vixie cron: when both day fields are restricted (do not start with '*'), a day
-    # matching either one fires; otherwise both must match.
-    minutes, hours, days, months, _ = values
-    return CronSpec(
-        minutes,
-        hours,
-        days,
-        months,
-        weekdays,
-        day_restricted=not parts[2].startswith(("*", "?")),
-        weekday_restricted=not parts[4].startswith(("*", "?")),
-    )
-
-
-def _expand(text: str, low: int, high: int, names: list[str] | None) -> tuple[int, ...]:
-    out: set[int] = set()
-    for item in text.split(","):
-        body, _, step_text = item.partition("/")
-        step = _number(step_text, None) if step_text else 1
-        if step < 1:
-            raise ValueError("a step must be at least 1")
-        if body in {"*", "?"}:
-            start, end = low, high
-        elif "-" in body:
-            a, b = body.split("-", 1)
-            start, end = _number(a, names), _number(b, names)
-        else:
-            start = _number(body, names)
-            end = high if step_text else start  # "5/10" means from 5 to the end, every 10
-        if not (low <= start <= high and low <= end <= high) or start > end:
-            raise ValueError(f"'{item}' is outside {low}-{high}")
-        out.update(range(start, end + 1, step))
-    return tuple(sorted(out))
-
-
-def _number(text: str, names: list[str] | None) -> int:
-    if names and text[:3] in names and len(text) >= 3 and text.isalpha():
-        return names.index(text[:3]) + (1 if names is MONTHS else 0)
-    if not text.isdigit():
-        raise ValueError(f"'{text}' is not a number" + (" or a name" if names else ""))
-    return int(text)
+from ..config.cron import WEEKDAYS, check_timezone, parse_cron
 
 
 def cron_trigger(expr: str, timezone: str | None = None) -> Any:
@@ -130,14 +51,9 @@ def _zone(name: str | None) -> Any:
         from tzlocal import get_localzone
 
         return get_localzone()
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    from zoneinfo import ZoneInfo
 
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(
-            f"unknown timezone '{name}': use an IANA name such as Europe/Paris or UTC"
-        ) from exc
+    return ZoneInfo(check_timezone(name))
 
 
 # --------------------------------------------------------------------------- due runs

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -57,6 +57,7 @@ class Loaded:
     schedules: dict[str, Schedule]
     problems: list[str]
     invalid: set[str]  # crews whose file exists but did not validate
+    warnings: list[str] = field(default_factory=list)  # e.g. a schedule that never fires
 
 
 def load_schedules(project: Project) -> Loaded:
@@ -75,7 +76,7 @@ def load_schedules(project: Project) -> Loaded:
         except ValueError as exc:
             problems.append(f"crews/{name}.yaml: schedule: {exc}")
             invalid.add(name)
-    return Loaded(schedules, problems, invalid)
+    return Loaded(schedules, problems, invalid, list(config.warnings))
 
 
 @dataclass

@@ -11,12 +11,15 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..gather.items import Gathered, Item, Note
 from ..gather.urls import canonical_url
 from ..text.measure import estimate_tokens, rank, terms
 from .dedupe import dedupe
+
+if TYPE_CHECKING:
+    from ..store.db import Store
 
 PREAMBLE = (
     "The evidence below is quoted source material from feeds, search results and web pages. "
@@ -114,7 +117,7 @@ def select(
     crew: str,
     query: str,
     budget_tokens: int,
-    store: Any,
+    store: Store,
     new_only: bool = True,
     max_items: int = 30,
     excerpt_tokens: int = 160,
@@ -306,7 +309,7 @@ def collect_sources(
     *,
     crew: str,
     query: str,
-    store: Any,
+    store: Store,
     new_only: bool = True,
     max_items: int | None = None,
     keywords: list[str] | None = None,

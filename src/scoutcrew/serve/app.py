@@ -14,6 +14,7 @@ import asyncio
 import hmac
 import ipaddress
 import json
+import re
 import secrets
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -37,7 +38,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from ..config.project import Project
-from ..errors import RunLocked, UnknownCrew
+from ..errors import BadInput, InputsNeeded, RunLocked, UnknownCrew
 from ..report.atom import ALL_CREWS, MAX_ENTRIES, render_feed
 from ..report.index import ReportEntry
 from .library import Library
@@ -52,6 +53,7 @@ CSP = (
 TOKEN_COOKIE = "scoutcrew_token"
 SSE_POLL = 0.25
 PAGE_SIZE = 50
+MAX_FORM_BYTES = 1_000_000  # a Run now form: a CSRF token and a few inputs
 
 
 @dataclass
@@ -73,6 +75,47 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+MIN_TOKEN_CHARS = 16
+MIN_TOKEN_DISTINCT = 8
+
+
+def weak_token(token: str) -> str | None:
+    """Why `token` is too weak to guard an app that other machines reach, or None."""
+    if any(c.isspace() or not c.isprintable() for c in token):
+        return "it holds spaces or control characters"
+    if len(token) < MIN_TOKEN_CHARS:
+        return f"it has {len(token)} characters; at least {MIN_TOKEN_CHARS} are needed"
+    if len(set(token)) < MIN_TOKEN_DISTINCT:
+        return f"it repeats a few characters; at least {MIN_TOKEN_DISTINCT} different are needed"
+    return None
+
+
+_HOST_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
+
+
+def host_name(header: str) -> str | None:
+    """The host of a Host header (`name`, `name:port`, `[v6]`, `[v6]:port`), or None when the
+    header is anything else: a userinfo `@`, a second colon, a bracket followed by more."""
+    host, port = header, ""
+    if header.startswith("["):
+        close = header.find("]")
+        host, rest = header[1:close], header[close + 1 :]
+        if close < 0 or (rest and not rest.startswith(":")):
+            return None
+        port = rest[1:] if rest else ""
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return None
+    else:
+        host, colon, port = header.partition(":")
+        if colon and not port or not _HOST_NAME.fullmatch(host):
+            return None
+    if port and not (port.isascii() and port.isdigit() and len(port) <= 5):
+        return None
+    return host.lower()
 
 
 def create_app(settings: Settings, manager: RunManager | None = None) -> Starlette:
@@ -104,14 +147,33 @@ def create_app(settings: Settings, manager: RunManager | None = None) -> Starlet
         return RedirectResponse("/static/favicon.svg", status_code=301)
 
     async def crews(request: Request) -> Response:
+        return await crews_page(request)
+
+    async def crews_page(
+        request: Request, status: int = 200, refused: dict[str, Any] | None = None
+    ) -> Response:
         infos = await asyncio.to_thread(library.crews)
         live = {r.crew: r for r in manager.runs.values() if r.alive}
-        return page(request, "crews.html", crews=infos, live=live, now=datetime.now(UTC))
+        return page(
+            request,
+            "crews.html",
+            status=status,
+            crews=infos,
+            live=live,
+            now=datetime.now(UTC),
+            refused=refused or {},
+        )
 
     async def run_now(request: Request) -> Response:
         crew = request.path_params["crew"]
         if not library.is_crew(crew):
             return not_found(request, "No such crew.")
+        try:
+            size = int(request.headers.get("content-length", ""))
+        except ValueError:
+            return PlainTextResponse("a form needs a Content-Length", status_code=411)
+        if size > MAX_FORM_BYTES:
+            return PlainTextResponse("the form is too large", status_code=413)
         form = await request.form()
         if not hmac.compare_digest(str(form.get("csrf", "")), settings.csrf):
             return PlainTextResponse("missing or wrong CSRF token", status_code=403)
@@ -124,8 +186,14 @@ def create_app(settings: Settings, manager: RunManager | None = None) -> Starlet
             started = await asyncio.to_thread(manager.start, crew, inputs)
         except RunLocked as exc:
             return page(request, "error.html", status=409, message=str(exc))
-        except UnknownCrew as exc:
-            return page(request, "error.html", status=400, message=str(exc))
+        except InputsNeeded as exc:
+            fields = " and ".join(exc.names)
+            message = f"Fill in {fields}: {crew} needs it to run. Nothing was started."
+            refused = {"crew": crew, "message": message, "fields": exc.names, "given": inputs}
+            return await crews_page(request, status=400, refused=refused)
+        except (UnknownCrew, BadInput) as exc:
+            message = f"Not started: {exc}."
+            return await crews_page(request, status=400, refused={"crew": crew, "message": message})
         return RedirectResponse(f"/live/{started.handle}", status_code=303)
 
     async def live(request: Request) -> Response:
@@ -402,10 +470,8 @@ class _Guard:
         return None
 
     def _host_ok(self, host: str) -> bool:
-        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-        if host.startswith("["):
-            name = host.split("]")[0] + "]"
-        return is_loopback(name.strip("[]")) or name.strip("[]") == self.settings.host
+        name = host_name(host)
+        return name is not None and (is_loopback(name) or name == self.settings.host)
 
     def _same_origin(self, origin: str, request: Request) -> bool:
         parts = urlsplit(origin)

@@ -103,12 +103,26 @@ def _marker_number(flag: dict[str, Any]) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else -1
 
 
-def _replace_with_marker(old: Element, n: int, flag: dict[str, Any]) -> None:
+def flag_label(flag: dict[str, Any]) -> str:
+    """How a flag is named to a reader: "contradicted (figure)", "not confirmed", ..."""
+    kind = str(flag.get("kind", "flag"))
+    label = kind.replace("-", " ")
+    if kind == "contradicted" and flag.get("claim_class"):
+        label += f" ({flag['claim_class']})"
+    return label
+
+
+def _marker(n: int, flag: dict[str, Any]) -> Element:
     marker = lxml_html.Element("a")
-    marker.set("class", "flag-marker")
-    marker.set("title", f"{flag.get('kind', 'flag')}: {flag.get('detail', '')}")
-    marker.set("data-flag", str(n))
-    marker.text = str(flag.get("kind", "flag"))
+    marker.set("class", f"flag-marker flag-{flag.get('kind', 'flag')}")
+    marker.set("title", f"{flag_label(flag)}: {flag.get('detail', '')}")
+    marker.set("data-flag", str(n))  # numbered in reading order once all are placed
+    marker.text = flag_label(flag)
+    return marker
+
+
+def _replace_with_marker(old: Element, n: int, flag: dict[str, Any]) -> None:
+    marker = _marker(n, flag)
     marker.tail = old.tail
     old.tail = None
     old.addprevious(marker)
@@ -122,7 +136,7 @@ def _number_markers(body: Element) -> list[int]:
     order: list[int] = []
     for marker in body.iter("a"):
         index = marker.get("data-flag")
-        if index is None or "flag-marker" not in (marker.get("class") or ""):
+        if index is None or "flag-marker" not in (marker.get("class") or "").split():
             continue
         order.append(int(index))
         number = len(order)
@@ -220,12 +234,7 @@ def _wrap(
         return
     last = marks[-1]
     for n, flag in flags:
-        title = f"{flag.get('kind', 'flag')}: {flag.get('detail', '')}"
-        marker = lxml_html.Element("a")
-        marker.set("class", "flag-marker")
-        marker.set("title", title)
-        marker.set("data-flag", str(n))  # numbered in reading order once all are placed
-        marker.text = str(flag.get("kind", "flag"))
+        marker = _marker(n, flag)
         marker.tail = last.tail
         last.tail = None
         last.addnext(marker)

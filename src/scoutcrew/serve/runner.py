@@ -18,20 +18,21 @@ import signal
 import subprocess
 import threading
 import time
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..config.project import Project
-from ..errors import RunLocked, UnknownCrew
+from ..errors import InputsNeeded, RunLocked, UnknownCrew
 
 log = logging.getLogger("scoutcrew.serve")
 
 FINISH_TIMEOUT = 5.0  # seconds a run may take to finish when the server stops
 INTERRUPT_TIMEOUT = 20.0  # then seconds after SIGINT before SIGTERM
 KILL_TIMEOUT = 5.0
+LIFELINE_ENV = "SCOUTCREW_LIFELINE_FD"
 _RUN_ID = re.compile(r"\brun (\d{8}-\d{6}-[0-9a-f]{6}): crew ")
-_INPUT_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
 @dataclass
@@ -43,14 +44,20 @@ class Started:
     process: subprocess.Popen[bytes]
     log_path: Path
     started: float = field(default_factory=time.monotonic)
+    lifeline: int | None = None  # our end of the child's lifeline (see follow_lifeline)
 
     @property
     def returncode(self) -> int | None:
-        return self.process.poll()
+        code = self.process.poll()
+        if code is not None and self.lifeline is not None:
+            with suppress(OSError):
+                os.close(self.lifeline)
+            self.lifeline = None
+        return code
 
     @property
     def alive(self) -> bool:
-        return self.process.poll() is None
+        return self.returncode is None
 
     def output(self) -> str:
         try:
@@ -85,13 +92,26 @@ class RunManager:
         return cmd
 
     def start(self, crew: str, inputs: dict[str, str] | None = None) -> Started:
-        """Start `scoutcrew run CREW` in its own process; RunLocked if the crew is running."""
-        if crew not in self.project.crew_names():
-            raise UnknownCrew(f"no crew '{crew}' in {self.project.crews_dir}")
-        inputs = {k: v for k, v in (inputs or {}).items() if v != ""}
-        for key in inputs:
-            if not _INPUT_KEY.fullmatch(key):
-                raise UnknownCrew(f"'{key}' is not an input name")
+        """Start `scoutcrew run CREW` in its own process; RunLocked if the crew is running.
+
+        Refused before any process starts: an unknown crew (UnknownCrew), an input that is
+        not plain text or too long (BadInput), a needed input left empty (InputsNeeded).
+        """
+        from ..config.plan import check_inputs
+
+        known = self.project.crew_names()
+        if crew not in known:
+            raise UnknownCrew(
+                f"no crew {ascii(crew[:60])}: the crews are {', '.join(known) or 'none'}"
+            )
+        # An empty field (or one of spaces only) is no value: the crew's default applies.
+        inputs = {k: v for k, v in (inputs or {}).items() if v.strip() != ""}
+        check_inputs(inputs)
+        missing = [name for name in _needed_inputs(self.project, crew) if name not in inputs]
+        if missing:
+            raise InputsNeeded(
+                f"crew '{crew}' needs {', '.join(repr(m) for m in missing)}", missing
+            )
         if self.stopping.is_set():
             raise RunLocked("the server is stopping; no new runs")
         with self._lock:
@@ -103,18 +123,28 @@ class RunManager:
             log_dir = self.project.data_dir / "logs" / "web"
             log_dir.mkdir(parents=True, exist_ok=True)
             log_path = log_dir / f"{crew}-{handle}.log"
-            env = {**os.environ, "SCOUTCREW_TRIGGER": "web"}
-            with open(log_path, "wb") as out:
-                process = subprocess.Popen(
-                    self.command(crew, inputs),
-                    cwd=self.project.root,
-                    stdin=subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    env=env,
-                    start_new_session=True,  # the server decides how a run is stopped
-                )
-            started = Started(handle, crew, process, log_path)
+            # The child's end of a pipe we never write to: when this process is gone (even
+            # killed with SIGKILL) the child reads end-of-file and stops its run.
+            child_end, our_end = os.pipe()
+            env = {**os.environ, "SCOUTCREW_TRIGGER": "web", LIFELINE_ENV: str(child_end)}
+            try:
+                with open(log_path, "wb") as out:
+                    process = subprocess.Popen(
+                        self.command(crew, inputs),
+                        cwd=self.project.root,
+                        stdin=subprocess.DEVNULL,
+                        stdout=out,
+                        stderr=subprocess.STDOUT,
+                        env=env,
+                        pass_fds=(child_end,),
+                        start_new_session=True,  # the server decides how a run is stopped
+                    )
+            except BaseException:
+                os.close(our_end)
+                raise
+            finally:
+                os.close(child_end)
+            started = Started(handle, crew, process, log_path, lifeline=our_end)
             self.runs[handle] = started
         log.info("started %s (pid %d); log %s", crew, process.pid, log_path)
         return started
@@ -163,6 +193,46 @@ class RunManager:
                 from ..schedule.daemon import mark_interrupted
 
                 mark_interrupted(self.project, run.crew)
+
+
+def follow_lifeline() -> None:
+    """In a run a server started: stop the run, as SIGTERM does, once that server is gone.
+
+    The server hands its child the read end of a pipe and keeps the write end; the pipe
+    reaches end-of-file only when the server's end closes, which the kernel does when the
+    server exits or is killed. A run started any other way has no lifeline.
+    """
+    value = os.environ.pop(LIFELINE_ENV, None)
+    if not value:
+        return
+    try:
+        fd = int(value)
+        os.set_inheritable(fd, False)  # a delivery command or other grandchild never holds it
+    except (ValueError, OSError):
+        return
+
+    def watch() -> None:
+        try:
+            while os.read(fd, 1):
+                pass
+        except OSError:
+            return
+        log.warning("the server that started this run is gone: stopping the run")
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="scoutcrew-lifeline", daemon=True).start()
+
+
+def _needed_inputs(project: Project, crew: str) -> list[str]:
+    """The inputs `crew` needs and has no default for; none if its config does not load (the
+    run itself then reports the config's problems)."""
+    from ..config.schema import load_config
+
+    try:
+        config = load_config(project, only_crew=crew)
+    except Exception:  # any config problem is the child run's to report, with its lines
+        return []
+    return config.required_inputs(crew) if crew in config.crews else []
 
 
 def _check_unlocked(project: Project, crew: str) -> None:

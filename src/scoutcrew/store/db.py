@@ -10,12 +10,16 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from .faults import BUSY_SLICE, store_error, with_lock_wait
+
+T = TypeVar("T")
 
 # Append new scripts at the end; never edit one that has shipped.
 migrations: list[str] = [
@@ -195,16 +199,31 @@ class Store:
 
     @classmethod
     def open(cls, path: Path) -> Store:
-        """Open (and create or migrate) the store at `path`."""
+        """Open (and create or migrate) the store at `path`.
+
+        StoreError when the folder cannot be written or the disk is full; a lock held by
+        another process is waited for (see store.faults), then StoreLocked.
+        """
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30.0)
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        store = cls(conn, path)
-        store.migrate()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(
+                path, check_same_thread=False, isolation_level=None, timeout=BUSY_SLICE
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise store_error(exc, path) or exc from exc
+        try:
+            conn.row_factory = sqlite3.Row
+            with_lock_wait(path, lambda: conn.execute("PRAGMA journal_mode=WAL"))
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            store = cls(conn, path)
+            store.migrate()
+        except BaseException as exc:
+            conn.close()
+            if isinstance(exc, sqlite3.Error):
+                raise store_error(exc, path) or exc from exc
+            raise
         return store
 
     def close(self) -> None:
@@ -231,31 +250,48 @@ class Store:
             for version, script in enumerate(migrations[current:], start=current + 1):
                 # executescript commits on its own, so the script and the version bump are
                 # wrapped in one explicit transaction to stay all-or-nothing.
-                try:
-                    self._conn.executescript(
-                        f"BEGIN;\n{script}\nPRAGMA user_version = {version};\nCOMMIT;"
-                    )
-                except sqlite3.Error:
-                    if self._conn.in_transaction:
-                        self._conn.execute("ROLLBACK")
-                    raise
+                sql = f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {version};\nCOMMIT;"
+
+                def apply(sql: str = sql) -> None:
+                    try:
+                        self._conn.executescript(sql)
+                    except sqlite3.Error:
+                        if self._conn.in_transaction:
+                            self._conn.execute("ROLLBACK")
+                        raise
+
+                with_lock_wait(self.path, apply)
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """Run a block of statements atomically (the lock is held throughout)."""
+    def transaction(self, *, wait: float | None = None) -> Iterator[sqlite3.Connection]:
+        """Run a block of statements atomically (the lock is held throughout).
+
+        Another process's lock is waited for (`wait` seconds, default store.faults'); a
+        read-only folder or a full disk rolls the block back and raises StoreError.
+        """
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            self._guarded(lambda: self._conn.execute("BEGIN IMMEDIATE"), wait)
             try:
                 yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._conn.execute("COMMIT")
+            except BaseException as exc:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise store_error(exc, self.path) or exc from exc
                 raise
-            self._conn.execute("COMMIT")
 
     def execute(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         """Run one statement and return all its rows."""
         with self._lock:
-            return self._conn.execute(sql, tuple(params)).fetchall()
+            return self._guarded(lambda: self._conn.execute(sql, tuple(params)).fetchall())
+
+    def _guarded(self, action: Callable[[], T], wait: float | None = None) -> T:
+        """`action`, waiting out another process's lock; faults of the file as StoreError."""
+        try:
+            return with_lock_wait(self.path, action, wait=wait)
+        except sqlite3.Error as exc:
+            raise store_error(exc, self.path) or exc from exc
 
     # -- feeds ------------------------------------------------------------------------------
 

@@ -8,12 +8,23 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import sqlite3
+import threading
 import uuid
-from dataclasses import asdict, dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, is_dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..errors import ScoutcrewError
+from ..errors import ScoutcrewError, StoreError
+from .db import Store
+
+if TYPE_CHECKING:
+    from ..config.project import Project
+
+log = logging.getLogger("scoutcrew.store")
 
 # The schema lives in store.migrations (migration 2: run history).
 
@@ -55,15 +66,29 @@ class RunRow:
 
 
 class RunRecorder:
-    """Write one run's record as it happens, so a crash or Ctrl-C loses nothing."""
+    """Write one run's record as it happens, so a crash or Ctrl-C loses nothing.
 
-    def __init__(self, store: Any, run_id: str):
+    A model call is never held up by the store: when another process holds its lock (or a
+    write fails), the call waits in memory and goes in with the next write of the run.
+    """
+
+    def __init__(self, store: Store, run_id: str):
         self.store = store
         self.run_id = run_id
+        self._pending: list[tuple[Any, ...]] = []
+        self._pending_lock = threading.Lock()
+        self._write_lock = threading.RLock()
+        self._warned = False
 
     @classmethod
     def start(
-        cls, store: Any, crew: str, *, cfg_hash: str, inputs: dict, options: dict
+        cls,
+        store: Store,
+        crew: str,
+        *,
+        cfg_hash: str,
+        inputs: dict[str, str],
+        options: dict[str, Any],
     ) -> RunRecorder:
         run_id = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
         with store.transaction() as conn:
@@ -75,31 +100,56 @@ class RunRecorder:
         return cls(store, run_id)
 
     def save_evidence(self, evidence: dict, notes: list[str], degraded: list[str]) -> None:
-        with self.store.transaction() as conn:
+        with self._transaction() as conn:
             conn.execute(
                 "UPDATE runs SET evidence = ?, notes = ?, degraded = ? WHERE id = ?",
                 (json.dumps(evidence), json.dumps(notes), json.dumps(degraded), self.run_id),
             )
 
     def task_done(self, position: int, task: str, agent: str | None, output: str) -> None:
-        with self.store.transaction() as conn:
+        with self._transaction() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO run_tasks (run_id, position, task, agent, output,"
                 " finished_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (self.run_id, position, task, agent, output, now()),
             )
 
-    def call(self, record: Any) -> None:
-        """Store one model call (an llm.CallRecord) with the server's token counts."""
-        data = asdict(record) if hasattr(record, "__dataclass_fields__") else dict(record)
+    def call(self, record: object) -> None:
+        """Store one model call (an llm.CallRecord, or its fields) with the server's counts."""
+        if is_dataclass(record) and not isinstance(record, type):
+            data = asdict(record)
+        elif isinstance(record, dict):
+            data = dict(record)
+        else:
+            raise TypeError(f"not a call record: {record!r}")
         values = [data.get(name) for name in CALL_FIELDS]
         values[CALL_FIELDS.index("ok")] = int(bool(data.get("ok", True)))
-        with self.store.transaction() as conn:
-            conn.execute(
-                f"INSERT INTO llm_calls (run_id, {', '.join(CALL_FIELDS)}) "
-                f"VALUES (?, {', '.join('?' * len(CALL_FIELDS))})",
-                (self.run_id, *values),
-            )
+        with self._pending_lock:
+            self._pending.append((self.run_id, *values))
+        try:
+            with self._transaction(wait=0.0):
+                pass
+        except StoreError as exc:
+            if not self._warned:
+                self._warned = True
+                log.warning("%s; the run's model calls are recorded once it can write", exc)
+
+    @contextmanager
+    def _transaction(self, *, wait: float | None = None) -> Iterator[Any]:
+        """A transaction of the store that first writes the calls still waiting in memory."""
+        with self._write_lock:  # one flush at a time: a waiting call is written once
+            with self._pending_lock:
+                pending = list(self._pending)
+            with self.store.transaction(wait=wait) as conn:
+                if pending:
+                    conn.executemany(
+                        f"INSERT INTO llm_calls (run_id, {', '.join(CALL_FIELDS)}) "
+                        f"VALUES (?, {', '.join('?' * len(CALL_FIELDS))})",
+                        pending,
+                    )
+                yield conn
+            with self._pending_lock:
+                del self._pending[: len(pending)]
 
     def calls(self) -> list[dict[str, Any]]:
         """The model calls recorded for this run so far, oldest first (CallRecord fields)."""
@@ -119,7 +169,7 @@ class RunRecorder:
             conn.execute("DELETE FROM run_answers WHERE run_id = ?", (self.run_id,))
 
     def finish(self, status: str, *, report: str | None = None, error: str | None = None) -> None:
-        with self.store.transaction() as conn:
+        with self._transaction() as conn:
             conn.execute(
                 "UPDATE runs SET status = ?, ended_at = ?, report = COALESCE(?, report),"
                 " error = ? WHERE id = ?",
@@ -131,7 +181,7 @@ class RunAnswers:
     """The model answers one run was given: a call asked again by the same run, after a
     crash or an interrupt, gets its answer back instead of being paid again."""
 
-    def __init__(self, store: Any, run_id: str):
+    def __init__(self, store: Store, run_id: str):
         self.store = store
         self.run_id = run_id
 
@@ -150,7 +200,7 @@ class RunAnswers:
             )
 
 
-def mark_stale(store: Any, crew: str) -> int:
+def mark_stale(store: Store, crew: str) -> int:
     """Mark runs of `crew` still recorded as running as interrupted; call with its lock held."""
     with store.transaction() as conn:
         cursor = conn.execute(
@@ -163,7 +213,7 @@ def mark_stale(store: Any, crew: str) -> int:
     return cursor.rowcount
 
 
-def mark_dead_runs(store: Any, project: Any) -> int:
+def mark_dead_runs(store: Store, project: Project) -> int:
     """Mark runs recorded as running whose process is gone as interrupted; return how many.
 
     Without taking any lock (that could refuse a run starting at the same moment): a running
@@ -206,7 +256,7 @@ def _stamp(iso: str) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def list_runs(store: Any, crew: str | None = None, limit: int = 20) -> list[RunRow]:
+def list_runs(store: Store, crew: str | None = None, limit: int = 20) -> list[RunRow]:
     """The latest runs, newest first, with their token totals."""
     where, params = ("WHERE r.crew = ?", [crew]) if crew else ("", [])
     rows = store.execute(
@@ -219,7 +269,7 @@ def list_runs(store: Any, crew: str | None = None, limit: int = 20) -> list[RunR
     return [RunRow(*row) for row in rows]
 
 
-def get_run(store: Any, run_id: str) -> dict[str, Any]:
+def get_run(store: Store, run_id: str) -> dict[str, Any]:
     """One run with its tasks and calls; `run_id` may be a unique prefix."""
     rows = store.execute("SELECT * FROM runs WHERE id LIKE ? ORDER BY id", [run_id + "%"])
     if not rows:
@@ -245,7 +295,7 @@ def get_run(store: Any, run_id: str) -> dict[str, Any]:
     return run
 
 
-def last_run(store: Any, crew: str) -> RunRow | None:
+def last_run(store: Store, crew: str) -> RunRow | None:
     runs = list_runs(store, crew, limit=1)
     return runs[0] if runs else None
 
@@ -301,7 +351,7 @@ def format_run(run: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def import_run(store: Any, run: dict[str, Any]) -> None:
+def import_run(store: Store, run: dict[str, Any]) -> None:
     """Copy a run record (runs.get_run's shape) into this store, keeping its id."""
     tables = {row[0] for row in store.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     if "runs" not in tables:
@@ -318,7 +368,7 @@ def import_run(store: Any, run: dict[str, Any]) -> None:
             _insert(conn, "llm_calls", {k: v for k, v in call.items() if k != "id"})
 
 
-def _insert(conn: Any, table: str, row: dict[str, Any]) -> None:
+def _insert(conn: sqlite3.Connection, table: str, row: dict[str, Any]) -> None:
     columns = ", ".join(row)
     marks = ", ".join("?" * len(row))
     conn.execute(f"INSERT OR IGNORE INTO {table} ({columns}) VALUES ({marks})", list(row.values()))

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+import unicodedata
+from dataclasses import dataclass, field, replace
 
 from ..text.terms import STOPWORDS, stem
 from . import lexicon
+from .words import base, lemmas
 
 _TOKEN = re.compile(
     r"\d{1,3}(?:,\d{3})+(?:\.\d+)?[A-Za-z%]*(?:-[A-Za-z]+)*"  # 2,400 / 61,000
-    r"|[A-Za-z0-9](?:[A-Za-z0-9]|[._\-+'\u2019/](?=[A-Za-z0-9]))*%?(?:\(\))?"
-    r"|[^\sA-Za-z0-9]"
+    r"|[A-Za-z\u00c0-\u024f0-9](?:[A-Za-z\u00c0-\u024f0-9]|[._\-+'\u2019/](?=[A-Za-z\u00c0-\u024f0-9]))*%?(?:\(\))?"
+    r"|[^\sA-Za-z\u00c0-\u024f0-9]"
 )
 _NUMBER_PART = re.compile(r"(\d[\d,]*(?:\.\d+)*)([a-z%]*)")
 _CITES = re.compile(r"\[\s*[Ss]\s?\d+(?:\s*[,;]\s*(?:[Ss]\s?)?\d+)*\s*\]")
@@ -42,6 +44,9 @@ class Figure:
     pos: int
     key: str = ""
     in_name: bool = False  # part of a name like Kestrel-7B or Apache-2.0
+    bound_words: tuple[int, ...] = ()  # positions of the words that say the bound
+    bound: str = ""  # "<", ">", "<=", ">=", "~" (about), "<~" (nearly): "more than 134"
+    step: float = 0.0  # the rounding the writing allows: 0.01e6 for "1.32 million"
 
 
 @dataclass
@@ -70,17 +75,30 @@ class Analysis:
 
 def tokenize(text: str) -> list[str]:
     """Split text into words (hyphenated names and figures kept whole) and punctuation."""
-    return _TOKEN.findall(_CITES.sub(" ", text.replace("\u2019", "'")))
+    text = unicodedata.normalize("NFC", text.replace("\u2019", "'"))  # "L'Ore\u0301al" is L'Oréal
+    return _TOKEN.findall(_CITES.sub(" ", text))
 
 
-def analyse(text: str, vocabulary: set[str] | None = None) -> Analysis:
-    """Read figures, names, content words, negation scopes and polar words out of `text`."""
+def analyse(
+    text: str,
+    vocabulary: set[str] | None = None,
+    known_names: set[str] | None = None,
+    polarity: bool = True,
+) -> Analysis:
+    """Read figures, names, content words, negation scopes and polar words out of `text`.
+
+    vocabulary: lowercase words of the pack (a capitalised first word among them is no name).
+    known_names: given for a claim, the names its sources use: a capitalised first word that is
+    an English dictionary word ("Global warming ...") is then a name only if they use it.
+    polarity: False skips negation scopes and polar words (a whole page, read for its figures,
+    names and words; its sentences are read for polarity one by one).
+    """
     words = tokenize(text)
     lower = [w.lower() for w in words]
     figures = _figures(words, lower)
-    names = _names(words, lower, vocabulary or set())
+    names = _names(words, lower, vocabulary or set(), known_names)
     name_pos = {i for i, _ in names}
-    figure_pos = {f.pos for f in figures}
+    figure_pos = {f.pos for f in figures} | {p for f in figures for p in f.bound_words}
     content = []
     for i, w in enumerate(lower):
         if i in name_pos or i in figure_pos or not w[0].isalpha() or w in _UNIT_WORDS:
@@ -90,13 +108,14 @@ def analyse(text: str, vocabulary: set[str] | None = None) -> Analysis:
         for part in re.split(r"[-/.']", w):
             if len(part) >= 2 and part not in STOPWORDS and not part[0].isdigit():
                 if part not in lexicon.MONTHS and part not in lexicon.WEEKDAYS:
-                    content.append((i, stem(part)))
-    negated, near_negation = _negation_scopes(lower)
+                    content.append((i, base(part)))
+    negated, near_negation = _negation_scopes(lower) if polarity else (set(), set())
+    bounds = {p for f in figures for p in f.bound_words}
     polar = []
-    for i, w in enumerate(lower):
+    for i, w in enumerate(lower if polarity else ()):
         entry = lexicon.POLAR.get(w)
-        if entry is None:
-            continue
+        if entry is None or i in bounds:
+            continue  # "more than 134 reviews" bounds a figure: the figure check reads it
         if w == "on" and not _near(lower, i, {"by", "default", "turned", "switched", "now"}):
             continue  # "on" is mostly a preposition
         scale, side = entry
@@ -106,6 +125,11 @@ def analyse(text: str, vocabulary: set[str] | None = None) -> Analysis:
     parts = [p for w in lower for p in re.split(r"[^a-z0-9]+", w) if p]
     context = sorted(content + [(i, stem(n.lower())) for i, n in names])
     return Analysis(words, lower, figures, names, content, context, negated, polar, parts)
+
+
+_PHRASES_BY_FIRST: dict[str, list[list[str]]] = {}
+for _phrase in lexicon.NEGATION_PHRASES:
+    _PHRASES_BY_FIRST.setdefault(_phrase.split()[0], []).append(_phrase.split())
 
 
 def _near(lower: list[str], i: int, words: set[str], window: int = 2) -> bool:
@@ -121,13 +145,14 @@ def _negation_scopes(lower: list[str]) -> tuple[set[int], set[int]]:
     i = 0
     while i < n:
         width = 0
-        for phrase in lexicon.NEGATION_PHRASES:
-            bits = phrase.split()
+        for bits in _PHRASES_BY_FIRST.get(lower[i], ()):
             if lower[i : i + len(bits)] == bits:
                 width = len(bits)
                 break
         if not width and (lower[i] in lexicon.NEGATION_CUES or lower[i].endswith("n't")):
             width = 1
+        if width == 1 and lower[i] == "few" and i > 0 and lower[i - 1] == "a":
+            width = 0  # "a few" is some, "few" is not many
         if not width:
             i += 1
             continue
@@ -221,7 +246,48 @@ def _figures(words: list[str], lower: list[str]) -> list[Figure]:
             later = [g for g in figures[k + 1 :] if g.unit and g.pos - f.pos <= 8]
             if later:
                 f.unit = later[0].unit
+    for f in figures:
+        _read_bound(f, lower)
+        f.step = _rounding_step(f)
     return figures
+
+
+def _read_bound(f: Figure, lower: list[str]) -> None:
+    """Read "more than", "under", "about", "nearly" ... right before a figure into f.bound."""
+    if f.pos <= 0:
+        return
+    if f.unit == "year" and f.raw % 10 == 0 and _decade(f, lower):
+        f.bound = "decade"  # "the 1940s", "the 1940 's": any year of the ten
+        return
+    end = f.pos - 1 if lower[f.pos - 1] in _CURRENCIES else f.pos  # "less than $ 1 million"
+    for phrase, bound in lexicon.BOUND_PHRASES:
+        bits = phrase.split()
+        start = end - len(bits)
+        if start >= 0 and lower[start:end] == bits:
+            f.bound = bound
+            f.bound_words = tuple(range(start, end))
+            return
+
+
+_CURRENCIES = frozenset({"$", "\u20ac", "\u00a3", "\u00a5", "us$", "usd", "eur", "gbp"})
+
+
+def _decade(f: Figure, lower: list[str]) -> bool:
+    after = lower[f.pos + 1 : f.pos + 3]
+    return f.text.lower().endswith("s") or after == ["'", "s"] or after[:1] == ["'s"]
+
+
+def _rounding_step(f: Figure) -> float:
+    """How far a written figure may be from the exact value it rounds: "1.32 million" -> 5e3."""
+    if f.unit in {"version", "weekday", "month", "year", "rate"} or f.value == 0:
+        return 0.0
+    digits = re.search(r"\d[\d,]*(?:\.(\d+))?", f.text)
+    if not digits:
+        return 0.0
+    decimals = len(digits.group(1) or "")
+    if f.scale != 1.0 or decimals:
+        return 0.5 * (10.0**-decimals) * f.scale
+    return 0.0
 
 
 def _is_month(words: list[str], lower: list[str], i: int) -> bool:
@@ -275,6 +341,8 @@ def _number_token(original: str, w: str, lower: list[str], i: int) -> list[Figur
             unit = lexicon.BYTE_UNITS[suffix]
         elif suffix in {"%", "x", "bit"}:
             unit = suffix
+        elif suffix == "s" and 1900 <= raw <= 2100 and raw % 10 == 0:
+            unit = "year"  # "the 1970s"
         elif suffix in {"st", "nd", "rd", "th", "s"}:
             unit = ""
         elif suffix:
@@ -309,11 +377,57 @@ def make_figure(
 
 
 _STRICT_UNITS = frozenset({"%", "x", "bit", "kb", "mb", "gb", "tb"})
+ABOUT = 0.1
+"""How far "about", "around", "nearly" may be from the source's number (a share of it)."""
+ROUNDING = 0.025
+"""How far an unhedged rounding may be from the source's number ("1.32 million" for 1,316,000)."""
+BOUND_REACH = 10.0
+"""A bound is about a number of its order: "more than 100,000" fits 258,000, not 3 million."""
+
+
+def _units_agree(f: Figure, g: Figure) -> bool:
+    if f.unit in {"version", "weekday", "rate", "month", "year"} or f.unit != g.unit:
+        return False
+    return f.value > 0 and g.value > 0 and (f.scale == g.scale or f.scale != 1.0 or g.scale != 1.0)
+
+
+def _within(f: Figure, g: Figure) -> bool:
+    x, v = f.value, g.value
+    if f.bound in {"<?", ">?"}:  # "over 25 conversations" may mean "across 25"
+        return math.isclose(x, v, rel_tol=1e-9) or _within(replace(f, bound=f.bound[0]), g)
+    if f.bound in {"<", "<="}:
+        return (v < x or (f.bound == "<=" and v == x)) and v * BOUND_REACH >= x
+    if f.bound in {">", ">="}:
+        return (v > x or (f.bound == ">=" and v == x)) and v <= x * BOUND_REACH
+    if f.bound in {"~", "<~"}:
+        near = abs(v - x) <= max(ABOUT * v, f.step)
+        return near and (f.bound == "~" or v <= x * (1 + 1e-9))  # "nearly 60%": 58%
+    if math.isclose(x, v, rel_tol=1e-9):
+        return True
+    # a rounding: the claim is the coarser writing of the source's number, never the finer
+    return abs(x - v) <= f.step + 1e-9 and abs(x - v) <= ROUNDING * v and f.step > g.step
+
+
 _TIME_UNITS = frozenset({"second", "minute", "hour", "day", "week", "month", "year", "night"})
 
 
 def figures_match(f: Figure, g: Figure) -> bool:
-    """Whether claim figure f says the same as source figure g, spellings aside."""
+    """Whether claim figure f says the same as source figure g, spellings aside.
+
+    A bound in the claim is judged against the source's number ("more than 134" for 137, "less
+    than 58%" for 57%, "about 2,400" for 2,412), and so is a rounding ("1.32 million" for
+    1,316,000): never against the string.
+    """
+    if f.bound and g.bound and f.bound[0] == g.bound[0] and math.isclose(f.value, g.value):
+        return _units_agree(f, g) or f.unit == g.unit  # "under 8B" for "under 8B"
+    if f.bound == "decade" or g.bound == "decade":
+        decade, year = (f, g) if f.bound == "decade" else (g, f)
+        return year.unit == "year" and decade.value <= year.value <= decade.value + 9
+    if g.bound and f.bound and "~" not in g.bound:
+        return False  # "up to 30%" is not what "up to 20%" says
+    if f.bound or f.step or g.step:
+        if _units_agree(f, g):
+            return _within(f, g)
     if f.unit in {"version", "weekday"} or g.unit in {"version", "weekday"}:
         return f.key == g.key or (f.unit == "version" and g.key == f.key.split(":")[1])
     if f.unit == "%" and g.unit == "frac":
@@ -339,7 +453,9 @@ def figures_match(f: Figure, g: Figure) -> bool:
 # -- names ------------------------------------------------------------------------------------
 
 
-def _names(words: list[str], lower: list[str], vocabulary: set[str]) -> list[tuple[int, str]]:
+def _names(
+    words: list[str], lower: list[str], vocabulary: set[str], known: set[str] | None = None
+) -> list[tuple[int, str]]:
     names = []
     first_word = True
     for i, w in enumerate(words):
@@ -354,6 +470,8 @@ def _names(words: list[str], lower: list[str], vocabulary: set[str]) -> list[tup
             continue
         if low in lexicon.GENERIC_ABBREVIATIONS:
             continue
+        if w.isalpha() and w.islower():
+            continue  # the common case, decided without a pattern
         parts = re.split(r"[-/]", w)
         mixed = any(re.match(r"[A-Za-z]+\d", p) or re.search(r"[a-z][A-Z]", p) for p in parts)
         dotted = bool(re.search(r"[a-z]\.[a-z]", low))
@@ -363,16 +481,18 @@ def _names(words: list[str], lower: list[str], vocabulary: set[str]) -> list[tup
             names.append((i, w))
         elif capital and not starts:
             names.append((i, w))
-        elif capital and starts and _unknown_word(low, vocabulary):
+        elif capital and starts and _unknown_word(low, vocabulary, known):
             names.append((i, w))
     return names
 
 
-def _unknown_word(low: str, vocabulary: set[str]) -> bool:
+def _unknown_word(low: str, vocabulary: set[str], known: set[str] | None = None) -> bool:
     """A capitalised first word is a name unless it is a common word (or the pack uses it so)."""
     base = low.split("-")[0].split("'")[0]
     if base in STOPWORDS or base in _COMMON_OPENERS or base in vocabulary:
         return False
+    if known is not None and low not in known and lemmas(base):
+        return False  # a dictionary word the sources never use as a name
     if re.search(r"(ing|ed|ly|s)$", base) and len(base) > 4:
         return stem(base) not in vocabulary and base.rstrip("s") not in vocabulary and False
     return True
@@ -392,7 +512,7 @@ _COMMON_OPENERS = frozenset(
 )
 
 
-def name_in(name: str, source: Analysis, joined: set[str]) -> bool:
+def name_in(name: str, source: Analysis, joined: JoinedParts | set[str]) -> bool:
     """Whether a claimed name occurs in a source: its parts in a row, any case or separator."""
     parts = [p for p in re.split(r"[^a-z0-9]+", name.lower()) if p]
     if parts and parts[-1] == "s" and len(parts) > 1:
@@ -423,12 +543,32 @@ def _spells_initials(letters: str, words: list[str]) -> bool:
     )
 
 
-def joined_ngrams(parts: list[str], longest: int = 5) -> set[str]:
+class JoinedParts:
+    """Runs of up to `longest` consecutive parts, glued together ("openai", "kestrel7b"), as a
+    set you can ask `form in joined`: looked up on demand, so a long page costs nothing until a
+    name is checked against it."""
+
+    def __init__(self, parts: list[str], longest: int = 5):
+        self.parts = parts
+        self.longest = longest
+        self._by_first: dict[str, list[int]] = {}
+        for i, part in enumerate(parts):
+            self._by_first.setdefault(part[0], []).append(i)
+
+    def __contains__(self, form: object) -> bool:
+        if not isinstance(form, str) or not form:
+            return False
+        for i in self._by_first.get(form[0], ()):
+            glued = ""
+            for part in self.parts[i : i + self.longest]:
+                glued += part
+                if glued == form:
+                    return True
+                if not form.startswith(glued):
+                    break
+        return False
+
+
+def joined_ngrams(parts: list[str], longest: int = 5) -> JoinedParts:
     """Every run of up to `longest` consecutive parts, glued together ("openai", "kestrel7b")."""
-    grams: set[str] = set()
-    for i in range(len(parts)):
-        glued = ""
-        for j in range(i, min(len(parts), i + longest)):
-            glued += parts[j]
-            grams.add(glued)
-    return grams
+    return JoinedParts(parts, longest)

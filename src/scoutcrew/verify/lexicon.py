@@ -34,6 +34,18 @@ BYTE_UNITS = {
 }  # fmt: skip
 """Byte sizes: "24 GiB" and "24 GB" are written for the same card, so they compare equal."""
 
+BOUND_PHRASES = (
+    ("no more than", "<="), ("no fewer than", ">="), ("at most", "<="), ("at least", ">="),
+    ("up to", "<="), ("more than", ">"), ("greater than", ">"), ("higher than", ">"),
+    ("over", ">?"), ("above", ">?"), ("exceeding", ">"), ("in excess of", ">"),
+    ("less than", "<"), ("fewer than", "<"), ("lower than", "<"), ("under", "<?"),
+    ("below", "<?"), ("nearly", "<~"), ("almost", "<~"), ("close to", "~"), ("about", "~"),
+    ("around", "~"), ("approximately", "~"), ("roughly", "~"), ("some", "~"), ("circa", "~"),
+    ("an estimated", "~"), ("estimated", "~"), ("~", "~"),
+)  # fmt: skip
+"""Words right before a figure that make it a bound or an estimate, longest first. "?": the
+word may also be a plain preposition ("over 25 conversations"), so the number itself fits too."""
+
 PERCENT_WORDS = {"percent", "per cent", "pct", "percentage", "percentage points"}
 
 MONTHS = {
@@ -52,7 +64,7 @@ NEGATION_CUES = {
     "not", "no", "never", "without", "none", "neither", "nor", "cannot", "can't", "won't",
     "don't", "doesn't", "didn't", "isn't", "aren't", "wasn't", "weren't", "hasn't", "haven't",
     "hadn't", "shouldn't", "wouldn't", "couldn't", "lacks", "lack", "lacking", "unable",
-    "nothing", "nobody",
+    "nothing", "nobody", "few", "incapable",
 }  # fmt: skip
 """Words that negate the few words after them."""
 
@@ -90,6 +102,9 @@ LIGHT_WORDS = {
     "seems", "put", "thing", "things", "way", "ways", "kind", "lot", "well", "like", "able",
     "real", "really", "various", "given", "certain", "particular", "specific", "whole",
     "let", "lets", "top", "versus", "rather", "instead",
+    # framing that names or classes a thing without a fact of its own ("a city called X",
+    # "known as", "her full name is", "a type of", "exists")
+    "called", "named", "name", "known", "full", "type", "form", "exist", "exists", "existed",
 }  # fmt: skip
 """Words a paraphrase adds without adding a fact; they do not count as invented detail."""
 

@@ -3,14 +3,17 @@ and one bounded round of repair by the writer.
 
     sections, verification = review_sections(plan, pack, sections, runtime)
 
-1. The deterministic check (verify/check.py, verify/claims.py) reads every sentence.
-2. With `verify: {judge: MODEL}` in the crew file, the sentences the code passed but could not
-   fully match to their sources go to that model in one batched call; its verdicts are kept
-   beside the code's, and it can only add a flag, never clear one.
-3. Each flagged sentence goes back to the model of the agent that wrote it, once per round
-   (`verify: {repair: N}`, one by default), with its sources and what is wrong, asking for a
-   corrected sentence or REMOVE. The result is checked again; what still fails is published
-   with an inline marker and its reason, never dropped.
+1. The deterministic check (verify/check.py, verify/claims.py) reads every sentence and gives
+   each cited claim one of three verdicts: supported, contradicted, not confirmed.
+2. With `verify: {judge: MODEL}` in the crew file, the not-confirmed sentences go to that model
+   in one batched call; its answer is recorded beside the code's verdict and shown to the
+   reader, but never replaces it (the judge is never the only check), and an answer out of
+   format changes nothing.
+3. Contradicted sentences go back to the model of the agent that wrote it, once per round
+   (`verify: {repair: N}`, one by default), with their sources and what is wrong, asking for a
+   corrected sentence or REMOVE; not-confirmed ones follow only with
+   `verify: {repair_not_confirmed: true}`. The result is checked again; what still fails is
+   published with an inline marker and its reason, never dropped.
 
 Model calls go through the run's LLMRuntime, so their tokens are in the ledger and the run
 record (tasks "judge" and "repair"). A failed judge or repair call never fails the run: the
@@ -25,8 +28,10 @@ import re
 from typing import Any
 
 from ..errors import LLMError, OutputFormatError
-from .check import CitedSentence, Verification, find_sentence, verify
+from .check import verify
 from .claims import ClaimIndex
+from .sentences import find_sentence
+from .verdicts import CitedSentence, Verification
 
 log = logging.getLogger("scoutcrew")
 
@@ -36,8 +41,6 @@ SOURCE_CHARS = 700
 """How much of each cited source a repair or judge prompt quotes."""
 JUDGE_MAX_SENTENCES = 24
 """At most this many sentences go to the judge in its one call."""
-JUDGE_COVERAGE = 0.999
-"""Sentences the code passed with less than this share of their words found go to the judge."""
 
 _ANSWER_LINE = re.compile(r"^\s*(?:[-*]\s*)?(\d+)\s*[:.)]\s*(.+?)\s*$")
 
@@ -48,18 +51,19 @@ def review_sections(
     """Check the report's sections, ask the judge if configured, repair, check again."""
     settings = plan.config.verify
     index = ClaimIndex.from_pack(pack)
+    prompts = task_prompts(plan)
     review: dict[str, Any] = {"judge": settings.judge, "repair_rounds": 0, "notes": []}
-    v = verify(_body(sections), pack, index=index)
+    v = verify(_body(sections), pack, index=index, prompts=prompts)
     judged: dict[str, dict[str, Any]] = {}
-    if settings.judge and v.citations:
+    if settings.judge and v.not_confirmed:
         judged = _judge(runtime, settings.judge, v, pack, review)
         if judged:
-            v = verify(_body(sections), pack, index=index, judged=judged)
+            v = verify(_body(sections), pack, index=index, judged=judged, prompts=prompts)
 
     originals: dict[str, str] = {}  # repaired sentence -> the sentence it replaced
     removed: list[str] = []
     for _ in range(settings.repair):
-        failing = [c for c in v.citations if not c.supported]
+        failing = to_repair(v, settings.repair_not_confirmed)
         if not failing:
             break
         writer = _writer(plan)
@@ -78,7 +82,7 @@ def review_sections(
         sections, changed = _apply(sections, failing, fixes, removed)
         for new, old in changed.items():
             originals[new] = originals.get(old, old)
-        v = verify(_body(sections), pack, index=index, judged=judged)
+        v = verify(_body(sections), pack, index=index, judged=judged, prompts=prompts)
 
     for cited in v.citations:
         if cited.sentence in originals:
@@ -88,6 +92,25 @@ def review_sections(
     v.review = review
     v.notes += [f"claim check: {note}" for note in review["notes"]]
     return sections, v
+
+
+def to_repair(v: Verification, not_confirmed: bool) -> list[CitedSentence]:
+    """The sentences a repair round sends back: contradicted first, then (if the crew asks for
+    it) the not-confirmed ones."""
+    contradicted = [c for c in v.citations if c.verdict == "contradicted"]
+    if not not_confirmed:
+        return contradicted
+    return contradicted + [c for c in v.citations if c.verdict == "not-confirmed"]
+
+
+def task_prompts(plan: Any) -> list[str]:
+    """What the crew's tasks asked for: a sentence that only echoes it is no claim."""
+    return [
+        text
+        for task in getattr(plan, "tasks", None) or []
+        for text in (getattr(task, "description", ""), getattr(task, "expected_output", ""))
+        if text
+    ]
 
 
 def _body(sections: list[tuple[str, str]]) -> str:
@@ -134,7 +157,8 @@ def repair_prompt(failing: list[CitedSentence], pack: Any) -> str:
         "",
     ]
     for n, cited in enumerate(failing, start=1):
-        problem = cited.reason or "not supported by its sources"
+        verdict = "contradicted by" if cited.verdict == "contradicted" else "not confirmed by"
+        problem = f"{verdict} its sources: " + (cited.reason or "they do not say it")
         if cited.matches:
             problem += f" (it matches [{cited.matches}]: cite that source if it is right)"
         ids = list(dict.fromkeys([*cited.ids, *([cited.matches] if cited.matches else [])]))
@@ -223,7 +247,7 @@ JUDGE_SYSTEM = (
 
 
 def judge_prompt(cited: list[CitedSentence], pack: Any) -> str:
-    """The one judge request of a report: each claim with its sources."""
+    """The one judge request of a report: each not-confirmed claim with its sources."""
     parts = [
         "For each numbered claim, decide whether its sources support everything it says: "
         "every figure, name and negation must match. Answer with a JSON list, one object per "
@@ -251,7 +275,7 @@ def parse_judge(text: str) -> list[dict[str, Any]]:
 def _judge(
     runtime: Any, spec: str, v: Verification, pack: Any, review: dict[str, Any]
 ) -> dict[str, dict[str, Any]]:
-    undecided = [c for c in v.citations if c.supported and c.coverage < JUDGE_COVERAGE]
+    undecided = [c for c in v.citations if c.verdict == "not-confirmed"]
     undecided = undecided[:JUDGE_MAX_SENTENCES]
     review["judged"] = len(undecided)
     if not undecided:
@@ -278,13 +302,15 @@ def _judge(
             n = int(item.get("n", 0))
         except (TypeError, ValueError):
             continue
-        if not 1 <= n <= len(undecided):
-            continue
-        verdict = str(item.get("verdict", "")).lower()
+        verdict = str(item.get("verdict", "")).strip().lower()
+        if not 1 <= n <= len(undecided) or verdict not in {"supported", "unsupported"}:
+            continue  # an answer out of format changes nothing
         verdicts[undecided[n - 1].sentence] = {
             "model": used,
-            "verdict": "unsupported" if verdict.startswith("un") else "supported",
-            "kind": item.get("kind") if verdict.startswith("un") else None,
+            "verdict": verdict,
+            "kind": item.get("kind") if verdict == "unsupported" else None,
             "reason": str(item.get("reason") or ""),
         }
+    if items and not verdicts:
+        review["notes"].append("the judge's answer was out of format; the code's verdicts stand")
     return verdicts
