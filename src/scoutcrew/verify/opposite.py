@@ -30,7 +30,10 @@ SCOPE_REACH = 6  # tokens after a negation cue where the word it negates may sta
 SAME_TOPIC_TERMS = 5  # sentences that share this many words and names ...
 SAME_TOPIC_SHARE = 0.5  # ... and this share of the shorter's tell of one thing throughout
 
-_CUES = frozenset(lexicon.NEGATION_CUES - {"without", "lack", "lacks", "lacking"}) | {"never"}
+# "without", "lack" and "few" negate less plainly than a predicate's "not".
+_CUES = frozenset(lexicon.NEGATION_CUES - {"without", "lack", "lacks", "lacking", "few"}) | {
+    "never"
+}
 # Negations that deny nothing of what follows.
 _HOLLOW = frozenset(
     {
