@@ -18,10 +18,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import SearchFailed, SourceError
 from ..text.untrusted import strip_controls
+
+if TYPE_CHECKING:
+    from ..config.models import SourcesConfig
 
 SearchFn = Callable[[str, str, int], list[dict[str, Any]]]  # (query, backend, max_results)
 
@@ -47,7 +50,7 @@ SEARXNG_ENV = "SEARXNG_URL"
 SEARXNG_MAX_BYTES = 2_000_000
 
 
-def searxng_url(sources: Any) -> str | None:
+def searxng_url(sources: SourcesConfig) -> str | None:
     """The SearXNG instance a crew searches: its `searxng_url`, else $SEARXNG_URL."""
     import os
 
@@ -198,7 +201,7 @@ def _clean(result: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def as_searcher(backend: Any) -> Searcher:
+def as_searcher(backend: Searcher | SearchFn | None) -> Searcher:
     """Accept a Searcher, a plain search callable, or None (ddgs)."""
     if backend is None:
         return Searcher()

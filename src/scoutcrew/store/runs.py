@@ -76,6 +76,7 @@ class RunRecorder:
         self.store = store
         self.run_id = run_id
         self._pending: list[tuple[Any, ...]] = []
+        self._answers: dict[str, str] = {}  # kept answers (JSON) still to be written
         self._pending_lock = threading.Lock()
         self._write_lock = threading.RLock()
         self._warned = False
@@ -126,6 +127,26 @@ class RunRecorder:
         values[CALL_FIELDS.index("ok")] = int(bool(data.get("ok", True)))
         with self._pending_lock:
             self._pending.append((self.run_id, *values))
+        self._flush()
+
+    def keep_answer(self, key: str, answer: dict[str, Any]) -> None:
+        """Keep a model's answer for a resumed run (see RunAnswers), without holding it up."""
+        with self._pending_lock:
+            self._answers[key] = json.dumps(answer)
+        self._flush()
+
+    def kept_answer(self, key: str) -> dict[str, Any] | None:
+        with self._pending_lock:
+            waiting = self._answers.get(key)
+        if waiting is not None:
+            return dict(json.loads(waiting))
+        rows = self.store.execute(
+            "SELECT answer FROM run_answers WHERE run_id = ? AND key = ?", [self.run_id, key]
+        )
+        return dict(json.loads(rows[0]["answer"])) if rows else None
+
+    def _flush(self) -> None:
+        """Write what waits in memory now if the store is free; else with the next write."""
         try:
             with self._transaction(wait=0.0):
                 pass
@@ -140,6 +161,7 @@ class RunRecorder:
         with self._write_lock:  # one flush at a time: a waiting call is written once
             with self._pending_lock:
                 pending = list(self._pending)
+                answers = dict(self._answers)
             with self.store.transaction(wait=wait) as conn:
                 if pending:
                     conn.executemany(
@@ -147,9 +169,17 @@ class RunRecorder:
                         f"VALUES (?, {', '.join('?' * len(CALL_FIELDS))})",
                         pending,
                     )
+                if answers:
+                    conn.executemany(
+                        "INSERT OR REPLACE INTO run_answers (run_id, key, answer, created)"
+                        " VALUES (?, ?, ?, ?)",
+                        [(self.run_id, key, text, now()) for key, text in answers.items()],
+                    )
                 yield conn
             with self._pending_lock:
                 del self._pending[: len(pending)]
+                for key in answers:
+                    self._answers.pop(key, None)
 
     def calls(self) -> list[dict[str, Any]]:
         """The model calls recorded for this run so far, oldest first (CallRecord fields)."""
@@ -161,7 +191,7 @@ class RunRecorder:
 
     def replay(self) -> RunAnswers:
         """The answers this run was given, keyed by call (see llm.runtime's `replay`)."""
-        return RunAnswers(self.store, self.run_id)
+        return RunAnswers(self)
 
     def forget_replay(self) -> None:
         """Drop the run's kept answers: a finished run is never continued."""
@@ -179,25 +209,17 @@ class RunRecorder:
 
 class RunAnswers:
     """The model answers one run was given: a call asked again by the same run, after a
-    crash or an interrupt, gets its answer back instead of being paid again."""
+    crash or an interrupt, gets its answer back instead of being paid again. They are written
+    with the run's record (and, like its calls, wait in memory while the store is locked)."""
 
-    def __init__(self, store: Store, run_id: str):
-        self.store = store
-        self.run_id = run_id
+    def __init__(self, recorder: RunRecorder):
+        self.recorder = recorder
 
     def get(self, key: str) -> dict[str, Any] | None:
-        rows = self.store.execute(
-            "SELECT answer FROM run_answers WHERE run_id = ? AND key = ?", [self.run_id, key]
-        )
-        return json.loads(rows[0]["answer"]) if rows else None
+        return self.recorder.kept_answer(key)
 
     def put(self, key: str, answer: dict[str, Any]) -> None:
-        with self.store.transaction() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO run_answers (run_id, key, answer, created)"
-                " VALUES (?, ?, ?, ?)",
-                (self.run_id, key, json.dumps(answer), now()),
-            )
+        self.recorder.keep_answer(key, answer)
 
 
 def mark_stale(store: Store, crew: str) -> int:

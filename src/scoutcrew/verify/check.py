@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..text.terms import terms
 from .claims import ClaimIndex, analyse
@@ -27,10 +27,13 @@ from .problems import NOT_CONFIRMED
 from .sentences import citation_ids, claim_text, is_claim, iter_sentences
 from .verdicts import SUPPORT_THRESHOLD, CitedSentence, Flag, SentenceVerdict, Verification
 
+if TYPE_CHECKING:
+    from ..select.pack import EvidencePack
+
 
 def verify(
     text: str,
-    pack: Any,
+    pack: EvidencePack,
     *,
     threshold: float = SUPPORT_THRESHOLD,
     flag_uncited: bool = True,
@@ -178,7 +181,7 @@ class SupportIndex:
         self._n = n
 
     @classmethod
-    def from_pack(cls, pack: Any) -> SupportIndex:
+    def from_pack(cls, pack: EvidencePack) -> SupportIndex:
         docs = {}
         for s in sources_of(pack):
             body = " ".join(

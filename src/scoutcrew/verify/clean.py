@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..text.links import allowed_urls, neutralise_bare_urls, neutralise_links
 from .sentences import CITE_GROUP_RE, CITE_ID_RE, FENCE_RE, HEADING_RE, strip_md_prefix
 from .verdicts import Flag
+
+if TYPE_CHECKING:
+    from ..select.pack import EvidencePack
 
 # Headings (or lone bold/colon lines) that start a model-written reference list; the report
 # writes its own from the pack, so such a section is dropped and a note says so.
@@ -26,7 +29,7 @@ _SENTINEL = "\x00"
 _SENTINEL_RE = re.compile(r"\x00(\d+)\x00")
 
 
-def sanitize_markdown(text: str, pack: Any) -> tuple[str, list[Flag], list[str]]:
+def sanitize_markdown(text: str, pack: EvidencePack) -> tuple[str, list[Flag], list[str]]:
     """Drop model-written reference lists, unknown citations, foreign links and raw HTML.
 
     Return (clean text, flags, notes). Idempotent: cleaning clean text changes nothing.

@@ -25,13 +25,18 @@ from __future__ import annotations
 import json
 import logging
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import LLMError, OutputFormatError
 from .check import verify
 from .claims import ClaimIndex
 from .sentences import find_sentence
 from .verdicts import CitedSentence, Verification
+
+if TYPE_CHECKING:
+    from ..config.plan import Plan, PlannedAgent
+    from ..llm.runtime import LLMRuntime
+    from ..select.pack import EvidencePack
 
 log = logging.getLogger("scoutcrew")
 
@@ -46,7 +51,7 @@ _ANSWER_LINE = re.compile(r"^\s*(?:[-*]\s*)?(\d+)\s*[:.)]\s*(.+?)\s*$")
 
 
 def review_sections(
-    plan: Any, pack: Any, sections: list[tuple[str, str]], runtime: Any
+    plan: Plan, pack: EvidencePack, sections: list[tuple[str, str]], runtime: LLMRuntime
 ) -> tuple[list[tuple[str, str]], Verification]:
     """Check the report's sections, ask the judge if configured, repair, check again."""
     settings = plan.config.verify
@@ -103,7 +108,7 @@ def to_repair(v: Verification, not_confirmed: bool) -> list[CitedSentence]:
     return contradicted + [c for c in v.citations if c.verdict == "not-confirmed"]
 
 
-def task_prompts(plan: Any) -> list[str]:
+def task_prompts(plan: Plan) -> list[str]:
     """What the crew's tasks asked for: a sentence that only echoes it is no claim."""
     return [
         text
@@ -117,7 +122,7 @@ def _body(sections: list[tuple[str, str]]) -> str:
     return "\n\n".join(f"## {heading}\n\n{text}" for heading, text in sections)
 
 
-def _writer(plan: Any) -> Any:
+def _writer(plan: Plan) -> PlannedAgent | None:
     """The agent that wrote the report's sections (the last in-report task's agent)."""
     for task in reversed(plan.tasks):
         if task.in_report and task.agent in plan.agents:
@@ -125,7 +130,7 @@ def _writer(plan: Any) -> Any:
     return None
 
 
-def _sources_text(pack: Any, ids: list[str]) -> str:
+def _sources_text(pack: EvidencePack, ids: list[str]) -> str:
     lines = []
     for sid in ids:
         source = pack.get(sid)
@@ -148,7 +153,7 @@ REPAIR_SYSTEM = (
 )
 
 
-def repair_prompt(failing: list[CitedSentence], pack: Any) -> str:
+def repair_prompt(failing: list[CitedSentence], pack: EvidencePack) -> str:
     """The one repair request for a round: each sentence, what is wrong, its sources."""
     parts = [
         "Each numbered sentence below failed a fact check against the sources it cites. For "
@@ -246,7 +251,7 @@ JUDGE_SYSTEM = (
 )
 
 
-def judge_prompt(cited: list[CitedSentence], pack: Any) -> str:
+def judge_prompt(cited: list[CitedSentence], pack: EvidencePack) -> str:
     """The one judge request of a report: each not-confirmed claim with its sources."""
     parts = [
         "For each numbered claim, decide whether its sources support everything it says: "
