@@ -105,3 +105,109 @@ def test_pair_disagreements_figures_and_polarity_but_not_different_quantities() 
     assert not pair_disagreements(
         "More than 50 firefighters tackled the blaze.", "Ten fire engines tackled the blaze."
     )
+
+
+# Sentences below are from ECB+ articles (CC BY 3.0, see benchmarks/data/stories/README.md),
+# some with one figure or one statement changed. Each case: what two sources say, and what
+# "sources disagree" must find: nothing, a kind, or a kind and the two values.
+DISAGREEMENTS = {
+    "an age without a name is the age of the one named": (
+        "Police officers fatally shot 16 - year - old Kimani Gray after he allegedly pointed a"
+        " revolver at them on Saturday night in Brooklyn.",
+        "Two plainclothes police officers shot and killed a 17 - year - old Brooklyn resident"
+        " after police say he pointed a gun at them on Saturday.",
+        ("figure", "16", "17"),
+    ),
+    "two people of one story, each with an age": (
+        "A 35 - year - old sheriff's deputy was killed Friday when he knocked on the door of a"
+        " home and someone shot him in the head.",
+        "A 27 - year - old parolee is found near the house where the deputy had been shot.",
+        None,
+    ),
+    "two people described two ways": (
+        "A 32 - year - old British climber dies after falling from a mountain in New Zealand.",
+        "A 36 - year - old Australian climber is dead after falling at Aoraki Mount Cook.",
+        None,
+    ),
+    "a bound the other value keeps": (
+        "The earthquake flattened seven villages, killing 10 people, officials said.",
+        "The earthquake destroyed several villages, killing at least three people.",
+        None,
+    ),
+    "a bound the other value breaks": (
+        "Authorities said turnout reached 93.87 percent in the election.",
+        "The Central Election Commission said that turnout in the election was almost 90 %.",
+        ("figure", "93.87 percent", "90 %"),
+    ),
+    "two bounds of one side": (
+        "More than 50 firefighters tackled the blaze at the store.",
+        "More than 70 firefighters tackled the blaze at the store.",
+        ("figure", "50 firefighters", "70 firefighters"),
+    ),
+    "two times of one call": (
+        "Owen said a call came in from the Valley Hotel at 3 : 33 a. m. about the fire.",
+        "Owen said a call came in from the Valley Hotel at 4 : 15 a. m. about the fire.",
+        ("figure", "3 : 33 a. m.", "4 : 15 a. m."),
+    ),
+    "shortly after 3:30 is about 3:33": (
+        "Owen said a call came in from the Valley Hotel at 3 : 33 a. m. about the fire.",
+        "Owen says dispatchers got a call shortly after 3 : 30 a. m. about the fire.",
+        None,
+    ),
+    "two weekdays at one time": (
+        "The fire service was called at 06 : 00 BST to the Waitrose store in High Street,"
+        " Wellington, on Sunday.",
+        "Half of the roof of the store in the High Street collapsed during the blaze, shortly"
+        " after 06 : 00 BST on Saturday.",
+        ("figure", "Sunday", "Saturday"),
+    ),
+    "the days of two things": (
+        "A convicted cop killer laughed Tuesday after hearing a jury's ruling that he be put"
+        " to death.",
+        "A judge on Thursday upheld a jury's recommendation that the convicted cop killer die.",
+        None,
+    ),
+    "a statement and its denial": (
+        "The actress checked into rehab on Thursday, her lawyer says.",
+        "The actress did not check into rehab on Thursday, her lawyer says.",
+        ("polarity",),
+    ),
+    "two sides of one opposition": (
+        "Hiller denied the charges of murder at the Kraft Foods plant, prosecutors said.",
+        "Hiller admitted the charges of murder at the Kraft Foods plant, prosecutors said.",
+        ("polarity",),
+    ),
+    "a negated verb of saying": (
+        "A publicist says Tara Reid has checked herself into rehab at the Promises center.",
+        "He did not say what Reid was being treated for at the Promises center.",
+        None,
+    ),
+    "two actors": (
+        "Klitschko landed 178 of 369 punches thrown while Rahman connected on just 30.",
+        "In the sixth round Rahman did n't land a clean punch at all against Klitschko.",
+        None,
+    ),
+    "a negated adverb": (
+        "The actress checked into rehab, but the facility has not been officially sanctioned"
+        " by the court.",
+        "The actress checked into a rehab facility that a state official said is unlicensed.",
+        None,
+    ),
+    "a game's score": (
+        "Peyton Manning led the Colts to a 31-24 victory over the Jaguars on Thursday night.",
+        "The Colts clinched a playoff spot with a 37-24 victory over the Jaguars on Thursday.",
+        ("figure", "31-24", "37-24"),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(DISAGREEMENTS))
+def test_sources_disagree_on_one_quantity_or_one_statement(case: str) -> None:
+    a, b, expected = DISAGREEMENTS[case]
+    found = pair_disagreements(a, b)
+    if expected is None:
+        assert not found
+        return
+    assert found and found[0].kind == expected[0]
+    if len(expected) == 3:
+        assert (found[0].first, found[0].second) == expected[1:]

@@ -33,45 +33,62 @@ def average_linkage(
             owner[i] = group[0]
     for i in range(n):
         members.setdefault(owner[i], []).append(i)
-    totals: dict[int, dict[int, float]] = defaultdict(dict)  # cluster -> neighbour -> sum
-    for (i, j), s in sims.items():
-        a, b = owner[i], owner[j]
-        if a != b:
-            totals[a][b] = totals[a].get(b, 0.0) + s
-            totals[b][a] = totals[b].get(a, 0.0) + s
+    size = [0] * n  # a group's size, under its key
+    for a, group in members.items():
+        size[a] = len(group)
+    totals: dict[int, dict[int, float]] = defaultdict(dict)  # group -> neighbour -> sum
+    if start:
+        for (i, j), s in sims.items():
+            a, b = owner[i], owner[j]
+            if a != b:
+                totals[a][b] = totals[a].get(b, 0.0) + s
+                totals[b][a] = totals[b].get(a, 0.0) + s
+    else:  # every item alone: each pair is its own sum
+        for (i, j), s in sims.items():
+            totals[i][j] = s
+            totals[j][i] = s
     heap = []
     for a, row in totals.items():
         for b, total in row.items():
-            avg = total / (len(members[a]) * len(members[b]))
+            avg = total / (size[a] * size[b])
             if a < b and avg >= threshold:
                 heap.append((-avg, a, b))
     heapq.heapify(heap)
+    pop, push = heapq.heappop, heapq.heappush
     vetoed: set[tuple[int, int, int, int]] = set()
     while heap:
-        neg, a, b = heapq.heappop(heap)
+        neg, a, b = pop(heap)
         if a not in members or b not in members:
             continue
-        size = len(members[a]) * len(members[b])
-        current = totals[a].get(b, 0.0) / size
-        if abs(current + neg) > 1e-12 or current < threshold:
-            continue  # stale: one side has changed since
-        key = (a, len(members[a]), b, len(members[b]))
+        current = totals[a].get(b, 0.0) / (size[a] * size[b])
+        if current < threshold:
+            continue
+        if current + neg < -1e-12:
+            # One side grew since: a pair whose sum did not change only falls, and is put
+            # back at its place now (a pair whose sum changed was pushed when it did).
+            push(heap, (-current, a, b))
+            continue
+        if current + neg > 1e-12:
+            continue  # pushed again since, at this higher value
+        key = (a, size[a], b, size[b])
         if apart is not None and (key in vetoed or apart(members[a], members[b], current)):
             vetoed.add(key)
             continue
-        if len(members[a]) < len(members[b]):
+        if size[a] < size[b]:
             a, b = b, a
         members[a] += members.pop(b)
+        size[a] += size[b]
+        grown = size[a]
+        row = totals[a]
         for c, s in totals.pop(b).items():
             del totals[c][b]
             if c == a:
                 continue
-            total = totals[a].get(c, 0.0) + s
-            totals[a][c] = total
+            total = row.get(c, 0.0) + s
+            row[c] = total
             totals[c][a] = total
-        for c, total in totals[a].items():
-            avg = total / (len(members[a]) * len(members[c]))
+            avg = total / (grown * size[c])
             if avg >= threshold:
-                heapq.heappush(heap, (-avg, min(a, c), max(a, c)))
+                push(heap, (-avg, a, c) if a < c else (-avg, c, a))
     groups = [sorted(m) for m in members.values()]
     return sorted(groups, key=lambda g: g[0])

@@ -50,10 +50,20 @@ def event_groups(
     sims = similarities(weighted, floor=min(floor, 0.1))
     asked = [0]
 
+    headlines: dict[tuple[int, int], list[str]] = {}  # a group (first item, size) -> names
+
+    def frequent(group: list[int]) -> list[str]:
+        key = (group[0], len(group))  # a group only grows, so this names one state of it
+        if key not in headlines:
+            headlines[key] = headline_names(group, weighted)
+        return headlines[key]
+
     def apart(a: list[int], b: list[int], score: float) -> bool:
         if labels is not None and _two_known(a, b, labels):
             return True
-        if different_events(a, b, weighted) or different_events(b, a, weighted):
+        if different_events(a, b, weighted, frequent(a)) or different_events(
+            b, a, weighted, frequent(b)
+        ):
             return True
         if score >= SAME_EVENT:
             return False
@@ -71,17 +81,28 @@ def _two_known(a: list[int], b: list[int], labels: Sequence[str | None]) -> bool
     return bool(left and right and left != right)
 
 
-def different_events(group: list[int], other: list[int], profiles: Sequence[Profile]) -> bool:
+def headline_names(group: list[int], profiles: Sequence[Profile]) -> list[str]:
+    """The names at least HEADLINE_SHARE of a group's headlines carry."""
+    headline = Counter(name for i in group for name in profiles[i].headline_names)
+    return [name for name, n in headline.items() if n / len(group) >= HEADLINE_SHARE]
+
+
+def different_events(
+    group: list[int],
+    other: list[int],
+    profiles: Sequence[Profile],
+    names: list[str] | None = None,
+) -> bool:
     """Whether `group`'s headlines are about a name that `other`'s texts do not mention.
 
     A name with a figure in it (Kestrel-7B, Phi-5, A320) names one product or model: one
-    headline with it is enough, so even two single items about two versions stay apart."""
-    headline = Counter(name for i in group for name in profiles[i].headline_names)
-    mentioned = Counter(name for i in other for name in profiles[i].names)
+    headline with it is enough, so even two single items about two versions stay apart.
+    names: the group's headline_names, when known already."""
     sure = len(group) >= MIN_GROUP and len(other) >= MIN_GROUP
-    for name, n in headline.items():
-        if n / len(group) < HEADLINE_SHARE or mentioned[name] / len(other) > ABSENT_SHARE:
+    for name in headline_names(group, profiles) if names is None else names:
+        if not sure and not (any(c.isdigit() for c in name) and any(c.isalpha() for c in name)):
             continue
-        if sure or (any(c.isdigit() for c in name) and any(c.isalpha() for c in name)):
+        mentioned = sum(1 for i in other if name in profiles[i].names)
+        if mentioned / len(other) <= ABSENT_SHARE:
             return True
     return False
