@@ -16,7 +16,8 @@ from typing import Any
 
 from ..errors import ConfigError
 from .answers import checked_plan
-from .loop import LoopContext, build_graph, initial_state
+from .loop import build_graph
+from .state import LoopContext, initial_state
 
 CHECKPOINT_FILE = "research.sqlite"
 
