@@ -45,6 +45,10 @@ class OllamaNotResponding(LLMError):
     """Ollama accepted the connection but did not answer (wedged or overloaded)."""
 
 
+class NotOllama(LLMError):
+    """The server at OLLAMA_HOST answers HTTP but does not speak Ollama's native API."""
+
+
 class StreamDropped(LLMError):
     """The model server dropped the connection in the middle of an answer."""
 

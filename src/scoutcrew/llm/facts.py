@@ -19,9 +19,11 @@ from ..errors import (
     InvalidModelSpec,
     LLMError,
     ModelNotFound,
+    NotOllama,
     OllamaNotResponding,
     OllamaUnreachable,
 )
+from .cited import CitedTask
 from .ledger import UsageLedger
 from .ollama import (
     OllamaAPIError,
@@ -33,6 +35,7 @@ from .ollama import (
     normalize_host,
     parse_hosts,
 )
+from .probe import Profile
 from .specs import (
     BACKENDS,
     EMBEDDED_DEFAULT,
@@ -62,6 +65,7 @@ class ModelFacts:
         data_dir: str | os.PathLike[str] | None = None,
         embedded_num_predict: int = 256,
         embedded_num_ctx: int = 4096,
+        probe: str | None = None,
     ):
         if backend not in BACKENDS:
             raise InvalidModelSpec(f"unknown backend {backend!r}: use one of {', '.join(BACKENDS)}")
@@ -77,6 +81,11 @@ class ModelFacts:
         self.data_dir = Path(data_dir) if data_dir else _default_data_dir()
         self.embedded_num_predict = embedded_num_predict
         self.embedded_num_ctx = embedded_num_ctx
+        # "auto": a model is probed the first time a run uses it (cached per digest); "off".
+        self.probe_mode = probe or os.environ.get("SCOUTCREW_PROBE") or "auto"
+        self._profiles: dict[str, Profile | None] = {}
+        self._probing = threading.local()
+        self._profile_locks: dict[str, threading.Lock] = {}
         self._client: OllamaClient | None = None
         self._lock = threading.RLock()
         self._reachable: list[str] | None = None
@@ -85,6 +94,9 @@ class ModelFacts:
         self._num_ctx: dict[str, int] = {}
         self._ctx_claims: dict[str, int] = {}
         self._warned_fallbacks: set[tuple[str, str]] = set()
+        self.cited_tasks: dict[str, CitedTask] = {}  # writing tasks cited by construction
+        self.task_caps: dict[str, int] = {}  # output cap per crew task, from what it asks
+        self._not_ollama: dict[str, OllamaAPIError] = {}  # hosts that answer, but not as Ollama
         self._aborted = False
 
     @property
@@ -119,7 +131,11 @@ class ModelFacts:
                 for host in self.hosts:
                     try:
                         self._versions[host] = self.client.version(host)
-                    except (OllamaConnectionFailed, OllamaNotAnswering, OllamaAPIError):
+                    except (OllamaConnectionFailed, OllamaNotAnswering):
+                        continue
+                    except OllamaAPIError as exc:
+                        if exc.is_not_ollama:  # something answers, but not Ollama
+                            self._not_ollama.setdefault(host, exc)
                         continue
                     self._reachable.append(host)
             return list(self._reachable)
@@ -152,6 +168,9 @@ class ModelFacts:
 
     def _unreachable(self, hosts: list[str]) -> LLMError:
         """The error for a model whose hosts all failed, with the fix for how they failed."""
+        foreign = [self._not_ollama[h] for h in hosts if h in self._not_ollama]
+        if foreign and len(foreign) == len(hosts):
+            return not_ollama(foreign[0])
         failures = [self.client.failure(h) for h in hosts]
         wedged = [f for f in failures if isinstance(f, OllamaNotAnswering)]
         if wedged:
@@ -190,6 +209,8 @@ class ModelFacts:
                         f"model {spec.name!r} is not pulled on {host}: "
                         f"run `ollama pull {spec.name}`"
                     ) from exc
+                if exc.is_not_ollama:
+                    raise not_ollama(exc) from exc
                 raise LLMError(f"Ollama at {host} could not describe {spec.name}: {exc}") from exc
             info = model_info_from_show(shown, host)
             with self._lock:
@@ -234,8 +255,70 @@ class ModelFacts:
                         trained,
                     )
                 value = trained
+        if getattr(self._probing, "spec", None) == spec_text:
+            return value  # the probe's own calls: not fixed until the profile is known
+        profile = self.profile(spec_text)
+        if profile is not None and profile.context_length:
+            value = min(value, profile.context_length)  # what the server really runs
         with self._lock:
             return self._num_ctx.setdefault(key, value)
+
+    # -- what a model was measured to do --------------------------------------------------------
+
+    def is_base_model(self, spec_text: str) -> bool:
+        """True for an embedded model without a chat template: it continues text."""
+        spec = parse_spec(spec_text)
+        if spec.backend != "embedded":
+            return False
+        from . import embedded
+
+        return embedded.is_base_model(spec.name, self.data_dir)
+
+    def profile(self, spec_text: str, *, force: bool = False) -> Profile | None:
+        """The model's measured profile: probed the first time a run uses it and cached per
+        model digest (see probe.py). None with probing off, for base models (their way is
+        fixed), or when the model cannot be reached (then nothing is cached)."""
+        if not force and (self.probe_mode == "off" or self.is_base_model(spec_text)):
+            return None
+        with self._lock:
+            if spec_text in self._profiles and not force:
+                return self._profiles[spec_text]
+            lock = self._profile_locks.setdefault(spec_text, threading.Lock())
+        with lock:
+            if spec_text in self._profiles and not force:
+                return self._profiles[spec_text]
+            found = self._measure(spec_text, force)
+            with self._lock:
+                self._profiles[spec_text] = found
+            return found
+
+    def _measure(self, spec_text: str, force: bool) -> Profile | None:
+        from .probe import load_profile, model_digest, probe, save_profile
+
+        try:
+            self.model_info(spec_text)
+        except LLMError:
+            return None
+        digest = model_digest(self, spec_text)  # type: ignore[arg-type]
+        cached = None if force else load_profile(self.data_dir, digest)
+        if cached is not None:
+            cached.spec = spec_text
+            return cached
+        log.info("probing %s: a few short calls measure what it can do (once per model)", spec_text)
+        self._probing.spec = spec_text
+        try:
+            measured = probe(self, spec_text, digest)  # type: ignore[arg-type]
+        finally:
+            self._probing.spec = None
+        if not any(r.ok for r in self.ledger.records if r.task == "probe" and r.spec == spec_text):
+            return None  # nothing answered: not a measure of the model
+        save_profile(self.data_dir, measured)
+        return measured
+
+    def profile_lines(self) -> list[str]:
+        """One line per model this run probed or found probed: the report's Models section."""
+        with self._lock:
+            return [p.summary() for p in self._profiles.values() if p is not None]
 
     def _claim_num_ctx(self, spec_text: str, options: Any) -> None:
         requested = option_value(options, "num_ctx")
@@ -373,6 +456,18 @@ class ModelFacts:
 
 
 # -- helpers -------------------------------------------------------------------------------
+
+
+def not_ollama(exc: OllamaAPIError) -> NotOllama:
+    """Name a server that answers HTTP without Ollama's native API, and the fix."""
+    path = exc.path or "Ollama's API"
+    return NotOllama(
+        f"the server at {exc.host} is not Ollama: {path} answered {exc.status_code} "
+        f"({exc.message}). It may be a proxy or an OpenAI-compatible server (llama.cpp's "
+        "server, vLLM, LM Studio); scoutcrew needs Ollama's native API (/api/chat, /api/show). "
+        "Point OLLAMA_HOST at Ollama (default http://localhost:11434), or run a GGUF file in "
+        "process with --model embedded/PATH.gguf"
+    )
 
 
 def _default_data_dir() -> Path:

@@ -11,6 +11,7 @@ chains are in facts.py (`ModelFacts`, which `LLMRuntime` extends).
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -29,8 +30,10 @@ from ..errors import (
     RunInterrupted,
     StreamDropped,
 )
-from .facts import ModelFacts
+from ..text.measure import estimate_tokens
+from .facts import ModelFacts, not_ollama
 from .ledger import CallRecord, UsageLedger
+from .limits import output_cap, prompt_tokens
 from .ollama import (
     Attempt,
     ChatResult,
@@ -73,12 +76,14 @@ class LLMRuntime(ModelFacts):
         agent: str | None = None,
         task: str | None = None,
         model_options: dict[str, dict[str, Any]] | None = None,
+        mode: str | None = None,
     ) -> tuple[ChatResult, Any, str]:
         """Ask the chain's models in order until one answers usefully.
 
         Returns (result, value, spec): `value` is the cleaned text, or what `validate` made
         of it. An error after retries, a timeout, an overflow, an empty answer or an answer
-        `validate` rejects moves on to the next model; the last failure is raised.
+        `validate` rejects moves on to the next model; the last failure is raised. `mode`
+        (how the answer was asked for: cited JSON, select, free text) goes into the record.
         """
         failures: list[str] = []
         previous: str | None = None
@@ -99,6 +104,9 @@ class LLMRuntime(ModelFacts):
                     fallback_from=previous,
                 )
                 value: Any = strip_thinking(result.content)
+                record.mode = mode
+                if record.cut:
+                    self._warn_cut(spec, task, record.num_predict)
                 try:
                     if not value and not result.tool_calls:
                         raise EmptyResponse(f"{spec} answered with no text (task {task!r})")
@@ -128,6 +136,15 @@ class LLMRuntime(ModelFacts):
             raise type(last_error)(f"{last_error}{hint}") from last_error
         raise last_error
 
+    def _warn_cut(self, spec: str, task: str | None, cap: int | None) -> None:
+        log.warning(
+            "%s stopped at its output cap of %s tokens (task %r): the answer is cut, and the "
+            "report says so",
+            spec,
+            cap,
+            task,
+        )
+
     def _warn_fallback(self, spec: str, following: str, exc: LLMError) -> None:
         """Say once per run and pair of models that the chain moved on, and why."""
         with self._lock:
@@ -153,6 +170,8 @@ class LLMRuntime(ModelFacts):
     ) -> tuple[ChatResult, CallRecord]:
         spec = parse_spec(spec_text)
         num_ctx = self.num_ctx(spec_text, options)
+        prompt = prompt_tokens(messages) + (estimate_tokens(json.dumps(tools)) if tools else 0)
+        cap = output_cap(num_ctx, prompt, option_value(options, "num_predict"))
 
         def record(**fields: Any) -> CallRecord:
             return CallRecord(
@@ -162,11 +181,20 @@ class LLMRuntime(ModelFacts):
                 task=task,
                 fallback_from=fallback_from,
                 num_ctx=num_ctx,
+                num_predict=cap,
                 **fields,
             )
 
+        if not cap:
+            # A prompt that would overflow the context is never sent.
+            error = overflow_error(spec.name, task, prompt, num_ctx)
+            self.ledger.add(record(ok=False, error=f"not sent: {error}"))
+            raise error
+        options = {**_options_of(options), "num_predict": cap}
         if spec.backend == "embedded":
-            return self._chat_embedded(spec, messages, options, stop, num_ctx, record)
+            return self._chat_embedded(
+                spec, messages, options, stop, num_ctx, record, response_format
+            )
 
         try:
             info = self.model_info(spec_text)
@@ -209,6 +237,7 @@ class LLMRuntime(ModelFacts):
         return result, record(
             host=result.host,
             **_server_counts(result),
+            done_reason=result.done_reason,
             wall_ms=succeeded[-1].wall_ms,
             started_at=(
                 datetime.now(UTC) - timedelta(milliseconds=succeeded[-1].wall_ms)
@@ -257,18 +286,13 @@ class LLMRuntime(ModelFacts):
         task: str | None,
     ) -> LLMError:
         if exc.is_overflow:
-            chars = sum(len(str(m.get("content") or "")) for m in messages)
-            return ContextOverflow(
-                f"the prompt of task {task!r} (~{chars // 4} tokens, {chars} characters) does "
-                f"not fit {spec.name} with num_ctx {num_ctx}: shorten the evidence (fewer "
-                "items or pages), raise num_ctx for this agent in agents.yaml if the model "
-                "allows it, or add a model with a longer context to its llm chain, with its "
-                "own num_ctx (`llm: [..., {model: ollama/NAME, num_ctx: 32768}]`)"
-            )
+            return overflow_error(spec.name, task, prompt_tokens(messages), num_ctx, exc.message)
         if exc.is_model_missing:
             return ModelNotFound(
                 f"model {spec.name!r} is not pulled on {exc.host}: run `ollama pull {spec.name}`"
             )
+        if exc.is_not_ollama:
+            return not_ollama(exc)
         return LLMError(f"{spec.raw} failed: {exc}")
 
     def _chat_embedded(
@@ -279,14 +303,13 @@ class LLMRuntime(ModelFacts):
         stop: list[str] | None,
         num_ctx: int,
         record: Callable[..., CallRecord],
+        response_format: dict | None = None,
     ) -> tuple[ChatResult, CallRecord]:
         from . import embedded
 
-        requested = option_value(options, "num_predict")
+        limit = int(option_value(options, "num_predict") or self.embedded_num_predict)
         if spec.name == "default":  # the small base model: short answers keep a demo quick
-            limit = min(int(requested or self.embedded_num_predict), self.embedded_num_predict)
-        else:
-            limit = int(requested or 1024)
+            limit = min(limit, self.embedded_num_predict)
         started = time.perf_counter()
         try:
             result = self._abandonable(
@@ -299,6 +322,7 @@ class LLMRuntime(ModelFacts):
                     temperature=option_value(options, "temperature"),
                     seed=option_value(options, "seed"),
                     stop=stop,
+                    json_schema=response_format,
                 )
             )
         except LLMError as exc:
@@ -307,7 +331,9 @@ class LLMRuntime(ModelFacts):
             )
             raise
         return result, record(
-            **_server_counts(result), wall_ms=(time.perf_counter() - started) * 1000
+            **_server_counts(result),
+            done_reason=result.done_reason,
+            wall_ms=(time.perf_counter() - started) * 1000,
         )
 
     def _abandonable(self, work: Callable[[], ChatResult]) -> ChatResult:
@@ -344,6 +370,20 @@ class LLMRuntime(ModelFacts):
 # -- helpers -------------------------------------------------------------------------------
 
 
+def overflow_error(
+    model: str, task: str | None, tokens: int, num_ctx: int, said: str = ""
+) -> ContextOverflow:
+    """The error for a prompt over the context, with the ways to make it fit."""
+    told = f" (the server said: {said})" if said else ""
+    return ContextOverflow(
+        f"the prompt of task {task!r} (~{tokens} tokens) does not fit {model} with num_ctx "
+        f"{num_ctx}{told}: shorten the evidence (fewer items or pages), raise num_ctx for this "
+        "agent in agents.yaml if the model allows it, or add a model with a longer context to "
+        "its llm chain, with its own num_ctx (`llm: [..., {model: ollama/NAME, num_ctx: "
+        "32768}]`)"
+    )
+
+
 def _fallback_hint(chain: list[str], error: LLMError) -> str:
     """How to declare a fallback, when Ollama is down and the chain names none."""
     if not isinstance(error, OllamaUnreachable | OllamaNotResponding):
@@ -352,6 +392,18 @@ def _fallback_hint(chain: list[str], error: LLMError) -> str:
         return ""
     specs = ",".join(chain)
     return f" Or declare a fallback: --model {specs},{EMBEDDED_DEFAULT} (or in the llm: list)."
+
+
+def _options_of(options: Any) -> dict[str, Any]:
+    """A call's options as a dict (an agent's ModelOptions, a dict, or None)."""
+    if options is None:
+        return {}
+    if isinstance(options, dict):
+        return dict(options)
+    dumped = getattr(options, "model_dump", None)
+    if dumped is not None:
+        return {k: v for k, v in dumped().items() if v is not None}
+    return {k: v for k, v in vars(options).items() if v is not None and not k.startswith("_")}
 
 
 def _server_counts(result: Any) -> dict[str, Any]:

@@ -60,8 +60,9 @@ class Report:
 
     @property
     def models(self) -> list[str]:
-        """One line per task: the model that wrote it and any fallback on the way."""
-        return model_lines(self.usage)
+        """One line per task: the model that wrote it and any fallback on the way; then what
+        the capability probe measured of each model."""
+        return model_lines(self.usage) + [str(p) for p in self.meta.get("model_profiles") or []]
 
     @property
     def uncited(self) -> list[Any]:
@@ -198,6 +199,7 @@ def model_lines(usage: Sequence[Any]) -> list[str]:
     order: list[tuple[str, str]] = []
     wrote: dict[tuple[str, str], list[str]] = {}
     failed: dict[tuple[str, str], dict[str, str]] = {}
+    how: dict[tuple[str, str], list[str]] = {}  # the writing mode, answers cut at their cap
     for rec in usage:
         key = (str(getattr(rec, "task", None) or "-"), agent_of(rec))
         if key not in wrote:
@@ -207,6 +209,14 @@ def model_lines(usage: Sequence[Any]) -> list[str]:
         if getattr(rec, "ok", True):
             if spec not in wrote[key]:
                 wrote[key].append(spec)
+            said = how.setdefault(key, [])
+            mode = getattr(rec, "mode", None)
+            if mode and f"as {mode}" not in said:
+                said.append(f"as {mode}")
+            if getattr(rec, "done_reason", None) == "length":
+                cut = f"answer cut at its output cap of {getattr(rec, 'num_predict', '?')} tokens"
+                if cut not in said:
+                    said.append(cut)
         else:
             failed[key].setdefault(spec, str(getattr(rec, "error", None) or "failed"))
     lines = []
@@ -215,6 +225,8 @@ def model_lines(usage: Sequence[Any]) -> list[str]:
         misses = {s: why for s, why in failed[key].items() if s not in wrote[key]}
         who = ", ".join(wrote[key]) or "no model (every model of the chain failed)"
         line = f"{task} ({agent}): {who}"
+        if how.get(key):
+            line += " (" + "; ".join(how[key]) + ")"
         if misses:
             line += ", after " + "; ".join(
                 f"{s} failed: {_clip(why, 160)}" for s, why in misses.items()

@@ -16,10 +16,13 @@ from ..select.pack import Source, excerpt
 from .answers import (
     PlanAnswer,
     ReflectAnswer,
+    check_queries,
     checked_plan,
     from_answer,
+    normalise_reflection,
     reflect_by_code,
     reflect_messages,
+    salvage_plan,
     unique,
 )
 from .answers import follow_up as follow_up_queries
@@ -71,6 +74,7 @@ def plan_node(ctx: LoopContext, state: ResearchState) -> dict[str, Any]:
             raise ValueError(f"give at most {settings.sub_questions} sub-questions")
         if settings.perspectives and any(not q.perspective.strip() for q in answer.sub_questions):
             raise ValueError("give every sub-question its perspective")
+        check_queries([x for q in answer.sub_questions for x in q.queries])
 
     trail: list[dict[str, Any]] = []
     try:
@@ -102,6 +106,14 @@ def plan_node(ctx: LoopContext, state: ResearchState) -> dict[str, Any]:
         source = "model"
         how = f"{asked.model}" + (" after one repair" if asked.repaired else "")
         trail.append(event(0, "plan", f"{len(questions)} sub-questions from {how}"))
+    elif asked is not None and (salvaged := salvage_plan(asked.last_text, settings.sub_questions)):
+        # One repair did not fix the answer: code keeps what is usable of it.
+        questions, source = salvaged, "model"
+        reasons = "; ".join(asked.problems)[:200]
+        trail.append(
+            event(0, "plan", f"{len(questions)} sub-questions kept by code from the answer "
+                  f"that did not fit ({reasons})")
+        )  # fmt: skip
     else:
         if asked is not None:
             reasons = "; ".join(asked.problems)[:300]
@@ -357,10 +369,15 @@ def reflect_node(ctx: LoopContext, state: ResearchState) -> dict[str, Any]:
         messages = reflect_messages(ctx.system, state["topic"], questions, noted, searched, limit)
 
         def check(answer: ReflectAnswer) -> None:
+            normalise_reflection(answer, questions)
             named = [a.question for a in answer.answered] + [g.question for g in answer.gaps]
             bad_q = set(named) - ids
             if bad_q:
-                raise ValueError(f"no sub-question {', '.join(sorted(bad_q))}; use Q1..")
+                known = ", ".join(f"{q['id']} ({q['question'][:40]})" for q in questions)
+                raise ValueError(
+                    f"no sub-question {', '.join(sorted(bad_q))}: name each by its id, one of "
+                    f"{known}"
+                )
             bad_s = {s for a in answer.answered for s in a.sources} - sids
             if bad_s:
                 raise ValueError(f"no source {', '.join(sorted(bad_s))} in the notes")

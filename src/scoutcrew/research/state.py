@@ -146,17 +146,19 @@ class LoopReader:
         self.task = task
         self.models: Sequence[str] = ctx.chain
         self.num_ctx = ctx.runtime.num_ctx(self.models[0], ctx.agent.options)
+        profile = ctx.runtime.profile(self.models[0]) if hasattr(ctx.runtime, "profile") else None
+        self.max_batch = profile.notes_batch if profile is not None else None
 
     def read(self, messages: list[dict[str, str]], *, max_tokens: int) -> Reading:
         self.spending.check(messages, max_tokens)
-        _result, text, spec = self.ctx.runtime.complete(
+        result, text, spec = self.ctx.runtime.complete(
             self.models,
             messages,
             options=self.ctx.options(max_tokens),
             agent=self.ctx.agent.name,
             task=self.task,
         )
-        return Reading(text=str(text), model=spec)
+        return Reading(text=str(text), model=spec, cut=result.done_reason == "length")
 
 
 STOP_REASONS = {

@@ -34,6 +34,7 @@ class Asked:
     model: str | None = None
     problems: list[str] = field(default_factory=list)
     repaired: bool = False
+    last_text: str = ""  # the last answer that did not fit, for the caller's code to salvage
 
 
 def parse_as(model: type[T], text: str, check: Callable[[T], None] | None = None) -> T:
@@ -88,13 +89,15 @@ def ask_structured(
 
     def validate(text: str) -> T:
         last[0] = text
+        asked.last_text = text
         return parse_as(model, text, check)
 
-    for spec in chain:
-        if spec.startswith("embedded/"):
-            # The in-process engine runs base models and takes no schema: asking costs
-            # minutes and cannot succeed, so the caller's code fallback goes first.
-            asked.problems.append(f"{spec}: the embedded engine cannot answer in a JSON schema")
+    for position, spec in enumerate(chain):
+        if runtime.is_base_model(spec):
+            # A base model continues text and takes no schema: asking costs minutes and
+            # cannot succeed, so the caller's code fallback goes first. (An embedded model
+            # with a chat template is asked: llama.cpp enforces the schema with a grammar.)
+            asked.problems.append(f"{spec}: a base model cannot answer in a JSON schema")
             continue
         turn = list(messages)
         for attempt in (1, 2):
@@ -127,7 +130,15 @@ def ask_structured(
                 break
             asked.value, asked.model, asked.repaired = value, used, attempt == 2
             return asked
-        log.warning("%s gave no usable %s answer; trying the next model", spec, task)
+        if position + 1 < len(chain):
+            log.warning(
+                "%s gave no usable %s answer; trying %s, the next model of the chain",
+                spec,
+                task,
+                chain[position + 1],
+            )
+        else:
+            log.warning("%s gave no usable %s answer; code takes over", spec, task)
     return asked
 
 

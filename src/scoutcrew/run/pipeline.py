@@ -312,7 +312,7 @@ def _stages(
 ) -> RunResult:
     """Gather, select, take notes, group stories, run the crew, publish; the run record
     follows each step."""
-    from ..crew.build import build_crew
+    from ..crew.build import build_crew, crew_stop, not_written
     from ..store.db import utcnow
     from .reading import read_sources
 
@@ -404,21 +404,36 @@ def _stages(
 
     crew_obj = build_crew(plan, runtime, evidence, on_task_done=task_done, done=done)
     say(f"running {len(plan.tasks) - len(done)} tasks ({plan.config.process})")
-    crew_output = crew_obj.kickoff()
+    try:
+        crew_output = crew_obj.kickoff()
+    except Exception as exc:  # an overflow ends the run partial, with what was written
+        stopped = crew_stop(exc)
+        if stopped is None or runtime.aborted:
+            raise
+        crew_output = None
+    else:
+        stopped = None
     check_interrupted(runtime)
     pending = [t for t in plan.tasks if t.name not in done]
-    for task, output in zip(pending, crew_output.tasks_output, strict=False):
+    for task, output in zip(pending, crew_output.tasks_output if crew_output else [], strict=False):
         if task.name not in outputs:
             task_done(_Finished(task.name, task.agent, str(output.raw)))
+    if stopped is not None:
+        outputs |= {
+            t.name: not_written(t.name, stopped) for t in plan.tasks if t.name not in outputs
+        }
     paths = publish(
         plan, read_pack, gathered, outputs, runtime.ledger.records, runtime, options, research
     )
     # An item counts as reported only when a model read it: unread items stay new.
-    # (A crew whose tasks take no {evidence} reads no item, so it marks none.)
-    if outcome is not None:
+    # (A crew whose tasks take no {evidence} reads no item, so it marks none; a crew stopped
+    # by an overflow marks none either: its report is not whole.)
+    if outcome is not None and stopped is None:
         _remember(plan, store, read_pack, outcome)
-    status = "partial" if read_pack.unread else "ok"
+    status = "partial" if read_pack.unread or stopped else "ok"
     error = _unread_message(read_pack) if read_pack.unread else None
+    if stopped is not None:
+        error = f"partial: the crew stopped, {stopped}; the report has what was written"
     recorder.finish(status, report=str(paths.md), error=error)
     return RunResult(
         crew=plan.crew, status=status, report=paths.md, paths=paths, message=error or ""
@@ -521,7 +536,7 @@ def _research(
 ) -> Any:
     """Run or continue the research loop; a RunResult when it paused for plan review."""
     from ..llm.budget import BudgetGuard
-    from ..research.run import format_plan, research_evidence
+    from ..research.run import format_plan, no_sources_message, research_evidence
 
     result: Any = research_evidence(
         plan,
@@ -541,11 +556,7 @@ def _research(
         recorder.finish("paused", error=f"waiting for plan review ({result.plan_file})")
         return RunResult(crew=plan.crew, status="paused", message=message)
     if not result.pack.sources:
-        raise RunFailed(
-            f"the research loop of {plan.crew} found no page to take notes from "
-            f"({result.summary['queries']} queries). Check the search backend "
-            f"(`scoutcrew show {recorder.run_id}` has the trail)"
-        )
+        raise RunFailed(no_sources_message(result.state, plan.crew, recorder.run_id))
     return result
 
 
@@ -665,7 +676,7 @@ def publish(
     usage = list(runtime.ledger.records)  # the judge's and the repair's calls count too
     out_dir = options.output_dir or _output_dir(plan)
     notes = list(runtime.model_notes())
-    meta_extra: dict[str, Any] = {}
+    meta_extra: dict[str, Any] = {"model_profiles": runtime.profile_lines()}
     if research is not None:  # written by code from the trail, so not verified as claims
         sections = [*sections, ("How this was researched", research.section)]
         meta_extra["research"] = research.summary

@@ -95,6 +95,37 @@ def scripted_summary(request: dict) -> str:
     return "\n".join(out)
 
 
+def follow_format(text: str, schema: dict) -> str:
+    """A scripted free-text answer in the shape of a JSON-schema `format`, as a grammar would
+    force it: JSON stays as it is; for scoutcrew's cited writer (llm/cited.py) each sentence
+    that ends with [S#] ids becomes a sentence with those ids (ids outside the enum dropped,
+    sentences without any left out); for its choice of facts, the first keys in order."""
+    import json
+
+    try:
+        json.loads(text)
+        return text
+    except ValueError:
+        pass
+    props = schema.get("properties") or {}
+    if "facts" in props:
+        keys = list(props["facts"]["items"].get("enum") or [])
+        return json.dumps({"facts": keys[: props["facts"].get("maxItems", len(keys))]})
+    if "sections" not in props:
+        return text
+    section = props["sections"]["items"]["properties"]["sentences"]["items"]["properties"]
+    allowed = set(section["ids"]["items"].get("enum") or [])
+    sentences = []
+    for piece in re.split(r"(?<=[.!?\]])\s+|\n+", text):
+        ids = [i for i in dict.fromkeys(re.findall(r"\[(S\d+)\]", piece)) if i in allowed]
+        claim = re.sub(r"\s*\[S\d+\]", "", piece)
+        claim = re.sub(r"^\s*(?:Final Answer:|[-*+]|\d+[.)]|#+)\s*", "", claim).strip()
+        if ids and len(claim) >= 3:
+            sentences.append({"ids": ids[:3], "text": claim[:400]})
+    sections = [{"heading": "", "sentences": sentences}] if sentences else []
+    return json.dumps({"sections": sections})
+
+
 NOTE_MARK = "You take notes"
 REDUCE_MARK = "You merge research notes"
 REPAIR_MARK = "failed a fact check"
