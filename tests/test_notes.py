@@ -158,10 +158,17 @@ def test_model_errors_leave_sources_unread() -> None:
 @pytest.mark.parametrize(
     "text, ids, expected",
     [
-        ("- Fact one here [S1]\n- Fact two here [S2].", ["S1", "S2"], {"S1": 1, "S2": 1}),
-        ("* Shared fact for both [S1][S2]", ["S1", "S2"], {"S1": 1, "S2": 1}),
+        (
+            "- Acme released Falcon-7B on Monday [S1]\n- Rain closed the Linden harbour [S2].",
+            ["S1", "S2"],
+            {"S1": 1, "S2": 1},
+        ),
+        ("* Both labs shared their benchmark suite [S1][S2]", ["S1", "S2"], {"S1": 1, "S2": 1}),
         ("A fact with no id at all", ["S4"], {"S4": 1}),
-        ("A fact with no id at all\nAnother [S9]", ["S1", "S2"], {"S1": 0, "S2": 0}),
+        ("A fact with no id at all\nAnother one entirely [S9]", ["S1", "S2"], {"S1": 0, "S2": 0}),
+        # A header names the source of the lines under it; it is not a fact itself.
+        ("[S2] 2026-11-21\n- Rain closed the Linden harbour", ["S1", "S2"], {"S1": 0, "S2": 1}),
+        ("**S1**:\n\n-   \n- .", ["S1", "S2"], {"S1": 0, "S2": 0}),
     ],
 )
 def test_parse_facts(text: str, ids: list[str], expected: dict[str, int]) -> None:
@@ -223,4 +230,6 @@ def test_an_answer_without_any_fact_is_not_a_reading() -> None:
         notes = take_notes(sources, reader=runtime_reader(runtime, [MODEL]))
         runtime.close()
     assert len(notes) == 0
-    assert {reason for _s, reason in notes.unread} == {"model error: no facts in the answer"}
+    # One repair (the sources asked again on their own), then code: not read, counted.
+    assert {reason for _s, reason in notes.unread} == {"no fact in the model's note"}
+    assert len(server.chat_requests) == 2 and notes.repairs == 1

@@ -106,6 +106,7 @@ def register_limits(plan: Plan, runtime: LLMRuntime, evidence: str) -> None:
         runtime.cited_tasks[planned.name] = CitedTask(
             name=planned.name,
             ids=ids,
+            agent=planned.agent,
             style=style_of(planned.expected_output),
             max_sentences=most_sentences(planned.expected_output),
             instructions=asked,

@@ -46,6 +46,7 @@ class CitedTask:
 
     name: str
     ids: list[str]
+    agent: str | None = None  # whose answer it is (a hierarchical manager's is not)
     style: str = "prose"  # "prose" | "bullets"
     max_sentences: int = 12
     instructions: str = ""  # the task's own words, to tell an echo of them from a claim

@@ -55,7 +55,13 @@ def build_llm_class() -> type:
                 self.options, self.model_options, self._runtime.task_caps.get(task or "")
             )
             cited = self._runtime.cited_tasks.get(task or "")
-            if cited is not None and not tools and response_model is None:
+            if (
+                cited is not None
+                and not tools
+                and response_model is None
+                and cited.agent in (None, self.agent_name)  # not a manager's delegation
+                and not any(_TOOL_FORMAT_MARKER in message_text(m.get("content")) for m in messages)
+            ):
                 # A writing task: cited by construction (llm/cited.py), the Markdown by code.
                 result, value, _spec, _made = write_cited(
                     self._runtime,

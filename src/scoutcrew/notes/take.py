@@ -57,6 +57,7 @@ NOTE_CUE = (
 )
 REPAIR_CUE = "Your last answer gave no fact for these sources: write their facts now."
 NO_FACT = "no fact in the model's note"
+EARLIER_FAILED = "not read: an earlier batch failed"
 # Output tokens kept free per source of a batch, and the fewest a batch keeps for its answer.
 OUTPUT_PER_SOURCE = 70
 MIN_OUTPUT = 128
@@ -363,7 +364,7 @@ def take_notes(
                     result.repairs += 1
         if isinstance(got, str):
             with lock:
-                stop.append("not read: an earlier batch failed")
+                stop.append(got if got.startswith("over budget") else EARLIER_FAILED)
                 result.unread += [(s, got) for s in batch]
             return
         # A source whose note has no fact was not read: it stays new and is not cached.

@@ -225,12 +225,12 @@ def model_lines(usage: Sequence[Any]) -> list[str]:
         misses = {s: why for s, why in failed[key].items() if s not in wrote[key]}
         who = ", ".join(wrote[key]) or "no model (every model of the chain failed)"
         line = f"{task} ({agent}): {who}"
-        if how.get(key):
-            line += " (" + "; ".join(how[key]) + ")"
         if misses:
             line += ", after " + "; ".join(
                 f"{s} failed: {_clip(why, 160)}" for s, why in misses.items()
             )
+        if how.get(key):
+            line += "; written " + "; ".join(how[key])
         lines.append(line)
     return lines
 
