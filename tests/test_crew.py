@@ -96,8 +96,8 @@ def test_demo_crew_runs_sequentially_with_declared_context_only(
     assert first_title not in prompts["analyse"][0]
     assert first_title not in prompts["write_digest"][0]
     # The tasks answer cited by construction: code wrote each answer's Markdown and markers.
-    assert "- Local inference got faster this month [S1]." in prompts["analyse"][0]
-    assert "Local inference got faster this month [S1]." in prompts["write_digest"][0]
+    assert "- Local inference got faster this month [S1]\n" in prompts["analyse"][0]
+    assert "Local inference got faster this month [S1]" in prompts["write_digest"][0]
     assert "open weights are catching up" in prompts["write_digest"][0]
     assert "noticeably faster" not in prompts["analyse"][0]
     tasks = [

@@ -38,6 +38,13 @@ MOVE_OVERLAP = 0.5
 _IDS_IN_TEXT = re.compile(r"\[\s*S\s?\d+(?:\s*[,;]\s*S?\s?\d+)*\s*\]|\(\s*S\d+\s*\)|\bS\d+\b:?")
 _LABEL = re.compile(r"^\s*(?:\*\*|__)?[^\s:*]{1,24}(?:\*\*|__)?\s*:\s*$")
 _MARKUP = re.compile(r"[*_`#>]+")
+# Sentences about the answer, not about the world: a model's framing and filler.
+_FILLER = re.compile(
+    r"^(?:here (?:is|are)|sure\b|certainly\b|of course\b|i hope|i have|i will|i can|let me"
+    r"|as requested|below (?:is|are)|the following|in summary\b|to summari[sz]e\b"
+    r"|this (?:digest|report|brief|summary|answer)\b|feel free|note that the sources?\b)",
+    re.IGNORECASE,
+)
 
 
 @dataclass
@@ -210,7 +217,7 @@ def parse_write(text: str, task: CitedTask, prompt: str) -> Cited:
                 continue
             ids = [i for i in dict.fromkeys(sentence.get("ids") or []) if i in known]
             claim = clean_claim(str(sentence.get("text") or ""))
-            key = " ".join(claim.lower().split())
+            key = " ".join(re.findall(r"\w+", claim.lower()))
             if not ids or not is_claim(claim, task.instructions) or key in seen:
                 if claim:
                     out.dropped.append(claim)
@@ -247,7 +254,7 @@ def clean_claim(text: str) -> str:
     text = _IDS_IN_TEXT.sub(" ", text)
     text = _MARKUP.sub("", text)
     text = " ".join(text.split()).strip(" -:;,")
-    return text
+    return re.sub(r"\s+([.,;:!?])", r"\1", text)
 
 
 def clean_heading(text: str) -> str:
@@ -257,7 +264,7 @@ def clean_heading(text: str) -> str:
 def is_claim(sentence: str, instructions: str = "") -> bool:
     """False for what a trust line must not count: labels, filler, echoes of the prompt."""
     words = re.findall(r"[A-Za-z0-9][\w'.%-]*", sentence)
-    if len(words) < MIN_CLAIM_WORDS or _LABEL.match(sentence):
+    if len(words) < MIN_CLAIM_WORDS or _LABEL.match(sentence) or _FILLER.match(sentence):
         return False
     own = set(terms(sentence))
     if not own:
@@ -305,16 +312,16 @@ def render(sections: list[tuple[str, list[tuple[str, list[str]]]]], style: str) 
     for heading, sentences in sections:
         if titled and heading:
             parts.append(f"### {heading}")
-        lines = [_with_ids(claim, ids) for claim, ids in sentences]
         if style == "bullets":
-            parts.append("\n".join(f"- {line}" for line in lines))
+            parts.append("\n".join(f"- {_with_ids(c, ids, end=False)}" for c, ids in sentences))
         else:
-            parts.append(" ".join(lines))
+            parts.append(" ".join(_with_ids(c, ids) for c, ids in sentences))
     return "\n\n".join(parts)
 
 
-def _with_ids(claim: str, ids: list[str]) -> str:
+def _with_ids(claim: str, ids: list[str], end: bool = True) -> str:
+    """"claim [S1][S2]." in prose; a bullet ends with its ids."""
     body = claim.rstrip()
-    end = body[-1] if body and body[-1] in ".!?" else "."
+    stop = body[-1] if body and body[-1] in ".!?" else "."
     body = body.rstrip(".!?").rstrip()
-    return f"{body} {''.join(f'[{i}]' for i in ids)}{end}"
+    return f"{body} {''.join(f'[{i}]' for i in ids)}{stop if end else ''}"

@@ -60,7 +60,7 @@ def output_cap(num_ctx: int, prompt: int, wanted: int | None) -> int:
     room = num_ctx - prompt
     if room < MIN_OUTPUT_TOKENS:
         return 0
-    return max(MIN_OUTPUT_TOKENS, min(int(wanted or DEFAULT_OUTPUT_TOKENS), room))
+    return max(1, min(int(wanted or DEFAULT_OUTPUT_TOKENS), room))
 
 
 _WORDS = re.compile(r"(\d[\d,]*)\s*(?:to|-|–)?\s*(\d[\d,]*)?\s*words", re.IGNORECASE)

@@ -103,6 +103,7 @@ class FakeOllama:
         self._loaded: dict[str, dict] = {}
         self._replies: deque[Reply] = deque()
         self._failures: deque[tuple[str, int, str]] = deque()
+        self._matching: list[tuple[Callable[[dict], bool], int, str]] = []
         self._lock = threading.Lock()
         self._in_flight = 0
         self._server: ThreadingHTTPServer | None = None
@@ -163,6 +164,12 @@ class FakeOllama:
         """Answer the next `times` requests to `path` with `status` and {"error": error}."""
         with self._lock:
             self._failures.extend([(path, status, error)] * times)
+
+    def fail_matching(self, predicate: Callable[[dict], bool], status: int, error: str) -> None:
+        """Answer every /api/chat request whose JSON body `predicate` accepts with `status` and
+        {"error": error} (a prompt the server refuses, wherever it comes in a run)."""
+        with self._lock:
+            self._matching.append((predicate, status, error))
 
     def wedge(self, *paths: str) -> None:
         """Accept connections from now on and never answer (an Ollama stuck for good).
@@ -308,6 +315,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         failure = self.fake._take_failure(path)
+        if failure is None and path == "/api/chat" and isinstance(body, dict):
+            failure = next(
+                ((status, error) for test, status, error in self.fake._matching if test(body)),
+                None,
+            )
         if failure is not None:
             self._error(*failure)
             return

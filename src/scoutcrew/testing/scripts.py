@@ -116,12 +116,13 @@ def follow_format(text: str, schema: dict) -> str:
     section = props["sections"]["items"]["properties"]["sentences"]["items"]["properties"]
     allowed = set(section["ids"]["items"].get("enum") or [])
     sentences = []
-    for piece in re.split(r"(?<=[.!?\]])\s+|\n+", text):
-        ids = [i for i in dict.fromkeys(re.findall(r"\[(S\d+)\]", piece)) if i in allowed]
-        claim = re.sub(r"\s*\[S\d+\]", "", piece)
-        claim = re.sub(r"^\s*(?:Final Answer:|[-*+]|\d+[.)]|#+)\s*", "", claim).strip()
-        if ids and len(claim) >= 3:
-            sentences.append({"ids": ids[:3], "text": claim[:400]})
+    for line in text.splitlines():
+        for claim, cited in re.findall(r"([^\[\]]+?)\s*((?:\[S\d+\][\s,;]*)+)", line):
+            ids = [i for i in dict.fromkeys(re.findall(r"S\d+", cited)) if i in allowed]
+            claim = re.sub(r"^\s*(?:Final Answer:|[-*+]|\d+[.)]|#+)\s*", "", claim)
+            claim = claim.strip(" .;,")
+            if ids and len(claim) >= 3:
+                sentences.append({"ids": ids[:3], "text": claim[:400]})
     sections = [{"heading": "", "sentences": sentences}] if sentences else []
     return json.dumps({"sections": sections})
 
