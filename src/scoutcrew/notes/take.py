@@ -73,8 +73,9 @@ _DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}(?:[T ][\d:]+Z?)?\b")
 _HEADER_WORDS = {"source", "sources", "fact", "facts", "note", "notes", "id", "date", "title"}
 # A fact shares at least this much of its words with the source it names, or it is moved to
 # the source it shares MOVE_SHARE with; below both it matches no source and is left out.
-MIN_SHARE = 0.2
-MOVE_SHARE = 0.4
+MIN_SHARE = 0.4
+MOVE_SHARE = 0.5
+CLOSE_SHARE = 0.2
 
 
 @dataclass
@@ -207,12 +208,15 @@ def parse_facts(
         else:
             named = [i.upper() for i in _ANY_ID.findall(line)]
             fact = _ANY_ID.sub("", line).strip()
+        foreign = bool(named) and not any(i in wanted for i in named)
         named = [i for i in named if i in wanted]
         fact = _LEAD_LABEL.sub("", fact).strip().strip("*_`").rstrip(" ;,:-").strip()
         if _is_header(fact):
             if named:
                 current = named[:1]  # the lines below belong to this source
             continue
+        if foreign:  # it names a source outside this batch: only its words can place it
+            named = [i.upper() for i in ids] if vocab else []
         named = named or current
         if not named:
             continue
@@ -241,11 +245,13 @@ def _attribute(
     if not words:
         return []
     share = {sid: len(words & v) / len(words) for sid, v in vocab.items()}
-    kept = [sid for sid in named if share.get(sid, 0) >= MIN_SHARE]
+    best = max(share, key=lambda sid: share[sid]) if share else ""
+    top = share.get(best, 0.0)
+    # A named source keeps the fact when it holds most of its words, about as many as any.
+    kept = [s for s in named if share.get(s, 0) >= MIN_SHARE and share[s] >= top - CLOSE_SHARE]
     if kept:
         return kept
-    best = max(share, key=lambda sid: share[sid]) if share else ""
-    if best and share[best] >= MOVE_SHARE:
+    if best and top >= MOVE_SHARE:
         return [best]
     return []
 
