@@ -145,13 +145,16 @@ def write_instruction(task: CitedTask) -> str:
     )
 
 
-def fact_keys(prompt: str, ids: list[str]) -> list[tuple[str, str, list[str]]]:
-    """The cited facts a prompt carries, keyed F1, F2...: (key, claim, ids that exist)."""
+def fact_keys(
+    prompt: str, ids: list[str], instructions: str = ""
+) -> list[tuple[str, str, list[str]]]:
+    """The cited facts a prompt's evidence carries, keyed F1, F2...: (key, claim, ids that
+    exist); an instruction's example ("cite it by its id, like [S3]") is not a fact."""
     known = set(ids)
     out: list[tuple[str, str, list[str]]] = []
     for claim, cited in cited_lines(prompt):
         kept = [i for i in cited if i in known]
-        if kept:
+        if kept and is_claim(claim, instructions):
             out.append((f"F{len(out) + 1}", claim, kept))
     return out
 

@@ -27,15 +27,16 @@ import threading
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import ContextOverflow, LLMError, OutputFormatError
 from ..text.terms import terms
 from .cited import SELECT, WRITE, CitedTask, parse_write, write_schema
 from .specs import parse_spec
 
-if TYPE_CHECKING:
-    from .runtime import LLMRuntime
+# The runtime (llm/runtime.py's LLMRuntime) is passed in, not imported: runtime.py builds
+# the crewai adapter, which calls this module.
+LLMRuntime = Any
 
 PROBE_TASK = "probe"
 PROFILES_FILE = "model-profiles.json"

@@ -6,10 +6,9 @@ last resort, and then the record and the report's Models section say why.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import ContextOverflow, LLMError, OutputFormatError, RunInterrupted
-from .basemodel import prompt_text
 from .cited import (
     SELECT,
     TEXT,
@@ -27,8 +26,9 @@ from .cited import (
 )
 from .ollama import ChatResult
 
-if TYPE_CHECKING:
-    from .runtime import LLMRuntime
+# The runtime (llm/runtime.py's LLMRuntime) is passed in, not imported: runtime.py builds
+# the crewai adapter, which calls this module.
+LLMRuntime = Any
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +62,7 @@ def write_cited(
     then select if write failed, then the next model. When no model keeps the schema, the
     chain answers in free text (checked as any free text is), recorded as such.
     """
-    prompt = prompt_text(messages)
-    facts = fact_keys(prompt, task.ids)
+    facts = fact_keys(evidence_text(messages), task.ids, task.instructions)
     problems: list[str] = []
     for position, spec in enumerate(chain):
         opts = (model_options or {}).get(spec, options)
@@ -112,6 +111,12 @@ def write_cited(
     return result, str(value), used, None
 
 
+def evidence_text(messages: list[dict]) -> str:
+    """What a task was given to write from: its user turns (crewai puts the agent's role,
+    goal and backstory, with their examples, in the system turn)."""
+    return "\n\n".join(str(m.get("content") or "") for m in messages if m.get("role") == "user")
+
+
 def _ask(
     runtime: LLMRuntime,
     spec: str,
@@ -122,7 +127,7 @@ def _ask(
     options: Any,
     agent: str | None,
 ) -> tuple[ChatResult, str, str, Cited]:
-    prompt = prompt_text(messages)
+    prompt = evidence_text(messages)
     if mode == WRITE:
         schema = write_schema(task)
         turn = with_instruction(messages, write_instruction(task))

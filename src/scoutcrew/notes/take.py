@@ -76,6 +76,7 @@ _HEADER_WORDS = {"source", "sources", "fact", "facts", "note", "notes", "id", "d
 MIN_SHARE = 0.4
 MOVE_SHARE = 0.5
 CLOSE_SHARE = 0.2
+ECHO_SHARE = 0.5
 
 
 @dataclass
@@ -195,7 +196,7 @@ def parse_facts(
     wanted = {i.upper() for i in ids}
     facts: dict[str, list[str]] = {i: [] for i in ids}
     vocab = {sid.upper(): set(terms(body)) for sid, body in (texts or {}).items()}
-    prompt_words = set(terms(NOTE_SYSTEM + " " + NOTE_CUE))
+    prompt_words = set(terms(f"{NOTE_SYSTEM} {NOTE_CUE} {PREAMBLE} {REPAIR_CUE}"))
     current: list[str] = list(ids)[:1] if len(ids) == 1 else []
     for raw in text.splitlines():
         line = _BULLET.sub("", raw).strip()
@@ -245,6 +246,9 @@ def _attribute(
     if not words:
         return []
     share = {sid: len(words & v) / len(words) for sid, v in vocab.items()}
+    echo = len(words & prompt_words) / len(words)
+    if echo >= ECHO_SHARE and echo > max(share.values(), default=0.0):
+        return []  # the prompt's own words, not the source's
     best = max(share, key=lambda sid: share[sid]) if share else ""
     top = share.get(best, 0.0)
     # A named source keeps the fact when it holds most of its words, about as many as any.

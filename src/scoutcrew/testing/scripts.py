@@ -24,6 +24,18 @@ def copy_project(source: Path, dest: Path) -> Path:
     return dest
 
 
+def free_text_tasks(project: Path) -> None:
+    """Ask every task of a project copy for free text (`output: {format: text}`): for tests of
+    what the report does with whatever a model writes (links, markup, bad ids)."""
+    import yaml
+
+    path = project / "tasks.yaml"
+    tasks = yaml.safe_load(path.read_text("utf-8"))
+    for task in tasks.values():
+        task.setdefault("output", {})["format"] = "text"
+    path.write_text(yaml.safe_dump(tasks, sort_keys=False), "utf-8")
+
+
 # -- scripted readers -------------------------------------------------------------------------
 
 _SOURCE_BLOCK = re.compile(r"^\[(S\d+)\][^\n]*\n((?:>[^\n]*(?:\n|$))+)", re.MULTILINE)
