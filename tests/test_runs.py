@@ -14,6 +14,7 @@ from scoutcrew.run.pipeline import RunOptions, resume_run, run_crew
 from scoutcrew.store.db import Store
 from scoutcrew.store.runs import get_run, list_runs
 from scoutcrew.testing.fake_ollama import FakeOllama, count_prompt_tokens
+from scoutcrew.testing.scripts import free_text_tasks, scripted_reader
 
 EVIL = "http://evil.example/free-gpu-credits"
 
@@ -37,7 +38,7 @@ def scripted(body: dict) -> str:
 
 @pytest.fixture
 def server(monkeypatch: pytest.MonkeyPatch):
-    with FakeOllama(default_reply=scripted) as fake:
+    with FakeOllama(default_reply=scripted_reader(scripted)) as fake:
         monkeypatch.setenv("OLLAMA_HOST", fake.url)
         yield fake
 
@@ -105,6 +106,7 @@ def test_run_record_matches_server_counts_and_rerun_is_free(
 def test_injected_link_is_flagged_and_not_live(
     project_dir: Path, server: FakeOllama, tmp_path: Path
 ) -> None:
+    free_text_tasks(project_dir)  # a writer asked for free text repeats the injected link
     result = run_crew(
         find_project(project_dir), "demo", RunOptions(backend="ollama", output_dir=tmp_path)
     )
@@ -127,7 +129,7 @@ def test_failed_run_resumes_from_first_unfinished_task(
         return scripted(body)
 
     project = find_project(project_dir)
-    with FakeOllama(default_reply=flaky) as fake:
+    with FakeOllama(default_reply=scripted_reader(flaky)) as fake:
         monkeypatch.setenv("OLLAMA_HOST", fake.url)
         with pytest.raises(LLMError):
             run_crew(project, "demo", RunOptions(backend="ollama"))

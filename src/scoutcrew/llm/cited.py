@@ -30,7 +30,7 @@ WRITE, SELECT, TEXT = "write", "select", "text"
 MAX_IDS_PER_SENTENCE = 3
 MAX_SECTIONS = 6
 SENTENCE_CHARS = (20, 400)
-MIN_CLAIM_WORDS = 4
+MIN_CLAIM_WORDS = 3
 # A sentence whose ids share no content word with it, but shares this much with another
 # source, is moved to that source.
 MOVE_OVERLAP = 0.5
