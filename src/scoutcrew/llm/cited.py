@@ -38,6 +38,8 @@ MOVE_OVERLAP = 0.5
 _IDS_IN_TEXT = re.compile(r"\[\s*S\s?\d+(?:\s*[,;]\s*S?\s?\d+)*\s*\]|\(\s*S\d+\s*\)|\bS\d+\b:?")
 _LABEL = re.compile(r"^\s*(?:\*\*|__)?[^\s:*]{1,24}(?:\*\*|__)?\s*:\s*$")
 _MARKUP = re.compile(r"[*_`#>]+")
+# "Cite it only by id, like [S1]": the id is an example of a format, not a citation.
+_EXAMPLE = re.compile(r"(?:\blike|\be\.g\.|\bsuch as|\bfor example)[\s,:]*$", re.IGNORECASE)
 # Sentences about the answer, not about the world: a model's framing and filler.
 _FILLER = re.compile(
     r"^(?:here (?:is|are)|sure\b|certainly\b|of course\b|i hope|i have|i will|i can|let me"
@@ -154,7 +156,7 @@ def fact_keys(
     out: list[tuple[str, str, list[str]]] = []
     for claim, cited in cited_lines(prompt):
         kept = [i for i in cited if i in known]
-        if kept and is_claim(claim, instructions):
+        if kept and is_claim(claim, instructions) and not _EXAMPLE.search(claim):
             out.append((f"F{len(out) + 1}", claim, kept))
     return out
 
