@@ -38,6 +38,7 @@ MOVE_OVERLAP = 0.5
 _IDS_IN_TEXT = re.compile(r"\[\s*S\s?\d+(?:\s*[,;]\s*S?\s?\d+)*\s*\]|\(\s*S\d+\s*\)|\bS\d+\b:?")
 _LABEL = re.compile(r"^\s*(?:\*\*|__)?[^\s:*]{1,24}(?:\*\*|__)?\s*:\s*$")
 _MARKUP = re.compile(r"[*_`#>]+")
+_SOURCE_BLOCK = re.compile(r"^\[(S\d+)\][^\n]*\n((?:>[^\n]*\n?)+)", re.M)
 # "Cite it only by id, like [S1]": the id is an example of a format, not a citation.
 _EXAMPLE = re.compile(r"(?:\blike|\be\.g\.|\bsuch as|\bfor example)[\s,:]*$", re.IGNORECASE)
 # Sentences about the answer, not about the world: a model's framing and filler.
@@ -151,13 +152,24 @@ def fact_keys(
     prompt: str, ids: list[str], instructions: str = ""
 ) -> list[tuple[str, str, list[str]]]:
     """The cited facts a prompt's evidence carries, keyed F1, F2...: (key, claim, ids that
-    exist); an instruction's example ("cite it by its id, like [S3]") is not a fact."""
+    exist). Facts are the lines under a source's header ("[S3] date" then "> title" and
+    "> fact" lines) and lines that end with [S#] ids (an earlier task's answer); an
+    instruction's example ("cite it by its id, like [S3]") is not a fact."""
     known = set(ids)
+    found: list[tuple[str, list[str]]] = []
+    for match in _SOURCE_BLOCK.finditer(prompt):
+        lines = [line[1:].strip() for line in match.group(2).splitlines() if line.strip()]
+        found += [(line, [match.group(1)]) for line in lines[1:] or lines[:1]]
+    found += cited_lines(prompt)
     out: list[tuple[str, str, list[str]]] = []
-    for claim, cited in cited_lines(prompt):
+    seen: set[str] = set()
+    for claim, cited in found:
         kept = [i for i in cited if i in known]
-        if kept and is_claim(claim, instructions) and not _EXAMPLE.search(claim):
-            out.append((f"F{len(out) + 1}", claim, kept))
+        key = " ".join(re.findall(r"\w+", claim.lower()))
+        if kept and key not in seen and is_claim(claim, instructions):
+            if not _EXAMPLE.search(claim):
+                seen.add(key)
+                out.append((f"F{len(out) + 1}", claim, kept))
     return out
 
 
@@ -289,7 +301,7 @@ def _facts_by_id(prompt: str, ids: list[str]) -> dict[str, set[str]]:
         for sid in cited:
             if sid in known:
                 out.setdefault(sid, set()).update(terms(claim))
-    for match in re.finditer(r"^\[(S\d+)\][^\n]*\n((?:>[^\n]*\n?)+)", prompt, re.M):
+    for match in _SOURCE_BLOCK.finditer(prompt):
         if match.group(1) in known:
             out.setdefault(match.group(1), set()).update(terms(match.group(2)))
     return out
