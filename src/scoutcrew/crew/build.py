@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..config.plan import Plan, PlannedAgent
 from ..config.schema import fill
-from ..errors import ContextOverflow
+from ..errors import ContextOverflow, cause_of
 from ..llm.cited import CitedTask, most_sentences, style_of
 from ..llm.crewai_env import import_crewai
 from ..llm.limits import task_output_cap
@@ -157,14 +157,7 @@ def crew_stop(exc: BaseException) -> ContextOverflow | None:
     An overflow is not retried and no model of the chain fits the prompt: the run then
     publishes what its finished tasks wrote, marks the rest not written, and ends partial.
     """
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, ContextOverflow):
-            return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return None
+    return cause_of(exc, ContextOverflow)
 
 
 def not_written(task: str, stop: ContextOverflow) -> str:

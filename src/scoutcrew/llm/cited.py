@@ -197,6 +197,19 @@ def select_instruction(facts: list[tuple[str, str, list[str]]], most: int) -> st
     )
 
 
+def repair_turn(messages: list[dict], answer: str, error: str) -> list[dict]:
+    """The messages of one repair turn: the answer that could not be used, and why."""
+    return [
+        *messages,
+        {"role": "assistant", "content": answer[:2000]},
+        {
+            "role": "user",
+            "content": f"Your answer could not be used: {error}. Answer again with only the "
+            "JSON object, in exactly the shape asked for, and nothing else.",
+        },
+    ]
+
+
 def with_instruction(messages: list[dict], instruction: str) -> list[dict]:
     """The messages with the JSON instruction as the last user turn."""
     return [*messages, {"role": "user", "content": instruction}]

@@ -18,6 +18,7 @@ from .cited import (
     fact_keys,
     parse_select,
     parse_write,
+    repair_turn,
     select_instruction,
     select_schema,
     with_instruction,
@@ -162,15 +163,7 @@ def _ask(
         except OutputFormatError as exc:
             if attempt == 2:
                 raise
-            turn = [
-                *turn,
-                {"role": "assistant", "content": answer[0][:2000]},
-                {
-                    "role": "user",
-                    "content": f"That answer could not be used: {exc}. Answer again with only "
-                    "the JSON object, in exactly the shape asked for.",
-                },
-            ]
+            turn = repair_turn(turn, answer[0], str(exc))
             continue
         return result, cited.markdown, used, cited
     raise AssertionError("unreachable")

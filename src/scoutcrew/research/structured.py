@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from ..errors import LLMError, OutputFormatError
+from ..llm.cited import repair_turn
 
 log = logging.getLogger(__name__)
 
@@ -54,13 +55,6 @@ def parse_as(model: type[T], text: str, check: Callable[[T], None] | None = None
         except ValueError as exc:
             raise OutputFormatError(f"the answer does not fit: {exc}") from exc
     return value
-
-
-def repair_message(error: str) -> str:
-    return (
-        f"Your answer could not be used: {error}. Answer again with only the JSON object, "
-        "in exactly the shape asked for, and nothing else."
-    )
 
 
 def ask_structured(
@@ -118,11 +112,7 @@ def ask_structured(
             except OutputFormatError as exc:
                 asked.problems.append(f"{spec}: {exc}")
                 if attempt == 1:
-                    turn = [
-                        *messages,
-                        {"role": "assistant", "content": last[0][:2000]},
-                        {"role": "user", "content": repair_message(str(exc))},
-                    ]
+                    turn = repair_turn(messages, last[0], str(exc))
                     continue
                 break
             except LLMError as exc:

@@ -18,7 +18,7 @@ from typing import Any
 from ..config.plan import Plan, build_plan
 from ..config.project import Project
 from ..config.schema import load_config, placeholders
-from ..errors import Interrupted, RunFailed, RunInterrupted, ScoutcrewError
+from ..errors import Interrupted, RunFailed, RunInterrupted, ScoutcrewError, cause_of
 
 log = logging.getLogger("scoutcrew")
 
@@ -729,14 +729,7 @@ def make_runtime(project: Project, backend: str | None, ledger: Any) -> Any:
 
 
 def _scoutcrew_cause(exc: BaseException) -> ScoutcrewError | None:
-    seen = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, ScoutcrewError):
-            return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return None
+    return cause_of(exc, ScoutcrewError)
 
 
 # Tokens a task's answer is assumed to take when another task receives it as context.
