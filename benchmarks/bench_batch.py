@@ -55,7 +55,7 @@ def main() -> None:
     from ray.cluster_utils import Cluster
 
     from scoutcrew.config.project import find_project
-    from scoutcrew.run.pipeline import RunOptions
+    from scoutcrew.run.options import RunOptions
     from scoutcrew.scale.batch import run_batch
     from scoutcrew.testing.fake_ollama import FakeOllama
 

@@ -19,7 +19,12 @@ real crewai Crews, on generated feeds in a temporary copy of the project:
      bench_tokens.py): prompt tokens and the share of items that reached the model.
   4. 10,000 items (500 feeds x 20): the same figures, with the budget lifted (the default
      budget would make it a partial run: that is what budgets are for).
-  5. A real-model smoke run: notes on the embedded engine (Gemma 3 270M base, xllamacpp) over
+  5. Near-identical headlines: 1,000 items in 500 pairs of different stories whose headlines
+     differ by one word ("Phi-5 adds a CPU backend" / "Phi-5 deprecates a CPU backend"), each
+     with its own body, people and figures, the two of a pair in two feeds. Target: every
+     story's first fact reaches a note prompt (the dedup of before merged most pairs by their
+     headlines and kept one body: printed beside it).
+  6. A real-model smoke run: notes on the embedded engine (Gemma 3 270M base, xllamacpp) over
      a small corpus, printing tokens/s, the measured basis of `scoutcrew plan`'s time estimates.
 Prints one table of figures, targets and PASS/MISS; exits 1 on a miss.
 """
@@ -173,7 +178,8 @@ class RunFigures:
 
 def run_once(project_dir: Path, server: Any, budget: dict | None = None) -> RunFigures:
     from scoutcrew.config.project import find_project
-    from scoutcrew.run.pipeline import RunOptions, run_crew
+    from scoutcrew.run.execute import run_crew
+    from scoutcrew.run.options import RunOptions
     from scoutcrew.testing.fake_ollama import count_completion_tokens, count_prompt_tokens
     from scoutcrew.testing.scripts import sources_in_prompt
 
@@ -209,7 +215,9 @@ def run_once(project_dir: Path, server: Any, budget: dict | None = None) -> RunF
 def unique_new_items(project_dir: Path) -> int:
     """How many unique new items the crew has (gather + select; no model)."""
     from scoutcrew.config.project import find_project
-    from scoutcrew.run.pipeline import RunOptions, gather_evidence, load_plan
+    from scoutcrew.run.execute import load_plan
+    from scoutcrew.run.gathering import gather_evidence
+    from scoutcrew.run.options import RunOptions
     from scoutcrew.store.db import Store
 
     project = find_project(project_dir)
@@ -268,6 +276,72 @@ def measure_scale(feeds: int, tmp: Path, *, reruns: bool, template: bool, budget
         }
         scale.template_items_reached = sum(1 for lead in unique if lead in seen)
     return scale
+
+
+# -- near-identical headlines ------------------------------------------------------------------
+
+
+def twin_corpus(feeds: int = 50, pairs_per_feed: int = 10) -> dict[int, list]:
+    """Pairs of headline twins, the second of each pair in the next feed."""
+    from scoutcrew.testing.scripts import headline_twins
+
+    out: dict[int, list] = {f: [] for f in range(feeds)}
+    for f in range(feeds):
+        for i in range(pairs_per_feed):
+            first, second = headline_twins(f, i)
+            out[f].append(first)
+            out[(f + 1) % feeds].append(second)
+    return out
+
+
+def measure_twins(tmp: Path) -> list[tuple[str, str, str, str]]:
+    """Run a crew over the twin corpus; count the stories whose facts reached a model."""
+    import stories_baseline
+
+    from scoutcrew.testing.fake_ollama import FakeOllama
+    from scoutcrew.testing.scripts import first_sentence, scripted_reader, sources_in_prompt
+
+    project, _paths, _items = make_project(tmp / "project-twins", 1)
+    folder = project / "examples" / "bench"
+    for old in folder.glob("feed*.xml"):
+        old.unlink()
+    items = twin_corpus()
+    listing = []
+    for f, entries in items.items():
+        write_feed(folder / f"feed{f}.xml", f, entries)
+        listing.append(f"    - examples/bench/feed{f}.xml")
+    (project / "crews" / f"{CREW}.yaml").write_text(
+        "description: Benchmark digest over headline twins\n"
+        "agents: [researcher, analyst, writer]\ntasks: [collect, analyse, write_digest]\n"
+        "process: sequential\nsources:\n  feeds:\n" + "\n".join(listing) + "\n"
+        "inputs:\n  topic: software releases\n",
+        encoding="utf-8",
+    )
+    os.environ["SCOUTCREW_HOME"] = str(tmp / "home-twins")
+    with FakeOllama(default_reply=scripted_reader(crew_reply)) as server:
+        os.environ["OLLAMA_HOST"] = server.url
+        figures = run_once(project, server, {"prompt_tokens": 0, "output_tokens": 0})
+        read = "\n".join(
+            body
+            for r in server.chat_requests
+            if kind(r) == "notes"
+            for _i, _t, body in sources_in_prompt(r["json"]["messages"][1]["content"])
+        )
+    entries = [e for f in sorted(items) for e in items[f]]
+    facts = [first_sentence(re.sub(r"<[^>]+>", "", html)) for _t, _l, html in entries]
+    reached = sum(1 for fact in facts if fact in read)
+    old = stories_baseline.old_dedupe(
+        [t for t, _l, _h in entries], [re.sub(r"<[^>]+>", "", h) for _t, _l, h in entries]
+    )
+    return [
+        (
+            "headline twins: stories whose facts reached a model",
+            f"{reached} of {len(facts)} (status {figures.status}) | before: the old dedup merged "
+            f"{len(old)} items into their twin, keeping one body",
+            "100%",
+            "PASS" if reached == len(facts) and figures.status == "ok" else "MISS",
+        )
+    ]
 
 
 # -- the embedded engine ----------------------------------------------------------------------
@@ -476,6 +550,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="1,000 items only")
     parser.add_argument("--skip-1000", action="store_true", help="10,000 items and embedded only")
+    parser.add_argument("--twins", action="store_true", help="the headline-twin corpus only")
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     warnings.filterwarnings("ignore")
@@ -483,6 +558,10 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="bench-notes-"))
     rows: list[tuple[str, str, str, str]] = []
     try:
+        rows += measure_twins(tmp)
+        print_table(rows)
+        if args.twins:
+            return 0 if rows[-1][3] == "PASS" else 1
         if not args.skip_1000:
             rows += attempt("1,000", lambda: measure_scale(50, tmp, reruns=True, template=True))
             print_table(rows)

@@ -131,8 +131,9 @@ say.on_call = on_call  # type: ignore[attr-defined]
 
 
 def one_run(project_dir: Path, crew: str, model: str, backend: str, instructions: str) -> dict:
-    from scoutcrew.config.project import find_project
     from scoutcrew.run.pipeline import RunOptions, run_crew
+
+    from scoutcrew.config.project import find_project
 
     started = time.monotonic()
     row: dict = {"crew": crew, "report": False}

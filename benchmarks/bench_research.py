@@ -280,8 +280,9 @@ def answered_share(report_json: dict, page_url) -> float:
 def main() -> int:
     from scoutcrew.config.project import find_project
     from scoutcrew.research.result import round_costs
-    from scoutcrew.research.run import load_state
-    from scoutcrew.run.pipeline import RunOptions, run_crew
+    from scoutcrew.run.checkpoint import research_state
+    from scoutcrew.run.execute import run_crew
+    from scoutcrew.run.options import RunOptions
     from scoutcrew.testing.fake_ollama import FakeOllama
     from scoutcrew.testing.fake_searxng import FakeSearxng
     from scoutcrew.testing.scripts import copy_project
@@ -316,7 +317,7 @@ def main() -> int:
                 ),
                 "run_id": result.run_id,
             }
-        state = load_state(project.data_dir, figures["bench-research"]["run_id"]) or {}
+        state = research_state(project.data_dir, figures["bench-research"]["run_id"]) or {}
 
     fixed, research = figures["bench-fixed"], figures["bench-research"]
     rounds = max([s["round"] for s in state.get("searches") or []] or [0])

@@ -234,7 +234,8 @@ class RunFigures:
 
 def run_scoutcrew(project_dir: Path, server: Any, out: Path) -> RunFigures:
     from scoutcrew.config.project import find_project
-    from scoutcrew.run.pipeline import RunOptions, run_crew
+    from scoutcrew.run.execute import run_crew
+    from scoutcrew.run.options import RunOptions
     from scoutcrew.store.db import Store
     from scoutcrew.store.runs import get_run
     from scoutcrew.testing.fake_ollama import count_prompt_tokens

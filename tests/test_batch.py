@@ -11,7 +11,7 @@ import pytest
 
 from scoutcrew.cli import main
 from scoutcrew.config.project import find_project
-from scoutcrew.run.pipeline import RunOptions
+from scoutcrew.run.options import RunOptions
 from scoutcrew.scale.batch import run_batch
 from scoutcrew.scale.jobs import CrewOutcome
 from scoutcrew.scale.ray_cluster import collect

@@ -9,7 +9,8 @@ import pytest
 
 from scoutcrew.cli import main
 from scoutcrew.config.project import find_project
-from scoutcrew.run.pipeline import RunOptions, run_crew
+from scoutcrew.run.execute import run_crew
+from scoutcrew.run.options import RunOptions
 from scoutcrew.testing.fake_ollama import FakeOllama
 from scoutcrew.testing.scripts import NOTE_MARK, scripted_reader
 

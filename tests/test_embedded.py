@@ -268,7 +268,8 @@ def test_a_later_task_gets_the_cited_lines_it_received_without_a_model_call(mode
 def test_the_demo_report_on_a_machine_without_ollama(project_dir, tmp_path):
     """The README's first command, with no Ollama: cited, supported, honest about its model."""
     from scoutcrew.config.project import find_project
-    from scoutcrew.run.pipeline import RunOptions, run_crew
+    from scoutcrew.run.execute import run_crew
+    from scoutcrew.run.options import RunOptions
 
     crew = project_dir / "crews" / "demo.yaml"
     text = crew.read_text()

@@ -11,7 +11,8 @@ from scoutcrew.config.schema import SourcesConfig
 from scoutcrew.gather.feeds import gather
 from scoutcrew.gather.items import Gathered, Item, Note, content_hash
 from scoutcrew.gather.urls import canonical_url
-from scoutcrew.select.pack import PREAMBLE, dedupe, format_plan_summary, select
+from scoutcrew.select.dedupe import dedupe
+from scoutcrew.select.pack import PREAMBLE, format_plan_summary, select
 from scoutcrew.store.db import Store
 from scoutcrew.text.measure import bm25_scores, estimate_tokens, rank
 

@@ -33,7 +33,7 @@ from scoutcrew.config.project import find_project
 from scoutcrew.config.schema import SourcesConfig, load_config
 from scoutcrew.config.yamlsource import MAX_YAML_BYTES
 from scoutcrew.gather.feeds import gather
-from scoutcrew.gather.safety import FetchLimits
+from scoutcrew.gather.fetch import FetchLimits
 from scoutcrew.schedule.daemon import Daemon
 from scoutcrew.store.db import Store
 from scoutcrew.testing.fake_ollama import FakeOllama

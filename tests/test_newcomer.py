@@ -14,7 +14,8 @@ import pytest
 
 from scoutcrew.cli import main
 from scoutcrew.config.project import find_project
-from scoutcrew.run.pipeline import RunOptions, run_crew
+from scoutcrew.run.execute import run_crew
+from scoutcrew.run.options import RunOptions
 from scoutcrew.store.db import Store
 from scoutcrew.store.runs import get_run, list_runs
 from scoutcrew.testing.fake_ollama import FakeOllama

@@ -91,7 +91,8 @@ def test_a_crew_run_takes_its_notes_on_ray(
     cluster: dict[FakeOllama, int], project_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from scoutcrew.config.project import find_project
-    from scoutcrew.run.pipeline import RunOptions, run_crew
+    from scoutcrew.run.execute import run_crew
+    from scoutcrew.run.options import RunOptions
     from scoutcrew.scale.ray_notes import ray_reader_factory
     from scoutcrew.testing.scripts import NOTE_MARK
 

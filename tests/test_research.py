@@ -28,7 +28,7 @@ from research_web import (
 from scoutcrew.cli import main
 from scoutcrew.config.project import find_project
 from scoutcrew.config.schema import load_config
-from scoutcrew.research.run import load_state
+from scoutcrew.run.checkpoint import research_state
 from scoutcrew.store.db import Store
 from scoutcrew.store.runs import get_run, list_runs
 from scoutcrew.testing.fake_ollama import FakeOllama
@@ -54,7 +54,7 @@ def last_run(project_dir: Path) -> dict:
 
 
 def state_of(project_dir: Path, run_id: str) -> dict:
-    state = load_state(find_project(project_dir).data_dir, run_id)
+    state = research_state(find_project(project_dir).data_dir, run_id)
     assert state is not None
     return state
 
@@ -593,3 +593,36 @@ def test_search_failures_and_model_failures_are_told_apart() -> None:
     failed = [{"query": "q", "results": 0, "failed": True}]
     search = no_sources_message({"searches": failed, "pages": []}, "brief", "R1")
     assert "every search" in search and "search backend" in search
+
+
+def test_killed_right_after_a_search_the_run_resumes_and_reads_its_pages(
+    project_dir: Path, web: FakeSearxng, data_home: Path
+) -> None:
+    """kill -9 the moment round 1's searches are done (before or while the step is saved):
+    the resumed run reads the pages those searches found, and searches nothing again."""
+    with FakeOllama(default_reply=brain()) as fake:
+        crew = research_crew(project_dir, web.url)
+        env = {
+            **os.environ,
+            "OLLAMA_HOST": fake.url,
+            "SCOUTCREW_HOME": str(data_home),
+            "PYTHONPATH": str(ROOT / "src"),
+        }
+        proc = _cli(
+            project_dir, "run", crew, "--input", f"topic={TOPIC}", "--backend", "ollama", env=env
+        )
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if "research round 1: searched" in line:
+                os.kill(proc.pid, signal.SIGKILL)
+                break
+        proc.wait(30)
+        assert proc.returncode == -signal.SIGKILL
+        queries = list(web.queries)
+        done = _cli(project_dir, "resume", last_run(project_dir)["id"], env=env)
+        out, err = done.communicate(timeout=180)
+    assert done.returncode == 0, err
+    assert last_run(project_dir)["status"] == "ok"
+    assert web.queries[: len(queries)] == queries
+    round_one = [q for q in web.queries[len(queries) :] if q in queries]
+    assert not round_one  # round 1's queries were not searched again

@@ -14,7 +14,8 @@ import pytest
 
 from scoutcrew.config.project import find_project
 from scoutcrew.errors import ConfigError
-from scoutcrew.run.pipeline import RunOptions, run_crew
+from scoutcrew.run.execute import run_crew
+from scoutcrew.run.options import RunOptions
 from scoutcrew.testing.fake_ollama import FakeOllama
 from scoutcrew.testing.scripts import free_text_tasks, scripted_reader
 

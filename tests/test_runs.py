@@ -10,7 +10,8 @@ import pytest
 from scoutcrew.cli import main
 from scoutcrew.config.project import find_project
 from scoutcrew.errors import LLMError
-from scoutcrew.run.pipeline import RunOptions, resume_run, run_crew
+from scoutcrew.run.execute import resume_run, run_crew
+from scoutcrew.run.options import RunOptions
 from scoutcrew.store.db import Store
 from scoutcrew.store.runs import get_run, list_runs
 from scoutcrew.testing.fake_ollama import FakeOllama, count_prompt_tokens

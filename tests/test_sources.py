@@ -10,8 +10,9 @@ from feedserver import FeedServer, RateLimitingSearch
 from scoutcrew.config.schema import SourcesConfig
 from scoutcrew.errors import SourceError
 from scoutcrew.gather.feeds import gather, parse_date, parse_feed
+from scoutcrew.gather.fetch import FetchLimits
 from scoutcrew.gather.items import MAX_TEXT_CHARS
-from scoutcrew.gather.safety import FetchLimits, check_xml, html_to_text
+from scoutcrew.gather.safety import check_xml, html_to_text
 from scoutcrew.gather.search import Searcher
 from scoutcrew.store.db import Store
 

@@ -17,7 +17,8 @@ from feedserver import FeedServer, rss
 from scoutcrew.cli import main
 from scoutcrew.config.project import find_project
 from scoutcrew.notes.take import SourceNote
-from scoutcrew.run.pipeline import RunOptions, resume_run, run_crew
+from scoutcrew.run.execute import resume_run, run_crew
+from scoutcrew.run.options import RunOptions
 from scoutcrew.store.db import Store
 from scoutcrew.store.runs import get_run, list_runs
 from scoutcrew.stories.group import group_stories
@@ -182,26 +183,41 @@ def test_a_changed_source_is_read_again_and_its_story_is_updated(
 
 
 def test_same_event_from_two_feeds_is_one_story() -> None:
-    def note(i: int, title: str, url: str) -> SourceNote:
-        return SourceNote(f"S{i}", url, title, [f"fact {i}"], f"h{i}", "m")
+    def note(i: int, title: str, url: str, fact: str) -> SourceNote:
+        return SourceNote(f"S{i}", url, title, [fact], f"h{i}", "m")
 
     notes = [
-        note(1, "Northwind releases Kestrel-7B open weights model", "https://a/1"),
-        note(2, "Kestrel-7B open weights model released by Northwind", "https://b/2"),
-        note(3, "Quantisation below four bits loses quality", "https://c/3"),
+        note(1, "Northwind releases Kestrel-7B open weights model", "https://a/1", "It is 7B."),
+        note(2, "Kestrel-7B open weights model released by Northwind", "https://b/2", "Open."),
+        note(
+            3,
+            "Quantisation below four bits loses quality",
+            "https://c/3",
+            "Quantisation below four bits loses quality in a study of small models",
+        ),
     ]
     stories = group_stories(notes)
+    # Two outlets tell the Kestrel story: it comes first, with both.
     assert [s.source_ids for s in stories] == [["S1", "S2"], ["S3"]]
+    assert stories[0].to_dict()["also_reported"] == 1
     asked: list[tuple[str, str]] = []
 
     def decide(a: SourceNote, b: SourceNote) -> bool:
         asked.append((a.source_id, b.source_id))
         return True
 
-    notes.append(note(4, "Quantisation below four bits: a survey", "https://d"))
+    notes.append(
+        note(
+            4,
+            "Small models lose quality when quantised",
+            "https://d",
+            "Tests of small models show a loss of quality at low bit widths",
+        )
+    )
+    assert [s.source_ids for s in group_stories(notes)] == [["S1", "S2"], ["S3"], ["S4"]]
     stories = group_stories(notes, decide=decide)
     assert asked == [("S3", "S4")]  # only the pair code could not decide went to the model
-    assert [s.source_ids for s in stories] == [["S1", "S2"], ["S3", "S4"]]
+    assert sorted(s.source_ids for s in stories) == [["S1", "S2"], ["S3", "S4"]]
 
 
 def test_budget_cut_writes_a_partial_report_and_the_next_run_reads_the_rest(

@@ -85,6 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="research crews: stop after the plan, to edit it before `scoutcrew resume RUN`",
     )
+    p.add_argument(
+        "--review-evidence",
+        action="store_true",
+        help="stop before the crew writes, to drop stories or sources, then `scoutcrew resume RUN`",
+    )
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("plan", help="gather evidence and estimate tokens, without any model")
@@ -214,7 +219,7 @@ def _one_line(text: str, width: int = 80) -> str:
 def _options(args: argparse.Namespace):  # -> RunOptions
     from .config.plan import parse_inputs
     from .config.schema import parse_model_override
-    from .run.pipeline import RunOptions
+    from .run.options import RunOptions
 
     return RunOptions(
         inputs=parse_inputs(args.input),
@@ -223,6 +228,7 @@ def _options(args: argparse.Namespace):  # -> RunOptions
         backend=args.backend,
         all_items=args.all_items,
         review_plan=bool(getattr(args, "review_plan", False)),
+        review_evidence=bool(getattr(args, "review_evidence", False)),
         budget={
             key: value
             for key in ("prompt_tokens", "output_tokens", "minutes")
@@ -233,7 +239,7 @@ def _options(args: argparse.Namespace):  # -> RunOptions
 
 def cmd_run(args: argparse.Namespace) -> int:
     from .commands.progress import Progress
-    from .run.pipeline import run_crew
+    from .run.execute import run_crew
 
     project = _project(args)
     crew = args.crew or project.default_crew
@@ -268,7 +274,7 @@ def _finish(result) -> int:  # result: pipeline.RunResult
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from .run.pipeline import plan_crew
+    from .run.estimate import plan_crew
 
     project = _project(args)
     print(strip_controls(plan_crew(project, args.crew, _options(args))))
@@ -295,22 +301,20 @@ def cmd_show(args: argparse.Namespace) -> int:
         mark_dead_runs(store, project)
         run = get_run(store, args.run)
     print(strip_controls(format_run(run)))
-    from .research.run import CHECKPOINT_FILE
+    from .run.checkpoint import research_state
 
-    if (project.data_dir / CHECKPOINT_FILE).is_file():  # only research runs have a trail
+    state = research_state(project.data_dir, run["id"])  # only research runs have a trail
+    if state:
         from .research.result import format_trail
-        from .research.run import load_state
 
-        state = load_state(project.data_dir, run["id"])
-        if state:
-            print("")
-            print(strip_controls(format_trail(state)))
+        print("")
+        print(strip_controls(format_trail(state)))
     return 0
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
     from .commands.progress import Progress
-    from .run.pipeline import resume_run
+    from .run.execute import resume_run
 
     progress = Progress()
     try:
@@ -324,7 +328,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     from .config.schema import load_config, parse_model_override
     from .llm.doctor import format_doctor, probe_lines, run_doctor
     from .llm.ledger import UsageLedger
-    from .run.pipeline import make_runtime
+    from .run.execute import make_runtime
 
     project = _project(args)
     if args.probe:

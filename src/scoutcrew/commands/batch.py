@@ -56,7 +56,7 @@ def add_batch_command(subparsers: Any) -> argparse.ArgumentParser:
 
 def cmd_batch(args: argparse.Namespace) -> int:
     """Run the batch the arguments describe; exit 1 if any crew failed."""
-    from ..run.pipeline import RunOptions
+    from ..run.options import RunOptions
 
     if args.all == bool(args.crews):
         raise BatchError("name the crews to run, or pass --all (not both)")

@@ -5,9 +5,14 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ..text.untrusted import strip_controls
+
+if TYPE_CHECKING:
+    from rich.text import Text
+
+    from ..llm.ledger import CallRecord
 
 
 class Progress:
@@ -38,7 +43,7 @@ class Progress:
         else:
             print(f"[scoutcrew {self._elapsed()}] {message}", file=self.stream, flush=True)
 
-    def on_call(self, record: Any) -> None:
+    def on_call(self, record: CallRecord) -> None:
         with self._lock:
             self.calls += 1
             self.prompt_tokens += int(getattr(record, "prompt_tokens", 0) or 0)
@@ -85,7 +90,7 @@ class Progress:
         if self._status is not None:
             self._status.update(self._text())
 
-    def _text(self) -> Any:
+    def _text(self) -> Text:
         from rich.text import Text
 
         return Text(self._line())  # plain text: a feed title is never read as rich markup

@@ -35,12 +35,14 @@ def build_crew(
     evidence: str,
     on_task_done: Callable[[TaskResult], None] | None = None,
     done: dict[str, str] | None = None,
+    only: str | None = None,
 ) -> Any:
     """Assemble crewai Agents, Tasks and the Crew for `plan`.
 
     `evidence` fills the {evidence} placeholder. Each task receives only the tasks its
-    `context` names. Tasks listed in `done` (resume) are not run again: their saved output is
-    given to the tasks that name them as context.
+    `context` names. Tasks listed in `done` are not run again: their saved output is given to
+    the tasks that name them as context. `only`: the one task this crew runs (the run graph
+    runs a crew's tasks one step each, so each finished task is checkpointed).
     """
     crewai = import_crewai()
     from crewai.tasks.task_output import TaskOutput
@@ -75,7 +77,7 @@ def build_crew(
                 agent=planned.agent,
             )
         tasks[planned.name] = task
-    pending = [tasks[t.name] for t in plan.tasks if t.name not in done]
+    pending = [tasks[t.name] for t in plan.tasks if t.name not in done and only in (None, t.name)]
     kwargs: dict[str, Any] = {}
     if plan.config.process == "hierarchical":
         assert plan.manager is not None  # checked by config validation

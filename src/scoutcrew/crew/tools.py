@@ -39,8 +39,9 @@ def search_text(query: str, searcher: Any = None, backend: str = "auto") -> str:
 def page_text(url: str, project_root: Path) -> str:
     """Fetch one page under the gathering limits and answer with the start of its main text."""
     from ..errors import SourceError
+    from ..gather.fetch import Fetcher, FetchLimits
     from ..gather.pages import extract_main_text
-    from ..gather.safety import AddressPolicy, Fetcher, FetchLimits
+    from ..gather.safety import AddressPolicy
 
     if not url.strip().lower().startswith(("http://", "https://")):
         # Gathering may read the project's own files; a model asking for one may not.

@@ -25,6 +25,7 @@ from ..errors import SourceError
 from ..store.db import FeedState, Store
 from ..text.untrusted import strip_controls
 from .charset import to_utf8
+from .fetch import Fetcher, FetchLimits
 from .items import (
     MAX_TITLE_CHARS,
     Gathered,
@@ -34,15 +35,7 @@ from .items import (
     entry_row,
     item_from_row,
 )
-from .safety import (
-    AddressPolicy,
-    Fetcher,
-    FetchLimits,
-    check_xml,
-    html_to_text,
-    refuse_entities,
-    tidy,
-)
+from .safety import AddressPolicy, check_xml, html_to_text, refuse_entities, tidy
 
 log = logging.getLogger(__name__)
 

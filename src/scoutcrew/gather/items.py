@@ -50,6 +50,8 @@ class Item:
     feed_title: str
     content_hash: str
     first_seen: str = ""
+    # Sentences of merged duplicates that this item's own text lacks (select.dedupe).
+    also: list[str] = field(default_factory=list)
 
 
 @dataclass

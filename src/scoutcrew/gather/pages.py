@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..text.untrusted import strip_controls
-from .safety import Fetcher, neutralize, tidy
+from .fetch import Fetcher
+from .safety import neutralize, tidy
+
+if TYPE_CHECKING:
+    from ..store.db import Store
+    from .items import Item
 
 MAX_PAGE_CHARS = 20_000
 
@@ -28,7 +33,7 @@ def extract_main_text(html: bytes, url: str) -> str:
 
 
 async def enrich_with_pages(
-    items: list[Any], k: int, keywords: list[str], fetcher: Fetcher, store: Any, notes: list
+    items: list[Item], k: int, keywords: list[str], fetcher: Fetcher, store: Store, notes: list
 ) -> dict[str, int]:
     """Fetch the top `k` items' pages and use their main text when it says more."""
     from ..text.measure import rank
@@ -43,14 +48,14 @@ async def enrich_with_pages(
     )
     stats = {"pages": 0, "pages_cached": 0, "pages_failed": 0}
 
-    async def one(item: Any) -> None:
+    async def one(item: Item) -> None:
         try:
             await fetch_one(item)
         except Exception as exc:  # a page is a bonus: its failure never stops the run
             stats["pages_failed"] += 1
             notes.append(Note("page", item.url, describe_failure(exc), "warning"))
 
-    async def fetch_one(item: Any) -> None:
+    async def fetch_one(item: Item) -> None:
         cached = await asyncio.to_thread(store.cached_page, item.url)
         fetched = await fetcher.get(
             item.url,

@@ -36,6 +36,7 @@ from .ollama import (
     parse_hosts,
 )
 from .probe import Profile
+from .replay import AnswerReplay
 from .specs import (
     BACKENDS,
     EMBEDDED_DEFAULT,
@@ -98,6 +99,9 @@ class ModelFacts:
         self.task_caps: dict[str, int] = {}  # output cap per crew task, from what it asks
         self._not_ollama: dict[str, OllamaAPIError] = {}  # hosts that answer, but not as Ollama
         self._aborted = False
+        # The answers this run was already given (llm/replay.py): a call asked again after a
+        # crash gets its answer back instead of being paid again. None: every call is made.
+        self.replay: AnswerReplay | None = None
 
     @property
     def client(self) -> OllamaClient:

@@ -69,6 +69,11 @@ class UsageLedger:
             except Exception:  # a broken progress display must not fail the run
                 log.exception("usage subscriber failed")
 
+    def preload(self, records: list[CallRecord]) -> None:
+        """Add the calls an earlier process of the same run made (no subscriber hears them)."""
+        with self._lock:
+            self._records[:0] = records
+
     @property
     def records(self) -> list[CallRecord]:
         with self._lock:

@@ -44,6 +44,7 @@ from .ollama import (
     OllamaTimedOut,
     to_ollama_messages,
 )
+from .replay import call_key, keep_answer, kept_answer
 from .specs import (
     EMBEDDED_DEFAULT,
     ModelInfo,
@@ -85,6 +86,26 @@ class LLMRuntime(ModelFacts):
         `validate` rejects moves on to the next model; the last failure is raised. `mode`
         (how the answer was asked for: cited JSON, select, free text) goes into the record.
         """
+        key = None
+        if self.replay is not None:
+            key = call_key(
+                chain=chain,
+                messages=messages,
+                options=options,
+                tools=tools,
+                stop=stop,
+                response_format=response_format,
+                agent=agent,
+                task=task,
+                model_options=model_options,
+            )
+            kept = self.replay.get(key)
+            if kept is not None:
+                answer, given_by = kept_answer(kept)
+                text: Any = strip_thinking(answer.content)
+                if validate is not None and not answer.tool_calls:
+                    text = validate(text)
+                return answer, text, given_by
         failures: list[str] = []
         previous: str | None = None
         last_error: LLMError | None = None
@@ -112,6 +133,8 @@ class LLMRuntime(ModelFacts):
                         raise EmptyResponse(f"{spec} answered with no text (task {task!r})")
                     if validate is not None and not result.tool_calls:
                         value = validate(value)
+                    if key is not None and self.replay is not None:
+                        self.replay.put(key, keep_answer(result, spec))
                 except LLMError as exc:
                     record.ok, record.error = False, str(exc)
                     raise

@@ -10,14 +10,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..config.schema import ModelOptions
 from ..llm.budget import BudgetGuard
 from ..text.measure import estimate_tokens
 from .take import Reading
 
+if TYPE_CHECKING:
+    from ..llm.runtime import LLMRuntime
+
 NOTES_TASK = "notes"
 REDUCE_TASK = "reduce"
+
+# A model's settings: an agent's options from its YAML, or plain keys for one call.
+Options = ModelOptions | dict[str, Any] | None
 
 
 class RuntimeReader:
@@ -25,9 +32,9 @@ class RuntimeReader:
 
     def __init__(
         self,
-        runtime: Any,
+        runtime: LLMRuntime,
         chain: Sequence[str] | str,
-        options: Any = None,
+        options: Options = None,
         *,
         guard: BudgetGuard | None = None,
         parallel: int | None = None,
@@ -65,9 +72,9 @@ class RuntimeReader:
 
 
 def runtime_reader(
-    runtime: Any,
+    runtime: LLMRuntime,
     chain: Sequence[str] | str,
-    options: Any = None,
+    options: Options = None,
     *,
     guard: BudgetGuard | None = None,
     parallel: int | None = None,
@@ -77,7 +84,7 @@ def runtime_reader(
     return RuntimeReader(runtime, chain, options, guard=guard, parallel=parallel, task=task)
 
 
-def host_slots(runtime: Any, spec: str) -> int:
+def host_slots(runtime: LLMRuntime, spec: str) -> int:
     """How many calls may run at once: OLLAMA_NUM_PARALLEL per Ollama host; 1 in process."""
     if spec.startswith("embedded/"):
         return 1
@@ -86,10 +93,10 @@ def host_slots(runtime: Any, spec: str) -> int:
     return per_host * hosts
 
 
-def _with_num_predict(options: Any, max_tokens: int) -> dict[str, Any]:
+def _with_num_predict(options: Options, max_tokens: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if options is not None:
-        items = options.items() if isinstance(options, dict) else vars(options).items()
+        items = options.items() if isinstance(options, dict) else options.model_dump().items()
         out = {k: v for k, v in items if v is not None}
     out["num_predict"] = min(int(out.get("num_predict") or max_tokens), max_tokens)
     out.setdefault("temperature", 0.1)

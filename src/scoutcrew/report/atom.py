@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .files import atomic_write
 from .index import ReportEntry
+from .model import story_disagreements
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://scoutcrew.invalid/reports")
@@ -42,8 +43,10 @@ def feed_id(crew: str) -> str:
 
 
 def entry_summary(entry: ReportEntry) -> str:
-    """The entry's summary: the report's opening, then its trust line."""
-    parts = [entry.summary or "(no findings)", entry.trust_line]
+    """The entry's summary: the report's opening, where its sources disagree, its trust line."""
+    stories = [s for s in entry.data.get("stories") or [] if isinstance(s, dict)]
+    disagree = "\n".join(f"- {line}" for line in story_disagreements(stories))
+    parts = [entry.summary or "(no findings)", disagree, entry.trust_line]
     return "\n\n".join(p for p in parts if p)
 
 

@@ -43,12 +43,14 @@ def write_report(
     notes: Sequence[str] = (),
     meta: dict[str, Any] | None = None,
     now: datetime | None = None,
+    base: str | None = None,
 ) -> ReportPaths:
     """Write CREW/<timestamp>.{md,html,json} and CREW/latest.md under `out_dir`, atomically.
 
     body_sections: (heading, markdown) pairs written by the model, normally cut from
     verification.text; None or empty means "the whole verification.text, no heading".
     notes: model notes (e.g. "written by a small base model") shown at the top.
+    base: the files' name without extension (see `report_base`); by default a new one.
     """
     if not _SAFE_NAME.fullmatch(crew) or ".." in crew:
         raise ValueError(f"crew name {crew!r} cannot be a folder name; use letters, digits, -_.")
@@ -66,7 +68,7 @@ def write_report(
     )
     crew_dir = Path(out_dir) / crew
     crew_dir.mkdir(parents=True, exist_ok=True)
-    base = _free_base(crew_dir, when.strftime("%Y-%m-%dT%H-%M-%SZ"))
+    base = base or report_base(out_dir, crew, when)
     paths = ReportPaths(
         md=crew_dir / f"{base}.md",
         html=crew_dir / f"{base}.html",
@@ -116,7 +118,10 @@ def current_umask() -> int:
     return mask
 
 
-def _free_base(crew_dir: Path, stamp: str) -> str:
+def report_base(out_dir: Path, crew: str, when: datetime) -> str:
+    """A name for a new report's files: its time, with a number if that is taken."""
+    crew_dir = Path(out_dir) / crew
+    stamp = when.astimezone(UTC).strftime("%Y-%m-%dT%H-%M-%SZ")
     n = 1
     while True:
         base = stamp if n == 1 else f"{stamp}-{n}"

@@ -20,6 +20,7 @@ from .model import (
     source_day,
     source_title,
     sources_of,
+    story_outlets,
     uncited_line,
 )
 
@@ -32,6 +33,7 @@ h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2rem}
 .removed{color:#a00;font-size:.85em}.flag{color:#a00}
 .claim-flag a{color:#a00;text-decoration:none}.claim-notes{color:#a00;font-size:.9em}
 .refs li{margin:.25rem 0;word-break:break-word}
+.disagree{color:#8a4b00}
 .trust{margin-top:2rem;padding-top:.6rem;border-top:1px solid #ccc;font-weight:600}
 pre{background:#f4f4f4;padding:.6rem;overflow:auto}
 table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2rem .4rem}
@@ -69,6 +71,7 @@ def render_html(report: Report) -> str:
             parts.append(f'<li id="claim-{n}" value="{n}">{e(note)}</li>')
         parts.append("</ol>")
 
+    parts += _stories_html(report, known)
     parts.append("<h2>References</h2>")
     cited = report.cited
     if cited:
@@ -104,6 +107,40 @@ def render_html(report: Report) -> str:
     parts.append(f'<p class="trust">{e(report.verification.trust_line())}</p>')
     parts.append("</body></html>\n")
     return "\n".join(parts)
+
+
+def _stories_html(report: Report, known: set[str]) -> list[str]:
+    """The stories, as in the Markdown: best sources, other outlets, disagreements, status."""
+    stories = getattr(report.pack, "stories", None) or []
+    if not stories:
+        return []
+    e = _h
+    parts = ['<h2>Stories</h2><ul class="stories">']
+    for story in stories:
+        status = str(story.get("status") or "new")
+        when = str(story.get("last_reported") or "")[:10]
+        label = {"updated": f"updated since {when}", "again": "reported before"}.get(status, status)
+        ids = [str(i) for i in story.get("best") or story.get("sources") or []][:3]
+        cites = _link_citations(e("".join(f"[{i}]" for i in ids)).replace("][", ", "), known)
+        parts.append(f"<li><strong>{e(label)}</strong>: {e(story.get('title', ''))} {cites}")
+        extra = []
+        if story_outlets(story):
+            extra.append(f"<li>{e(story_outlets(story))}</li>")
+        for entry in story.get("disagreements") or []:
+            extra.append(f'<li class="disagree"><strong>{e(entry.get("line", ""))}</strong></li>')
+        if status == "updated":
+            extra += [
+                f"<li>new: {e(_no_ids(str(line)))}</li>" for line in story.get("changed") or []
+            ]
+        if extra:
+            parts.append("<ul>" + "".join(extra) + "</ul>")
+        parts.append("</li>")
+    parts.append("</ul>")
+    return parts
+
+
+def _no_ids(text: str) -> str:
+    return re.sub(r"\s*\[S\d+\]", "", text).strip()
 
 
 def markdown_to_html(

@@ -13,6 +13,7 @@ from .model import (
     md_text,
     source_day,
     source_title,
+    story_outlets,
     uncited_line,
 )
 
@@ -67,27 +68,37 @@ def render_markdown(report: Report) -> str:
 
 
 def _stories_md(report: Report) -> list[str]:
-    """The stories this report tells: new, or updated with what changed since last time."""
+    """The stories this report tells, most widely reported first: each once, with its best
+    sources, the outlets that also report it, any "sources disagree" line, and whether it is
+    new or updated (with what changed) since last time."""
     stories = getattr(report.pack, "stories", None) or []
     if not stories:
         return []
     out = ["## Stories", ""]
     for story in stories:
-        count = len(story.get("sources") or [])
-        sources = f" ({count} sources)" if count > 1 else ""
-        title = md_text(story.get("title", ""))
-        if story.get("status") == "updated":
-            when = str(story.get("last_reported") or "")[:10]
-            out.append(f"- **updated** since {when}: {title}{sources}")
+        title = md_text(story.get("title", "")) + _best_md(story)
+        status = story.get("status")
+        when = str(story.get("last_reported") or "")[:10]
+        if status == "updated":
+            out.append(f"- **updated** since {when}: {title}")
+        elif status == "again":
+            out.append(f"- **reported before**{f' ({when})' if when else ''}: {title}")
+        else:
+            out.append(f"- **new**: {title}")
+        if story_outlets(story):
+            out.append(f"  - {md_text(story_outlets(story))}")
+        for entry in story.get("disagreements") or []:
+            out.append(f"  - **{md_text(str(entry.get('line', '')))}**")
+        if status == "updated":
             for line in story.get("changed") or []:
                 out.append(f"  - new: {md_text(_no_ids(line))}")
-        elif story.get("status") == "again":
-            when = str(story.get("last_reported") or "")[:10]
-            out.append(f"- **reported before**{f' ({when})' if when else ''}: {title}{sources}")
-        else:
-            out.append(f"- **new**: {title}{sources}")
     out.append("")
     return out
+
+
+def _best_md(story: dict[str, Any]) -> str:
+    ids = [str(i) for i in story.get("best") or story.get("sources") or []][:3]
+    return " " + "".join(f"[{i}]" for i in ids) if ids else ""
 
 
 def _no_ids(text: str) -> str:

@@ -260,6 +260,25 @@ def is_linkable(url: str) -> bool:
     return bool(re.match(r"^https?://[^\s<>\"'`]+$", url, re.IGNORECASE))
 
 
+def story_outlets(story: dict[str, Any]) -> str:
+    """ "also reported by 3: Outlet B, Outlet C, Outlet D" for a story dict (stories.group)."""
+    outlets = [str(o) for o in story.get("outlets") or []]
+    if len(outlets) < 2:
+        return ""
+    shown = ", ".join(outlets[1:9]) + (", ..." if len(outlets) > 9 else "")
+    return f"also reported by {len(outlets) - 1}: {shown}"
+
+
+def story_disagreements(stories: Sequence[dict[str, Any]]) -> list[str]:
+    """Every "sources disagree" line of the stories, with the story's title."""
+    return [
+        f"{story.get('title', '')}: {entry.get('line', '')}"
+        for story in stories
+        for entry in story.get("disagreements") or []
+        if isinstance(entry, dict)
+    ]
+
+
 def plural(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 

@@ -314,9 +314,10 @@ def _fetch_pages(
     ctx: LoopContext, chosen: list[dict[str, Any]], started_at: str
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Main text of each chosen page; pages this run already fetched come from the store."""
+    from ..gather.fetch import Fetcher, FetchLimits
     from ..gather.items import Item, Note
     from ..gather.pages import enrich_with_pages
-    from ..gather.safety import AddressPolicy, Fetcher, FetchLimits
+    from ..gather.safety import AddressPolicy
 
     texts: dict[str, str] = {}
     todo: list[Item] = []

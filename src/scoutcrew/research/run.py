@@ -1,101 +1,33 @@
-"""Run, resume and inspect a crew's research loop; its checkpoints live in the data directory.
+"""A research crew's loop as the run graph uses it: its context and first state, the plan a
+person reviews (a YAML file in the data directory), and what `scoutcrew plan` says of it.
 
-The loop's LangGraph thread is the run's id, so `scoutcrew resume RUN` finds it again. A run
+The loop (research/loop.py) runs as a subgraph of the run's graph (run/graph.py), under the
+run's thread and checkpointer, so `scoutcrew resume RUN` continues it from its last step. A run
 started with plan review stops after the plan and writes it to a YAML file; resuming reads that
 file back (edited or not) and goes on from there.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
 from .answers import checked_plan
-from .loop import build_graph
-from .state import LoopContext, initial_state
+from .state import LoopContext
 
-CHECKPOINT_FILE = "research.sqlite"
-
-
-@dataclass
-class ResearchOutcome:
-    """Where the loop stands: finished (state holds the result) or paused for plan review."""
-
-    state: dict[str, Any]
-    paused: bool = False
-    plan_file: Path | None = None
-
-
-@contextmanager
-def checkpointer(data_dir: Path) -> Iterator[Any]:
-    """LangGraph's SqliteSaver on the data directory's research checkpoint file."""
-    from langgraph.checkpoint.sqlite import SqliteSaver
-
-    data_dir.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(data_dir / CHECKPOINT_FILE, check_same_thread=False, timeout=30.0)
-    try:
-        conn.execute("PRAGMA journal_mode=WAL")
-        yield SqliteSaver(conn)
-    finally:
-        conn.close()
+if TYPE_CHECKING:
+    from ..config.plan import Plan
+    from ..config.schema import ResearchConfig
+    from ..gather.search import Searcher, SearchFn
+    from ..llm.budget import BudgetGuard
+    from ..llm.runtime import LLMRuntime
+    from ..store.db import Store
 
 
 def plan_file(data_dir: Path, run_id: str) -> Path:
     return data_dir / "plans" / f"{run_id}.yaml"
-
-
-def run_research(
-    ctx: LoopContext,
-    *,
-    data_dir: Path,
-    run_id: str,
-    topic: str,
-    started_at: str,
-    review: bool = False,
-) -> ResearchOutcome:
-    """Start the loop for `run_id`, or continue it from its last checkpoint."""
-    from langgraph.types import Command
-
-    with checkpointer(data_dir) as saver:
-        graph = build_graph(ctx, saver)
-        config = {"configurable": {"thread_id": run_id}}
-        snapshot = graph.get_state(config)
-        if not snapshot.values:
-            graph.invoke(initial_state(topic, started_at, review), config, durability="sync")
-        elif snapshot.next and snapshot.interrupts:
-            edited = read_plan(plan_file(data_dir, run_id), snapshot.values)
-            ctx.say(f"research: continuing with the plan in {plan_file(data_dir, run_id)}")
-            graph.invoke(Command(resume=edited), config, durability="sync")
-        elif snapshot.next:
-            ctx.say(f"research: continuing after {_last_step(snapshot)}")
-            graph.invoke(None, config, durability="sync")
-        snapshot = graph.get_state(config)
-        state = dict(snapshot.values)
-        if snapshot.next and snapshot.interrupts:
-            path = write_plan(plan_file(data_dir, run_id), state, run_id)
-            return ResearchOutcome(state=state, paused=True, plan_file=path)
-        return ResearchOutcome(state=state)
-
-
-def _last_step(snapshot: Any) -> str:
-    trail = snapshot.values.get("trail") or []
-    return f"{trail[-1]['step']} (round {trail[-1]['round']})" if trail else "the start"
-
-
-def load_state(data_dir: Path, run_id: str) -> dict[str, Any] | None:
-    """The loop's last checkpointed state for a run, or None if the run had no loop."""
-    if not (data_dir / CHECKPOINT_FILE).is_file():
-        return None
-    with checkpointer(data_dir) as saver:
-        found = saver.get_tuple({"configurable": {"thread_id": run_id}})
-    if found is None:
-        return None
-    return dict(found.checkpoint.get("channel_values") or {})
 
 
 def write_plan(path: Path, state: dict[str, Any], run_id: str) -> Path:
@@ -144,15 +76,10 @@ def format_plan(state: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-Say = Callable[[str], None]
-
-
-def describe_loop(plan: Any) -> str:
+def describe_loop(plan: Plan) -> str:
     """What `scoutcrew plan` says of a research crew: its searches depend on the model's plan,
     so nothing is gathered ahead; the loop's limits bound what a run can spend."""
-    from ..config.schema import ResearchConfig
-
-    r = plan.config.research or ResearchConfig()
+    r = settings_of(plan)
     agent = r.agent or next(iter(plan.agents))
     most = 1 + 2 * r.rounds
     budget = f"{r.token_budget} tokens" if r.token_budget else "no token budget"
@@ -169,36 +96,25 @@ def describe_loop(plan: Any) -> str:
     )
 
 
-@dataclass
-class ResearchEvidence:
-    """The loop's result as the pipeline uses it."""
-
-    pack: Any  # select.pack.EvidencePack
-    evidence: str  # the crew's {evidence}: outline and notes
-    section: str  # the report's "How this was researched"
-    summary: dict[str, Any]
-    state: dict[str, Any]
-
-
-def research_evidence(
-    plan: Any,
-    *,
-    store: Any,
-    runtime: Any,
-    run_id: str,
-    say: Say,
-    search_backend: Any = None,
-    review: bool = False,
-    guard: Any = None,
-) -> ResearchEvidence | ResearchOutcome:
-    """Run (or continue) a research crew's loop; a ResearchOutcome means paused for review."""
+def settings_of(plan: Plan) -> ResearchConfig:
     from ..config.schema import ResearchConfig
-    from ..store.db import utcnow
-    from .result import evidence_text, report_section, research_pack, summary
 
-    settings = plan.config.research or ResearchConfig()
+    return plan.config.research or ResearchConfig()
+
+
+def loop_context(
+    plan: Plan,
+    *,
+    store: Store,
+    runtime: LLMRuntime,
+    say: Callable[[str], None],
+    search_backend: Searcher | SearchFn | None = None,
+    guard: BudgetGuard | None = None,
+) -> LoopContext:
+    """What the loop's nodes work with, in the words and models of the crew's research agent."""
+    settings = settings_of(plan)
     agent_name = settings.agent or next(iter(plan.agents))
-    ctx = LoopContext(
+    return LoopContext(
         settings=settings,
         sources=plan.sources,
         agent=plan.agents[agent_name],
@@ -210,31 +126,15 @@ def research_evidence(
         say=say,
         guard=guard,
     )
-    topic = plan.inputs.get("topic") or plan.config.description
-    outcome = run_research(
-        ctx,
-        data_dir=plan.project.data_dir,
-        run_id=run_id,
-        topic=topic,
-        started_at=utcnow(),
-        review=review,
-    )
-    if outcome.paused:
-        return outcome
-    state = outcome.state
-    degraded = [
+
+
+def degraded_of(state: dict[str, Any]) -> list[str]:
+    """The loop's degraded searches and pages, as the report lists them."""
+    return [
         e["text"].removeprefix("degraded: ")
         for e in state.get("trail") or []
         if e["text"].startswith("degraded: ")
     ]
-    pack = research_pack(state, degraded)
-    return ResearchEvidence(
-        pack=pack,
-        evidence=evidence_text(state, pack),
-        section=report_section(state),
-        summary=summary(state),
-        state=state,
-    )
 
 
 def no_sources_message(state: dict[str, Any], crew: str, run_id: str) -> str:

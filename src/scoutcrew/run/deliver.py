@@ -15,10 +15,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..text.untrusted import one_line
+
+if TYPE_CHECKING:
+    from ..config.schema import DeliveryConfig
 
 log = logging.getLogger("scoutcrew.delivery")
 
@@ -71,7 +74,7 @@ def build_payload(
 
 def deliver(
     crew: str,
-    delivery_config: Any,
+    delivery_config: DeliveryConfig,
     payload: dict[str, Any],
     *,
     cwd: str | os.PathLike[str] | None = None,
@@ -97,24 +100,25 @@ def deliver(
             )
             return []
         attempts = 1 + max(0, int(delivery_config.retries))
-        if delivery_config.webhook:
+        webhook, command = delivery_config.webhook, delivery_config.command
+        if webhook:
             outcomes.append(
                 _with_retries(
                     "webhook",
-                    _safe_target(delivery_config.webhook),
-                    lambda: _post(delivery_config.webhook, payload, webhook_timeout),
+                    _safe_target(webhook),
+                    lambda: _post(webhook, payload, webhook_timeout),
                     crew,
                     attempts,
                     backoff,
                     sleep,
                 )
             )
-        if delivery_config.command:
+        if command:
             outcomes.append(
                 _with_retries(
                     "command",
-                    delivery_config.command,
-                    lambda: _run_command(delivery_config.command, payload, cwd, command_timeout),
+                    command,
+                    lambda: _run_command(command, payload, cwd, command_timeout),
                     crew,
                     attempts,
                     backoff,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..llm.budget import Budget
 from ..notes.reader import host_slots
@@ -24,6 +24,14 @@ from ..notes.take import (
 from ..stories.reduce import SHRINK
 from ..text.measure import estimate_tokens
 from .reading import crew_reserve, reader_agent
+
+if TYPE_CHECKING:
+    from ..config.plan import Plan
+    from ..config.project import Project
+    from ..llm.runtime import LLMRuntime
+    from ..select.pack import EvidencePack
+    from ..store.db import Store
+    from .options import RunOptions
 
 # A note is about this share of its source, at most OUTPUT_PER_SOURCE tokens.
 NOTE_SHARE = 0.3
@@ -73,7 +81,7 @@ class Estimate:
         return self.note_output + self.reduce_output + self.crew_output
 
 
-def measured_speeds(store: Any, specs: list[str]) -> dict[str, Speed]:
+def measured_speeds(store: Store, specs: list[str]) -> dict[str, Speed]:
     """Prompt and output tokens per second of each model over its successful recorded calls."""
     out = {}
     for spec in dict.fromkeys(specs):
@@ -90,7 +98,12 @@ def measured_speeds(store: Any, specs: list[str]) -> dict[str, Speed]:
 
 
 def estimate_run(
-    plan: Any, pack: Any, runtime: Any, store: Any, budget: Budget, evidence_budget: int
+    plan: Plan,
+    pack: EvidencePack,
+    runtime: LLMRuntime,
+    store: Store,
+    budget: Budget,
+    evidence_budget: int,
 ) -> Estimate:
     """Estimate the calls and tokens of a run over `pack` (no model is called)."""
     agent = reader_agent(plan)
@@ -120,7 +133,7 @@ def estimate_run(
         reduce_prompt += tokens + calls * 150
         tokens = int(tokens * SHRINK)
         reduce_output += tokens
-    crew_prompt, crew_output = crew_reserve(plan, runtime, min(tokens, evidence_budget))
+    crew_prompt, crew_output = crew_reserve(plan, min(tokens, evidence_budget))
     readable = len(pack.sources)
     if budget.prompt_tokens is not None:
         room_left = budget.prompt_tokens - crew_prompt
@@ -224,3 +237,38 @@ def _duration(seconds: float) -> str:
     if seconds < 5400:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.1f} h"
+
+
+def plan_crew(project: Project, crew: str, options: RunOptions | None = None) -> str:
+    """Gather and select, then say what a run would read and estimate its calls, tokens and
+    time; no model is called (the speeds come from the run history)."""
+    from ..llm.ledger import UsageLedger
+    from ..select.pack import format_plan_summary
+    from ..store.db import Store, utcnow
+    from .execute import load_plan, make_runtime
+    from .gathering import gather_evidence
+    from .options import STORE_FILE, RunOptions, run_budget
+    from .reading import evidence_budget
+    from .writing import needs_evidence
+
+    options = options or RunOptions()
+    plan = load_plan(project, crew, options)
+    if plan.config.process == "research":
+        from ..research.run import describe_loop
+
+        return describe_loop(plan)
+    runtime = make_runtime(project, options.backend, UsageLedger())
+    project.data_dir.mkdir(parents=True, exist_ok=True)
+    with Store.open(project.data_dir / STORE_FILE) as store:
+        gathered, pack = gather_evidence(plan, store, options.all_items, carried_before=utcnow())
+        lines = [format_plan_summary(pack, gathered, full=False), ""]
+        if not pack.sources and needs_evidence(plan):
+            lines.append(
+                "nothing new to read: a run now would make no model call (it ends as 'nothing-new')"
+            )
+            return "\n".join(lines)
+        estimate = estimate_run(
+            plan, pack, runtime, store, run_budget(plan, options), evidence_budget(plan, runtime)
+        )
+    lines += format_estimate(estimate)
+    return "\n".join(lines)

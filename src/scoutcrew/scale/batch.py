@@ -21,7 +21,7 @@ import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config.project import Project
 from ..errors import ConfigError, UnknownCrew
@@ -36,6 +36,9 @@ from .jobs import (
     run_one,
 )
 
+if TYPE_CHECKING:
+    from ..run.options import RunOptions
+
 
 def run_batch(
     project: Project,
@@ -45,7 +48,7 @@ def run_batch(
     address: str | None = None,
     jobs: int | None = None,
     hosts: Mapping[str, str] | None = None,
-    options: Any = None,
+    options: RunOptions | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> BatchResult:
     """Run `crews` (default: every crew of the project) and return each one's outcome.
@@ -57,7 +60,7 @@ def run_batch(
     or node id) to the Ollama URL its tasks use, overriding the node's own environment.
     """
     from ..config.schema import load_config
-    from ..run.pipeline import RunOptions
+    from ..run.options import RunOptions
 
     say = progress or (lambda message: None)
     options = options or RunOptions()
@@ -99,7 +102,7 @@ def run_batch(
 
 
 def run_local(
-    project: Project, names: list[str], options: Any, jobs: int, say: Callable[[str], None]
+    project: Project, names: list[str], options: RunOptions, jobs: int, say: Callable[[str], None]
 ) -> list[CrewOutcome]:
     """Run the crews in a pool of `jobs` worker processes on this machine."""
     import multiprocessing

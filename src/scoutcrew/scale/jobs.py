@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config.project import HOME_ENV, Project
 from ..errors import (
@@ -26,6 +26,9 @@ from ..errors import (
     ScoutcrewError,
     UnknownCrew,
 )
+
+if TYPE_CHECKING:
+    from ..run.options import RunOptions, RunResult
 
 # Where a node's Ollama is, set in the environment of `ray start` on that node. Without it the
 # task uses OLLAMA_HOST from the same environment, else the LLM layer's default (localhost).
@@ -110,7 +113,7 @@ def default_jobs() -> int:
         return 1
 
 
-def report_dir(project: Project, crew: str, options: Any) -> Path:
+def report_dir(project: Project, crew: str, options: RunOptions) -> Path:
     """Where the driver keeps this crew's reports (the same rule as a single run)."""
     if options.output_dir:
         return Path(options.output_dir)
@@ -130,7 +133,7 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
     so the executor sees it as a crash and retries it.
     """
     from ..config.project import find_project
-    from ..run.pipeline import run_crew
+    from ..run.execute import run_crew
 
     started = time.monotonic()
     since = _utc_now()
@@ -156,7 +159,7 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
                 "seconds": time.monotonic() - started,
             }
         usage = list(result.usage or [])
-        hosts = sorted({r.host for r in usage if getattr(r, "host", None)})
+        hosts = sorted({r.host for r in usage if r.host})
         return {
             **base,
             "status": result.status,
@@ -183,7 +186,7 @@ def _quiet(message: str) -> None:
     pass
 
 
-def _report_files(result: Any, job: dict[str, Any]) -> dict[str, str]:
+def _report_files(result: RunResult, job: dict[str, Any]) -> dict[str, str]:
     """Read the report files the run wrote, keyed by their path under the output folder."""
     out_dir = Path(job["options"].output_dir)
     files = {}

@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config.project import Project
 from ..store.runs import import_run
@@ -29,6 +29,9 @@ from .jobs import (
     report_dir,
     run_one,
 )
+
+if TYPE_CHECKING:
+    from ..run.options import RunOptions
 
 
 def import_ray() -> Any:
@@ -95,7 +98,7 @@ def _ray_task(job: dict[str, Any]) -> dict[str, Any]:
 def run_ray(
     project: Project,
     names: list[str],
-    options: Any,
+    options: RunOptions,
     address: str | None,
     jobs: int | None,
     hosts: Mapping[str, str],
@@ -165,7 +168,9 @@ def init_ray(ray: Any, project: Project, address: str | None, jobs: int) -> None
         )
 
 
-def collect(project: Project, options: Any, data: dict[str, Any], attempts: int) -> CrewOutcome:
+def collect(
+    project: Project, options: RunOptions, data: dict[str, Any], attempts: int
+) -> CrewOutcome:
     """Write a finished task's report files (and, from other machines, its record) locally."""
     from ..report.files import atomic_write
 

@@ -16,8 +16,8 @@ report count the remote calls like local ones.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ..errors import LLMError
 from ..llm.ledger import CallRecord, UsageLedger
@@ -25,6 +25,11 @@ from ..notes.take import Reading
 from ..text.measure import estimate_tokens
 from .jobs import RESOURCE
 from .ray_cluster import import_ray, node_ollama_host
+
+if TYPE_CHECKING:
+    from ..config.plan import PlannedAgent
+    from ..llm.budget import BudgetGuard
+    from ..llm.runtime import LLMRuntime
 
 
 def _read_on_node(job: dict[str, Any]) -> dict[str, Any]:
@@ -69,7 +74,7 @@ class RayReader:
         ledger: UsageLedger,
         options: Mapping[str, Any] | None = None,
         hosts: Mapping[str, str] | None = None,
-        guard: Any = None,
+        guard: BudgetGuard | None = None,
         task: str = "notes",
     ):
         self.ray = import_ray()
@@ -119,11 +124,13 @@ class RayReader:
         return Reading(text=data["text"], model=data["model"])
 
 
-def ray_reader_factory(address: str | None = None) -> Any:
+def ray_reader_factory(
+    address: str | None = None,
+) -> Callable[[LLMRuntime, PlannedAgent, BudgetGuard | None], RayReader]:
     """A `RunOptions.reader_factory` that takes a run's notes on Ray (connecting to `address`,
     or the running session); the crew's own calls stay on the run's runtime."""
 
-    def build(runtime: Any, agent: Any, guard: Any) -> RayReader:
+    def build(runtime: LLMRuntime, agent: PlannedAgent, guard: BudgetGuard | None) -> RayReader:
         ray = import_ray()
         if not ray.is_initialized():
             ray.init(address=address or "auto", log_to_driver=False)

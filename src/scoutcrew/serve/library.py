@@ -183,9 +183,10 @@ class Library:
         if not store_path.is_file():
             return {}
         from ..store.db import Store
-        from ..store.runs import last_run
+        from ..store.runs import last_run, mark_dead_runs
 
         with Store.open(store_path) as store:
+            mark_dead_runs(store, self.project)  # a killed run is not shown as running
             rows = {name: last_run(store, name) for name in self.crew_names()}
         return {k: v for k, v in rows.items() if v is not None}
 
@@ -194,9 +195,10 @@ class Library:
         if not store_path.is_file():
             return []
         from ..store.db import Store
-        from ..store.runs import list_runs
+        from ..store.runs import list_runs, mark_dead_runs
 
         with Store.open(store_path) as store:
+            mark_dead_runs(store, self.project)
             return list_runs(store, crew, limit)
 
     def run(self, run_id: str) -> dict[str, Any] | None:
@@ -207,9 +209,10 @@ class Library:
         if not store_path.is_file():
             return None
         from ..store.db import Store
-        from ..store.runs import RunNotFound, get_run
+        from ..store.runs import RunNotFound, get_run, mark_dead_runs
 
         with Store.open(store_path) as store:
+            mark_dead_runs(store, self.project)
             try:
                 return get_run(store, run_id)
             except RunNotFound:

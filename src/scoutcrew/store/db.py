@@ -141,6 +141,16 @@ migrations: list[str] = [
     );
     ALTER TABLE deliveries ADD COLUMN content_hash TEXT;
     """,
+    # 4: the answers a run was given, so a resumed run is never charged for them again
+    """
+    CREATE TABLE run_answers (
+        run_id TEXT NOT NULL REFERENCES runs (id),
+        key TEXT NOT NULL,              -- hash of the call: model chain, messages, options
+        answer TEXT NOT NULL,           -- JSON: the model's answer and which model gave it
+        created TEXT NOT NULL,
+        PRIMARY KEY (run_id, key)
+    );
+    """,
 ]
 
 

@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, is_dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ScoutcrewError
+from .db import Store
+
+if TYPE_CHECKING:
+    from ..config.project import Project
 
 # The schema lives in store.migrations (migration 2: run history).
 
@@ -57,13 +62,19 @@ class RunRow:
 class RunRecorder:
     """Write one run's record as it happens, so a crash or Ctrl-C loses nothing."""
 
-    def __init__(self, store: Any, run_id: str):
+    def __init__(self, store: Store, run_id: str):
         self.store = store
         self.run_id = run_id
 
     @classmethod
     def start(
-        cls, store: Any, crew: str, *, cfg_hash: str, inputs: dict, options: dict
+        cls,
+        store: Store,
+        crew: str,
+        *,
+        cfg_hash: str,
+        inputs: dict[str, str],
+        options: dict[str, Any],
     ) -> RunRecorder:
         run_id = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
         with store.transaction() as conn:
@@ -89,9 +100,14 @@ class RunRecorder:
                 (self.run_id, position, task, agent, output, now()),
             )
 
-    def call(self, record: Any) -> None:
-        """Store one model call (an llm.CallRecord) with the server's token counts."""
-        data = asdict(record) if hasattr(record, "__dataclass_fields__") else dict(record)
+    def call(self, record: object) -> None:
+        """Store one model call (an llm.CallRecord, or its fields) with the server's counts."""
+        if is_dataclass(record) and not isinstance(record, type):
+            data = asdict(record)
+        elif isinstance(record, dict):
+            data = dict(record)
+        else:
+            raise TypeError(f"not a call record: {record!r}")
         values = [data.get(name) for name in CALL_FIELDS]
         values[CALL_FIELDS.index("ok")] = int(bool(data.get("ok", True)))
         with self.store.transaction() as conn:
@@ -100,6 +116,23 @@ class RunRecorder:
                 f"VALUES (?, {', '.join('?' * len(CALL_FIELDS))})",
                 (self.run_id, *values),
             )
+
+    def calls(self) -> list[dict[str, Any]]:
+        """The model calls recorded for this run so far, oldest first (CallRecord fields)."""
+        rows = self.store.execute(
+            f"SELECT {', '.join(CALL_FIELDS)} FROM llm_calls WHERE run_id = ? ORDER BY id",
+            [self.run_id],
+        )
+        return [dict(row) | {"ok": bool(row["ok"])} for row in rows]
+
+    def replay(self) -> RunAnswers:
+        """The answers this run was given, keyed by call (see llm.runtime's `replay`)."""
+        return RunAnswers(self.store, self.run_id)
+
+    def forget_replay(self) -> None:
+        """Drop the run's kept answers: a finished run is never continued."""
+        with self.store.transaction() as conn:
+            conn.execute("DELETE FROM run_answers WHERE run_id = ?", (self.run_id,))
 
     def finish(self, status: str, *, report: str | None = None, error: str | None = None) -> None:
         with self.store.transaction() as conn:
@@ -110,7 +143,30 @@ class RunRecorder:
             )
 
 
-def mark_stale(store: Any, crew: str) -> int:
+class RunAnswers:
+    """The model answers one run was given: a call asked again by the same run, after a
+    crash or an interrupt, gets its answer back instead of being paid again."""
+
+    def __init__(self, store: Store, run_id: str):
+        self.store = store
+        self.run_id = run_id
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        rows = self.store.execute(
+            "SELECT answer FROM run_answers WHERE run_id = ? AND key = ?", [self.run_id, key]
+        )
+        return json.loads(rows[0]["answer"]) if rows else None
+
+    def put(self, key: str, answer: dict[str, Any]) -> None:
+        with self.store.transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO run_answers (run_id, key, answer, created)"
+                " VALUES (?, ?, ?, ?)",
+                (self.run_id, key, json.dumps(answer), now()),
+            )
+
+
+def mark_stale(store: Store, crew: str) -> int:
     """Mark runs of `crew` still recorded as running as interrupted; call with its lock held."""
     with store.transaction() as conn:
         cursor = conn.execute(
@@ -123,7 +179,7 @@ def mark_stale(store: Any, crew: str) -> int:
     return cursor.rowcount
 
 
-def mark_dead_runs(store: Any, project: Any) -> int:
+def mark_dead_runs(store: Store, project: Project) -> int:
     """Mark runs recorded as running whose process is gone as interrupted; return how many.
 
     Without taking any lock (that could refuse a run starting at the same moment): a running
@@ -166,7 +222,7 @@ def _stamp(iso: str) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def list_runs(store: Any, crew: str | None = None, limit: int = 20) -> list[RunRow]:
+def list_runs(store: Store, crew: str | None = None, limit: int = 20) -> list[RunRow]:
     """The latest runs, newest first, with their token totals."""
     where, params = ("WHERE r.crew = ?", [crew]) if crew else ("", [])
     rows = store.execute(
@@ -179,7 +235,7 @@ def list_runs(store: Any, crew: str | None = None, limit: int = 20) -> list[RunR
     return [RunRow(*row) for row in rows]
 
 
-def get_run(store: Any, run_id: str) -> dict[str, Any]:
+def get_run(store: Store, run_id: str) -> dict[str, Any]:
     """One run with its tasks and calls; `run_id` may be a unique prefix."""
     rows = store.execute("SELECT * FROM runs WHERE id LIKE ? ORDER BY id", [run_id + "%"])
     if not rows:
@@ -205,7 +261,7 @@ def get_run(store: Any, run_id: str) -> dict[str, Any]:
     return run
 
 
-def last_run(store: Any, crew: str) -> RunRow | None:
+def last_run(store: Store, crew: str) -> RunRow | None:
     runs = list_runs(store, crew, limit=1)
     return runs[0] if runs else None
 
@@ -261,7 +317,7 @@ def format_run(run: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def import_run(store: Any, run: dict[str, Any]) -> None:
+def import_run(store: Store, run: dict[str, Any]) -> None:
     """Copy a run record (runs.get_run's shape) into this store, keeping its id."""
     tables = {row[0] for row in store.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     if "runs" not in tables:
@@ -278,7 +334,7 @@ def import_run(store: Any, run: dict[str, Any]) -> None:
             _insert(conn, "llm_calls", {k: v for k, v in call.items() if k != "id"})
 
 
-def _insert(conn: Any, table: str, row: dict[str, Any]) -> None:
+def _insert(conn: sqlite3.Connection, table: str, row: dict[str, Any]) -> None:
     columns = ", ".join(row)
     marks = ", ".join("?" * len(row))
     conn.execute(f"INSERT OR IGNORE INTO {table} ({columns}) VALUES ({marks})", list(row.values()))

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 
 from ..errors import RunFailed
 from ..text.measure import estimate_tokens
-from .group import Story, compact_story, fence, render_story
+from .group import Story
+from .render import compact_story, fence, render_story
 
 MAX_LEVELS = 6
 REDUCE_SYSTEM = (
@@ -26,7 +27,7 @@ REDUCE_SYSTEM = (
     "per fact that matters, similar facts merged, repeats dropped. Copy figures, names and "
     "dates exactly. End every line with the [S#] ids of the sources it comes from, like [S3] "
     "or [S3][S8]. Keep each story's title as a line starting with 'Story:' and say whether it "
-    "is new or updated. Write nothing else."
+    "is new or updated. Keep every 'Sources disagree' line as it is. Write nothing else."
 )
 REDUCE_CUE = (
     "Merge the notes above into at most {lines} lines. Keep the [S#] ids at the end of every line."

@@ -234,3 +234,42 @@ def near_duplicate(item: tuple[str, str, str], feed: int) -> tuple[str, str, str
         link.replace("https://", f"https://mirror{feed}.").rstrip("/") + "-copy",
         (html.replace("</p>", f" Reported by feed {feed}.</p>")),
     )
+
+
+_OPPOSITES = (
+    ("adds", "deprecates"),
+    ("opens", "closes"),
+    ("raises", "cuts"),
+    ("enables", "disables"),
+    ("ships", "delays"),
+    ("starts", "ends"),
+)
+_THINGS = ("CPU backend", "GPU kernel", "plugin API", "cloud tier", "mobile build", "free plan")
+_PEOPLE = ("Ana Ruiz", "Ben Okafor", "Chen Wei", "Dana Levi", "Emil Sato", "Farah Khan")
+
+
+def headline_twins(feed: int, index: int) -> list[tuple[str, str, str]]:
+    """Two different stories whose headlines differ by one word ("Phi-5 adds a CPU backend",
+    "Phi-5 deprecates a CPU backend"), each with its own body, people and figures."""
+    import random
+
+    rng = random.Random(feed * 7919 + index)
+    product = f"{rng.choice(_NAMES)}-{rng.randint(2, 99)}"
+    thing = rng.choice(_THINGS)
+    out = []
+    for side, verb in enumerate(rng.choice(_OPPOSITES)):
+        person = rng.choice(_PEOPLE)
+        users = rng.randint(100, 99_000)
+        day = rng.randint(1, 28)
+        title = f"{product} {verb} a {thing}"
+        body = (
+            f"{person} said on 2026-11-{day:02d} that {product} {verb} its {thing} for "
+            f"{users} users. "
+            + " ".join(
+                " ".join(rng.choice(_VOCAB) for _ in range(rng.randint(9, 14))).capitalize() + "."
+                for _ in range(4)
+            )
+        )
+        link = f"https://twins{feed}.example/{index}/{side}/{product.lower()}"
+        out.append((title, link, f"<p>{body}</p>"))
+    return out

@@ -491,7 +491,7 @@ class SupportIndex:
             union |= doc
             per_source[sid] = round(sum(w for t, w in weights.items() if t in doc) / total, 3)
         score = sum(w for t, w in weights.items() if t in union) / total
-        missing = sorted((t for t in claim_terms if t not in union), key=lambda t: -weights[t])
+        missing = sorted((t for t in claim_terms if t not in union), key=lambda t: (-weights[t], t))
         return score, per_source, missing[:5]
 
 
