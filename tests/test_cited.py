@@ -6,12 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
-from scoutcrew.run.pipeline import RunOptions, run_crew
 
 from scoutcrew.cli import main
 from scoutcrew.config.project import find_project
 from scoutcrew.errors import OutputFormatError
 from scoutcrew.llm.cited import CitedTask, fact_keys, parse_select, parse_write
+from scoutcrew.run.execute import run_crew
+from scoutcrew.run.options import RunOptions
 from scoutcrew.testing.fake_ollama import LLAMACPP_OVERFLOW_ERROR, FakeOllama
 from scoutcrew.testing.scripts import NOTE_MARK, scripted_reader
 

@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from scoutcrew.run.pipeline import RunOptions, run_crew
 
 from scoutcrew.cli import main
 from scoutcrew.config.project import find_project
 from scoutcrew.errors import NotOllama
 from scoutcrew.llm.ledger import UsageLedger
 from scoutcrew.llm.runtime import LLMRuntime
+from scoutcrew.run.execute import run_crew
+from scoutcrew.run.options import RunOptions
 from scoutcrew.testing.fake_ollama import FakeOllama
 from scoutcrew.testing.scripts import scripted_reader
 
