@@ -131,10 +131,9 @@ say.on_call = on_call  # type: ignore[attr-defined]
 
 
 def one_run(project_dir: Path, crew: str, model: str, backend: str, instructions: str) -> dict:
-    from scoutcrew.run.execute import run_crew
-from scoutcrew.run.options import RunOptions
-
     from scoutcrew.config.project import find_project
+    from scoutcrew.run.execute import run_crew
+    from scoutcrew.run.options import RunOptions
 
     started = time.monotonic()
     row: dict = {"crew": crew, "report": False}

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from realmodels import obtain  # noqa: E402
 
 from scoutcrew.config.project import find_project  # noqa: E402
-from scoutcrew.run.execute import run_crew
+from scoutcrew.run.execute import run_crew  # noqa: E402
 from scoutcrew.run.options import RunOptions  # noqa: E402
 
 
