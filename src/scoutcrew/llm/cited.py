@@ -31,9 +31,10 @@ MAX_IDS_PER_SENTENCE = 3
 MAX_SECTIONS = 6
 SENTENCE_CHARS = (20, 400)
 MIN_CLAIM_WORDS = 3
-# A sentence whose ids share no content word with it, but shares this much with another
-# source, is moved to that source.
+# A sentence whose ids hold much less of its words than another source does (CLOSE_OVERLAP
+# below the best), where that source holds at least MOVE_OVERLAP, is moved to that source.
 MOVE_OVERLAP = 0.5
+CLOSE_OVERLAP = 0.25
 
 _IDS_IN_TEXT = re.compile(r"\[\s*S\s?\d+(?:\s*[,;]\s*S?\s?\d+)*\s*\]|\(\s*S\d+\s*\)|\bS\d+\b:?")
 _LABEL = re.compile(r"^\s*(?:\*\*|__)?[^\s:*]{1,24}(?:\*\*|__)?\s*:\s*$")
@@ -321,17 +322,23 @@ def _facts_by_id(prompt: str, ids: list[str]) -> dict[str, set[str]]:
 
 
 def place_ids(claim: str, ids: list[str], facts: dict[str, set[str]]) -> list[str]:
-    """Keep the ids a sentence shares words with; move it to the source it matches when
-    none of its own ids does. Unknown wording (no source text in the prompt) keeps the ids."""
+    """Keep the ids whose sources hold about as much of the sentence as the best one does;
+    move the sentence to the source it matches when none of its own ids does. Unknown
+    wording (no source text in the prompt) keeps the ids."""
     words = set(terms(claim))
     if not words or not facts:
         return ids
     overlap = {sid: len(words & vocab) / len(words) for sid, vocab in facts.items()}
-    kept = [sid for sid in ids if overlap.get(sid, 0) > 0 or sid not in facts]
+    best = max(overlap, key=lambda sid: overlap[sid])
+    top = overlap[best]
+    kept = [
+        sid
+        for sid in ids
+        if sid not in facts or (overlap[sid] > 0 and overlap[sid] >= top - CLOSE_OVERLAP)
+    ]
     if kept:
         return kept
-    best = max(overlap, key=lambda sid: overlap[sid])
-    return [best] if overlap[best] >= MOVE_OVERLAP else ids
+    return [best] if top >= MOVE_OVERLAP else ids
 
 
 def render(sections: list[tuple[str, list[tuple[str, list[str]]]]], style: str) -> str:

@@ -337,6 +337,7 @@ def take_notes(
     result.batches = len(batches)
     lock = threading.Lock()
     models: dict[int, str] = {}
+    one_by_one: list[bool] = []  # set once a batch's answer gave none of its sources a fact
     stop: list[str] = []  # the reason no further batch starts
 
     def ask(batch: list[Source], repair: bool) -> dict[str, list[str]] | str:
@@ -364,13 +365,21 @@ def take_notes(
             if stop:
                 result.unread += [(s, stop[0]) for s in batch]
                 return
+        if one_by_one and len(batch) > 1:  # the model cannot note several sources at once
+            for source in batch:
+                run_batch([source])
+            return
         got = ask(batch, repair=False)
         if isinstance(got, dict):
             missing = [s for s in batch if not got.get(s.id)]
-            if missing:  # one repair: the sources without a fact, asked again on their own
-                again = ask(missing, repair=True)
-                if isinstance(again, dict):
-                    got.update({sid: facts for sid, facts in again.items() if facts})
+            if len(batch) > 1 and len(missing) == len(batch):
+                one_by_one.append(True)  # no fact for any: from now on, one source a call
+            for source in missing:  # one repair: each source without a fact, on its own
+                again = ask([source], repair=True)
+                if isinstance(again, str):
+                    break  # over budget or a model error: the rest stay unread
+                got[source.id] = again.get(source.id) or []
+                with lock:
                     result.repairs += 1
         if isinstance(got, str):
             with lock:
