@@ -45,6 +45,22 @@ def test_code_places_the_markers_and_drops_what_is_not_a_claim() -> None:
     assert "**S#1**:".strip("*") not in cited.markdown and len(cited.dropped) == 3
 
 
+def test_each_sentence_of_a_text_gets_its_own_markers() -> None:
+    text = answer(
+        (
+            ["S1", "S2"],
+            "Northwind Labs released Kestrel-7B under an Apache-2.0 licence. Hospitals in "
+            "Linden cut waiting times by 40 percent. Hospitals in Linden cut waiting times by "
+            "40 percent.",
+        )
+    )
+    cited = parse_write(text, TASK, PROMPT)
+    assert cited.markdown == (
+        "Northwind Labs released Kestrel-7B under an Apache-2.0 licence [S1]. "
+        "Hospitals in Linden cut waiting times by 40 percent [S2]."
+    )
+
+
 def test_an_answer_without_a_cited_claim_is_a_format_error() -> None:
     with pytest.raises(OutputFormatError, match="no cited sentence"):
         parse_write(answer((["S1"], "Here is the digest you asked for.")), TASK, PROMPT)

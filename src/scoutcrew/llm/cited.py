@@ -39,6 +39,7 @@ CLOSE_OVERLAP = 0.25
 _IDS_IN_TEXT = re.compile(r"\[\s*S\s?\d+(?:\s*[,;]\s*S?\s?\d+)*\s*\]|\(\s*S\d+\s*\)|\bS\d+\b:?")
 _LABEL = re.compile(r"^\s*(?:\*\*|__)?[^\s:*]{1,24}(?:\*\*|__)?\s*:\s*$")
 _MARKUP = re.compile(r"[*_`#>]+")
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 _SOURCE_BLOCK = re.compile(r"^\[(S\d+)\][^\n]*\n((?:>[^\n]*\n?)+)", re.M)
 # "Cite it only by id, like [S1]": the id is an example of a format, not a citation.
 _EXAMPLE = re.compile(r"(?:\blike|\be\.g\.|\bsuch as|\bfor example)[\s,:]*$", re.IGNORECASE)
@@ -243,9 +244,7 @@ def parse_write(text: str, task: CitedTask, prompt: str) -> Cited:
         if not isinstance(section, dict):
             continue
         kept: list[tuple[str, list[str]]] = []
-        for sentence in section.get("sentences") or []:
-            if not isinstance(sentence, dict):
-                continue
+        for sentence in _one_claim_each(section.get("sentences") or []):
             ids = [i for i in dict.fromkeys(sentence.get("ids") or []) if i in known]
             claim = clean_claim(str(sentence.get("text") or ""))
             key = " ".join(re.findall(r"\w+", claim.lower()))
@@ -264,6 +263,19 @@ def parse_write(text: str, task: CitedTask, prompt: str) -> Cited:
         why = f" ({len(out.dropped)} were not claims)" if out.dropped else ""
         raise OutputFormatError(f"the answer has no cited sentence{why}")
     out.markdown = render(rendered, task.style)
+    return out
+
+
+def _one_claim_each(sentences: list[Any]) -> list[dict[str, Any]]:
+    """One entry per sentence: a model may write several sentences in one `text`, and each
+    needs its own markers (else all but the last would read as uncited claims)."""
+    out = []
+    for entry in sentences:
+        if not isinstance(entry, dict):
+            continue
+        for piece in _SENTENCE_SPLIT.split(str(entry.get("text") or "")):
+            if piece.strip():
+                out.append({"ids": entry.get("ids") or [], "text": piece})
     return out
 
 
