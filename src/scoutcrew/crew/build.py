@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ..config.plan import Plan, PlannedAgent
 from ..config.schema import fill
 from ..errors import ContextOverflow, cause_of
-from ..llm.cited import CitedTask, most_sentences, style_of
+from ..llm.cited import CitedTask, evidence_ids, most_sentences, source_words, style_of
 from ..llm.crewai_env import import_crewai
 from ..llm.limits import task_output_cap
 
@@ -97,7 +96,8 @@ def build_crew(
 def register_limits(plan: Plan, runtime: LLMRuntime, evidence: str) -> None:
     """Tell the runtime each task's output cap, and which tasks answer cited by construction
     (llm/cited.py): the ids that exist are those of the evidence."""
-    ids = list(dict.fromkeys(re.findall(r"\[(S\d+)\]", evidence)))
+    ids = evidence_ids(evidence)
+    vocab = source_words(evidence, ids)
     for planned in plan.tasks:
         runtime.task_caps[planned.name] = task_output_cap(planned.expected_output)
         agent = plan.agents.get(planned.agent)
@@ -112,6 +112,7 @@ def register_limits(plan: Plan, runtime: LLMRuntime, evidence: str) -> None:
             style=style_of(planned.expected_output),
             max_sentences=most_sentences(planned.expected_output),
             instructions=asked,
+            vocab=vocab,
         )
 
 

@@ -62,6 +62,9 @@ class CitedTask:
     style: str = "prose"  # "prose" | "bullets"
     max_sentences: int = 12
     instructions: str = ""  # the task's own words, to tell an echo of them from a claim
+    # The words each source's notes hold, from the crew's whole evidence: where a sentence's
+    # markers go, whatever part of the evidence this task's prompt carries.
+    vocab: dict[str, set[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -236,7 +239,9 @@ def parse_write(text: str, task: CitedTask, prompt: str) -> Cited:
     if not isinstance(sections, list) or not sections:
         raise OutputFormatError('the answer has no "sections" list')
     known = set(task.ids)
-    facts = _facts_by_id(prompt, task.ids)
+    facts = source_words(prompt, task.ids)
+    for sid, words in task.vocab.items():
+        facts[sid] = facts.get(sid, set()) | words
     out = Cited(markdown="", mode=WRITE)
     rendered: list[tuple[str, list[tuple[str, list[str]]]]] = []
     seen: set[str] = set()
@@ -319,7 +324,17 @@ def is_claim(sentence: str, instructions: str = "") -> bool:
     return True
 
 
-def _facts_by_id(prompt: str, ids: list[str]) -> dict[str, set[str]]:
+def evidence_ids(evidence: str) -> list[str]:
+    """The ids of the sources an evidence text really carries: its source headers and the
+    ids its facts end with, not an instruction's example ("like [S1]")."""
+    found = [m.group(1) for m in _SOURCE_BLOCK.finditer(evidence)]
+    for claim, cited in cited_lines(evidence):
+        if not _EXAMPLE.search(claim):
+            found += cited
+    return list(dict.fromkeys(found))
+
+
+def source_words(prompt: str, ids: list[str]) -> dict[str, set[str]]:
     """The content words each source id carries in the prompt (notes, earlier answers)."""
     known = set(ids)
     out: dict[str, set[str]] = {}
