@@ -26,6 +26,9 @@ def data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, models_cache: Pat
     monkeypatch.delenv("SCOUTCREW_BACKEND", raising=False)
     monkeypatch.delenv("SCOUTCREW_DEBUG", raising=False)
     monkeypatch.setenv("OLLAMA_HOST", "http://127.0.0.1:9")  # nothing listens there
+    # Scripted models answer what each test enqueues: the capability probe's calls would take
+    # those answers, so a run does not probe unless a test turns it on (test_probe.py).
+    monkeypatch.setenv("SCOUTCREW_PROBE", "off")
     return home
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 
 from scoutcrew.testing.fake_ollama import FakeOllama
-from scoutcrew.testing.scripts import copy_project
+from scoutcrew.testing.scripts import copy_project, free_text_tasks, scripted_reader
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,11 +52,16 @@ class Site:
         return self.root / "reports"
 
     def env(self, **extra: str) -> dict[str, str]:
-        return {**os.environ, "SCOUTCREW_HOME": str(self.home), **extra}
+        # The scripted model answers the crew: no capability probe (see conftest.py).
+        return {**os.environ, "SCOUTCREW_HOME": str(self.home), "SCOUTCREW_PROBE": "off", **extra}
 
 
 def make_project(dest: Path) -> Path:
-    return copy_project(ROOT, dest)
+    """A project copy whose writer's free text reaches the report as written (the web app's
+    tests feed it hostile text)."""
+    project = copy_project(ROOT, dest)
+    free_text_tasks(project)
+    return project
 
 
 def run_demo(site: Site, ollama_url: str) -> None:
@@ -130,7 +135,9 @@ def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
 
 
 def fake_ollama(reply: object = WRITER_REPLY) -> FakeOllama:
-    return FakeOllama(default_reply=reply)  # type: ignore[arg-type]
+    """The fake model: notes as a careful reader takes them, `reply` for the crew's tasks."""
+    crew = reply if callable(reply) else (lambda _request: reply)
+    return FakeOllama(default_reply=scripted_reader(crew))  # type: ignore[arg-type]
 
 
 def mcp_params(site: Site, **env: str):  # -> mcp.StdioServerParameters

@@ -18,6 +18,7 @@ from scoutcrew.scale.ray_cluster import collect
 from scoutcrew.store.db import Store
 from scoutcrew.store.runs import RunRecorder, get_run
 from scoutcrew.testing.fake_ollama import FakeOllama
+from scoutcrew.testing.scripts import scripted_reader
 
 ANSWER = "Local inference got faster this month [S1]."
 GHOST_AGENT = (
@@ -30,8 +31,11 @@ GHOST_TASK = (
 )
 
 
-def reply(request: dict) -> str:
+def crew_reply(request: dict) -> str:
     return "Final Answer: " + ANSWER
+
+
+reply = scripted_reader(crew_reply)  # notes as a careful reader takes them, then the crew
 
 
 def crew_of(request: dict, crews: list[str]) -> str | None:

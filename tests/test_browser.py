@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from servekit import Server, Site, fake_ollama
 
+from scoutcrew.testing.scripts import free_text_tasks
+
 CHROMIUM = os.environ.get("SCOUTCREW_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
     "--headless",
@@ -43,6 +45,7 @@ def test_run_a_crew_from_the_page_watch_it_finish_and_read_its_flags(
 ) -> None:
     from playwright.sync_api import expect
 
+    free_text_tasks(project_dir)  # the writer's hostile text reaches the report
     site = Site(project_dir, data_home)
     with fake_ollama() as ollama:
         server = Server(site, "--backend", "ollama", env=site.env(OLLAMA_HOST=ollama.url))

@@ -200,12 +200,32 @@ def test_overflow_escalates_to_a_longer_context_model(fake):
     long = [{"role": "user", "content": "evidence " * 2000}]  # ~4500 tokens > 2048
     _, _, spec = rt.complete(["ollama/small:1b", "ollama/big:14b"], long, task="analyse")
     assert spec == "ollama/big:14b"
-    first, second = fake.chat_requests
-    assert first["json"]["options"]["num_ctx"] == 2048
-    assert second["json"]["options"]["num_ctx"] == 32768
+    # A prompt that would overflow is never sent: the small model saw no request.
+    (sent,) = fake.chat_requests
+    assert sent["json"]["model"] == "big:14b" and sent["json"]["options"]["num_ctx"] == 32768
     failed, ok = rt.ledger.records
-    assert not failed.ok and "exceeds the context length" in failed.error
+    assert not failed.ok and failed.error.startswith("not sent: ")
+    assert "does not fit small:1b with num_ctx 2048" in failed.error
     assert ok.ok and ok.fallback_from == "ollama/small:1b"
+
+
+@pytest.mark.parametrize(
+    "status, wording",
+    [
+        (400, "the input length exceeds the context length"),  # Ollama
+        (500, "request (5000 tokens) exceeds the available context size (4096 tokens), try "
+         "increasing it"),  # llama.cpp's server behind a proxy
+        (500, "This model's maximum context length is 4096 tokens"),  # OpenAI-compatible
+    ],
+)  # fmt: skip
+def test_an_overflow_in_any_wording_is_named_and_never_retried(fake, status, wording):
+    # Fits by scoutcrew's estimate, not by the server's tokenizer: the server refuses it.
+    fake.fail_next(status, wording, times=4)
+    rt = runtime(fake)
+    with pytest.raises(ContextOverflow) as caught:
+        rt.complete(["ollama/small:1b"], MESSAGES, task="write")
+    assert len(fake.chat_requests) == 1  # not retried
+    assert "does not fit small:1b" in str(caught.value) and wording in str(caught.value)
 
 
 def test_overflow_at_the_end_of_the_chain_fails_clearly(fake):
@@ -314,7 +334,7 @@ def test_overflow_escalates_to_a_model_with_its_own_longer_context(fake):
     _, text, spec = rt.complete(chain, long, model_options=llm_options)
     assert spec == "ollama/big:14b" and text
     sent = [r["json"]["options"]["num_ctx"] for r in fake.chat_requests]
-    assert sent == [1024, 32768]
+    assert sent == [32768]  # the prompt did not fit 1024: not sent to the small model
     assert rt.ledger.records[-1].fallback_from == "ollama/small:1b"
 
 

@@ -11,7 +11,7 @@ from mcp import ClientSession
 from mcp.client.stdio import stdio_client
 from servekit import Site, fake_ollama, mcp_params
 
-from scoutcrew.testing.scripts import crew_requests
+from scoutcrew.testing.scripts import crew_requests, free_text_tasks
 
 
 def _result(call: Any) -> Any:
@@ -25,6 +25,7 @@ def _result(call: Any) -> Any:
 def test_mcp_lists_crews_runs_the_demo_reads_and_searches_reports(
     project_dir: Path, data_home: Path
 ) -> None:
+    free_text_tasks(project_dir)  # the writer's hostile text reaches the report
     site = Site(project_dir, data_home)
 
     async def scenario(ollama_url: str) -> dict[str, Any]:

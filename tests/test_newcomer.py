@@ -19,13 +19,16 @@ from scoutcrew.run.options import RunOptions
 from scoutcrew.store.db import Store
 from scoutcrew.store.runs import get_run, list_runs
 from scoutcrew.testing.fake_ollama import FakeOllama
-from scoutcrew.testing.scripts import NOTE_MARK
+from scoutcrew.testing.scripts import NOTE_MARK, scripted_reader
 
 SCOUTCREW = str(Path(sys.executable).with_name("scoutcrew"))
 
 
-def reply(body: dict) -> str:
+def crew_reply(body: dict) -> str:
     return "Final Answer: - Most labs still publish RSS or Atom feeds [S1]"
+
+
+reply = scripted_reader(crew_reply)  # notes as a careful reader takes them, then the crew
 
 
 @pytest.fixture

@@ -158,10 +158,17 @@ def test_model_errors_leave_sources_unread() -> None:
 @pytest.mark.parametrize(
     "text, ids, expected",
     [
-        ("- Fact one here [S1]\n- Fact two here [S2].", ["S1", "S2"], {"S1": 1, "S2": 1}),
-        ("* Shared fact for both [S1][S2]", ["S1", "S2"], {"S1": 1, "S2": 1}),
+        (
+            "- Acme released Falcon-7B on Monday [S1]\n- Rain closed the Linden harbour [S2].",
+            ["S1", "S2"],
+            {"S1": 1, "S2": 1},
+        ),
+        ("* Both labs shared their benchmark suite [S1][S2]", ["S1", "S2"], {"S1": 1, "S2": 1}),
         ("A fact with no id at all", ["S4"], {"S4": 1}),
-        ("A fact with no id at all\nAnother [S9]", ["S1", "S2"], {"S1": 0, "S2": 0}),
+        ("A fact with no id at all\nAnother one entirely [S9]", ["S1", "S2"], {"S1": 0, "S2": 0}),
+        # A header names the source of the lines under it; it is not a fact itself.
+        ("[S2] 2026-11-21\n- Rain closed the Linden harbour", ["S1", "S2"], {"S1": 0, "S2": 1}),
+        ("**S1**:\n\n-   \n- .", ["S1", "S2"], {"S1": 0, "S2": 0}),
     ],
 )
 def test_parse_facts(text: str, ids: list[str], expected: dict[str, int]) -> None:
@@ -223,4 +230,37 @@ def test_an_answer_without_any_fact_is_not_a_reading() -> None:
         notes = take_notes(sources, reader=runtime_reader(runtime, [MODEL]))
         runtime.close()
     assert len(notes) == 0
-    assert {reason for _s, reason in notes.unread} == {"model error: no facts in the answer"}
+    # One repair (each source asked again on its own), then code: not read, counted.
+    assert {reason for _s, reason in notes.unread} == {"no fact in the model's note"}
+    assert len(server.chat_requests) == 1 + 5 and notes.repairs == 5
+
+
+def test_a_small_model_s_note_is_read_by_its_sources(tmp_path: Path) -> None:
+    """What SmolLM2 wrote: a header line, a blank fact, a fact under the wrong id, an echo
+    of the prompt. Each fact lands with its own source; a source with none stays unread,
+    is counted by reason, and is not cached."""
+    sources = [source(1), source(2), source(3, "Rain is expected over the harbour all week.")]
+    answer = (
+        "[S1] 2026-11-21\n"
+        "- Lab 2 released model M2 with 2.2 billion parameters [S1]\n"
+        "- [S2]\n"
+        "- Lab 1 released model M1 with 1.1 billion parameters\n"
+        "- Write one fact per line and end every line with the id of its source [S3]\n"
+    )
+    with FakeOllama(default_reply=answer) as server, Store.open(tmp_path / "s.sqlite") as store:
+        runtime = LLMRuntime(ledger=UsageLedger(), backend="ollama", hosts=[server.url])
+        notes = take_notes(sources, reader=runtime_reader(runtime, [MODEL]), store=store)
+        runtime.close()
+        cached = store.execute("SELECT url FROM notes")
+        repairs = len(server.chat_requests) - 1
+    by_id = {n.source_id: n.facts for n in notes}
+    assert by_id == {
+        "S1": ["Lab 1 released model M1 with 1.1 billion parameters"],
+        "S2": ["Lab 2 released model M2 with 2.2 billion parameters"],
+    }
+    assert [(s.id, why) for s, why in notes.unread] == [("S3", "no fact in the model's note")]
+    assert repairs == 1  # S3 was asked again on its own, once
+    assert sorted(row["url"] for row in cached) == [
+        "https://news.example/1",
+        "https://news.example/2",
+    ]

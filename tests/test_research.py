@@ -545,6 +545,56 @@ def test_the_runs_own_budget_also_stops_the_loop(
     assert 0 < loop_prompt <= 700
 
 
+def test_a_small_model_s_plan_and_reflection_are_read_as_meant(
+    project_dir: Path, web: FakeSearxng, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Junk queries ("...", "S2") are refused and repaired; a reflection that names its
+    sub-questions by their text is read by id, with no repair turn."""
+    junk = json.dumps(
+        {
+            "sub_questions": [
+                {"question": q, "queries": ["...", "S2"] if i == 0 else [query]}
+                for i, (q, query, _w) in enumerate(QUESTIONS)
+            ]
+        }
+    )
+    answers = iter([junk])
+
+    def by_text(body: dict) -> str:
+        data = json.loads(reflect_answer(body))
+        names = {f"Q{i}": q for i, (q, _query, _w) in enumerate(QUESTIONS, start=1)}
+        for item in data["answered"] + data["gaps"]:
+            item["question"] = names[item["question"]].upper()  # the text, not the id
+        return json.dumps(data)
+
+    with FakeOllama(
+        default_reply=brain(plan=lambda b: next(answers, plan_json()), reflect=by_text)
+    ) as fake:
+        monkeypatch.setenv("OLLAMA_HOST", fake.url)
+        assert run_brief(project_dir, research_crew(project_dir, web.url)) == 0
+        plan_repair = fake.chat_requests[1]["json"]["messages"][-1]["content"]
+        seen = kinds(fake)
+    assert "'...', 'S2' is not a web search query" in plan_repair
+    assert seen.count("plan") == 2 and seen.count("reflect") == 2  # no reflect repaired
+    state = state_of(project_dir, last_run(project_dir)["id"])
+    assert not {"...", "S2"} & {s["query"] for s in state["searches"]}
+    assert state["reflections"][0]["gaps"][0]["question"] == "Q2"
+    assert state["reflections"][0]["by"] == "ollama/qwen3:8b"
+
+
+def test_search_failures_and_model_failures_are_told_apart() -> None:
+    from scoutcrew.research.run import no_sources_message
+
+    pages = [{"status": "not noted: model error: boom"}, {"status": "not noted: over budget"}]
+    searched = [{"query": "q", "results": 4, "failed": False}]
+    model = no_sources_message({"searches": searched, "pages": pages}, "brief", "R1")
+    assert "the search worked, the model did not" in model and "1 model error" in model
+    assert "search backend" not in model
+    failed = [{"query": "q", "results": 0, "failed": True}]
+    search = no_sources_message({"searches": failed, "pages": []}, "brief", "R1")
+    assert "every search" in search and "search backend" in search
+
+
 def test_killed_right_after_a_search_the_run_resumes_and_reads_its_pages(
     project_dir: Path, web: FakeSearxng, data_home: Path
 ) -> None:

@@ -19,6 +19,7 @@ from scoutcrew.errors import ConfigError
 from scoutcrew.run.execute import run_crew
 from scoutcrew.run.options import RunOptions
 from scoutcrew.testing.fake_ollama import FakeOllama
+from scoutcrew.testing.scripts import free_text_tasks, scripted_reader
 
 
 def prompt_text(body: dict) -> str:
@@ -63,9 +64,14 @@ class Script:
             return "Final Answer: " + self.digest()
         if "name the 2 to 4 themes" in text:
             return "Final Answer: Theme: local inference gets cheaper [S1]."
+        return "Final Answer: - Kestrel-7B reads 128k tokens [S1]"
+
+    def notes(self, request: dict) -> str:
+        """Notes as a careful reader takes them; remember which [S#] each item got."""
+        text = prompt_text(request)
         for sid, title in re.findall(r"^\[(S\d+)\] [^\n]*\n> ([^\n]*)", text, re.M):
             self.ids[sid] = title
-        return "Final Answer: - Kestrel-7B reads 128k tokens [S1]"
+        return scripted_reader(self)(request)
 
     def repair_answer(self, text: str) -> str:
         k, p, a = (self.sid(w) for w in ("Kestrel", "Prompt caching", "agent failures"))
@@ -82,7 +88,8 @@ class Script:
 
 def run(project_dir: Path, tmp_path: Path, monkeypatch, script: Script, verify: str = ""):
     (project_dir / "crews" / "checked.yaml").write_text(CREW + verify)
-    with FakeOllama(default_reply=script) as server:
+    free_text_tasks(project_dir)  # the claim check of free text, as a crew may ask for it
+    with FakeOllama(default_reply=script.notes) as server:
         monkeypatch.setenv("OLLAMA_HOST", server.url)
         result = run_crew(
             find_project(project_dir),

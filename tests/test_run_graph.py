@@ -115,6 +115,7 @@ def cli(project_dir: Path, home: Path, ollama: str, *args: str) -> subprocess.Po
         "OLLAMA_HOST": ollama,
         "SCOUTCREW_HOME": str(home),
         "PYTHONPATH": str(ROOT / "src"),
+        "SCOUTCREW_PROBE": "off",  # the gate counts every call: no capability probe
     }
     return subprocess.Popen(
         [sys.executable, "-m", "scoutcrew.cli", "--project", str(project_dir), *args],

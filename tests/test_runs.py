@@ -15,6 +15,7 @@ from scoutcrew.run.options import RunOptions
 from scoutcrew.store.db import Store
 from scoutcrew.store.runs import get_run, list_runs
 from scoutcrew.testing.fake_ollama import FakeOllama, count_prompt_tokens
+from scoutcrew.testing.scripts import free_text_tasks, scripted_reader
 
 EVIL = "http://evil.example/free-gpu-credits"
 
@@ -38,7 +39,7 @@ def scripted(body: dict) -> str:
 
 @pytest.fixture
 def server(monkeypatch: pytest.MonkeyPatch):
-    with FakeOllama(default_reply=scripted) as fake:
+    with FakeOllama(default_reply=scripted_reader(scripted)) as fake:
         monkeypatch.setenv("OLLAMA_HOST", fake.url)
         yield fake
 
@@ -73,15 +74,10 @@ def test_run_record_matches_server_counts_and_rerun_is_free(
     # Every call recorded with the server's own token counts, agent and task.
     server_counts = [count_prompt_tokens(r["json"]["messages"]) for r in server.chat_requests]
     assert [c["prompt_tokens"] for c in run["calls"]] == server_counts
-    # The claim check sent the digest's unsupported sentence back to the writer once: that
-    # call is recorded like any other.
-    assert [c["task"] for c in run["calls"]] == [
-        "notes",
-        "collect",
-        "analyse",
-        "write_digest",
-        "repair",
-    ]
+    # The writer cited the feed-readers sentence to [S1]; code placed its marker on the
+    # source it matches, so the claim check has nothing to send back (no repair call).
+    assert [c["task"] for c in run["calls"]] == ["notes", "collect", "analyse", "write_digest"]
+    assert "Feed readers remain a cheap input for research agents [S3]." in report.read_text()
     assert {c["agent"] for c in run["calls"]} == {"reader", "researcher", "analyst", "writer"}
 
     assert main(["--project", str(project_dir), "runs"]) == 0
@@ -106,6 +102,7 @@ def test_run_record_matches_server_counts_and_rerun_is_free(
 def test_injected_link_is_flagged_and_not_live(
     project_dir: Path, server: FakeOllama, tmp_path: Path
 ) -> None:
+    free_text_tasks(project_dir)  # a writer asked for free text repeats the injected link
     result = run_crew(
         find_project(project_dir), "demo", RunOptions(backend="ollama", output_dir=tmp_path)
     )
@@ -128,7 +125,7 @@ def test_failed_run_resumes_from_first_unfinished_task(
         return scripted(body)
 
     project = find_project(project_dir)
-    with FakeOllama(default_reply=flaky) as fake:
+    with FakeOllama(default_reply=scripted_reader(flaky)) as fake:
         monkeypatch.setenv("OLLAMA_HOST", fake.url)
         with pytest.raises(LLMError):
             run_crew(project, "demo", RunOptions(backend="ollama"))

@@ -507,6 +507,7 @@ def test_real_daemon_runs_a_crew_every_minute_and_locks_out_a_manual_run(
 ) -> None:
     """`scoutcrew schedule run` writes a report within ~a minute; a manual run is refused."""
     from scoutcrew.testing.fake_ollama import FakeOllama
+    from scoutcrew.testing.scripts import scripted_reader
 
     release = threading.Event()
     held = threading.Event()
@@ -515,7 +516,8 @@ def test_real_daemon_runs_a_crew_every_minute_and_locks_out_a_manual_run(
         # Hold the scheduled run inside its first model call until the manual run was tried.
         held.set()
         release.wait(60)
-        return "Final Answer: Local inference got faster this month [S1]."
+        answer = "Final Answer: Local inference got faster this month [S1]."
+        return str(scripted_reader(lambda _r: answer)(request))
 
     write_crew(demo_only, 'schedule: "* * * * *"')
     project = find_project(demo_only)

@@ -283,6 +283,10 @@ def test_num_ctx_512_with_200_items_reports_only_what_was_read(
         assert delivered(project_dir, "news") == set()
         assert len(requests_of(ollama)["notes"]) > 20  # the map step did read in small pieces
         return
+    if result.status == "partial":  # the crew's prompts did not fit: a report of what was
+        assert "Not written" in Path(result.report).read_text()  # done, and nothing reported
+        assert delivered(project_dir, "news") == set()
+        return
     read = {s["url"] for s in report_json(result)["sources"]}
     assert delivered(project_dir, "news") == read
     assert len(read) == 200

@@ -146,6 +146,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("doctor", help="check each backend and the models the crews use")
     p.add_argument("--model", metavar="SPEC[,SPEC...]", help="check these models instead")
     p.add_argument("--backend", choices=["auto", "ollama", "embedded"], help="default: auto")
+    p.add_argument(
+        "--probe",
+        metavar="MODEL",
+        help="measure what a model can do (JSON schema, ids, output cap, tools, context, speed)",
+    )
     p.set_defaults(func=cmd_doctor)
 
     from .commands.batch import add_batch_command
@@ -376,11 +381,16 @@ def cmd_resume(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from .config.models import parse_model_override
     from .config.schema import crew_chains, load_config
-    from .llm.doctor import format_doctor, run_doctor
+    from .llm.doctor import format_doctor, probe_lines, run_doctor
     from .llm.ledger import UsageLedger
     from .run.execute import make_runtime
 
     project = _project(args)
+    if args.probe:
+        runtime = make_runtime(project, args.backend, UsageLedger())
+        lines = probe_lines(runtime, parse_model_override(args.probe))
+        print(format_doctor(lines))
+        return 0 if all(line.ok for line in lines) else 1
     if args.model:
         specs = parse_model_override(args.model)
         chains = {"--model": [specs]}

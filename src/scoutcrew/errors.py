@@ -6,6 +6,10 @@ exit in one place (cli.main). Set SCOUTCREW_DEBUG=1 or pass --debug to see the t
 
 from __future__ import annotations
 
+from typing import TypeVar
+
+E = TypeVar("E", bound=BaseException)
+
 
 class ScoutcrewError(Exception):
     """Something went wrong that the user can fix; the message says how."""
@@ -60,6 +64,10 @@ class OllamaFailing(LLMError):
 
 class OllamaNotResponding(LLMError):
     """Ollama accepted the connection but did not answer (wedged or overloaded)."""
+
+
+class NotOllama(LLMError):
+    """The server at OLLAMA_HOST answers HTTP but does not speak Ollama's native API."""
 
 
 class StreamDropped(LLMError):
@@ -169,3 +177,15 @@ class RunPartial(ScoutcrewError):
     """The run wrote a partial report: some new items were not read (budget or errors)."""
 
     exit_code = 3
+
+
+def cause_of(exc: BaseException, kind: type[E]) -> E | None:
+    """The first exception of `kind` in `exc`'s chain of causes (crewai wraps ours)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kind):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None

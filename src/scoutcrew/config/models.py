@@ -142,10 +142,16 @@ class AgentConfig(Strict):
 
 
 class TaskOutputConfig(Strict):
-    """How a task's output appears in the report."""
+    """How a task's output appears in the report, and how the model is asked for it.
+
+    format: `cited` (the model answers in JSON, each sentence with the ids it rests on, and
+    code writes the Markdown and its [S#] markers), or `text` (free text, checked as it is).
+    Unset: cited for a task that asks for [S#] ids, text otherwise.
+    """
 
     in_report: bool | None = None
     heading: str | None = None
+    format: Literal["cited", "text"] | None = None
 
 
 class TaskConfig(Strict):

@@ -27,6 +27,7 @@ class PlannedTask:
     context: list[str]
     in_report: bool
     heading: str
+    format: str = "text"  # "cited" (JSON with ids, Markdown by code) or "text"
 
 
 @dataclass
@@ -146,6 +147,7 @@ def build_plan(
                 context=list(t.context),
                 in_report=in_report,
                 heading=t.output.heading or task_name.replace("_", " ").replace("-", " ").title(),
+                format=t.output.format or _default_format(t.description, t.expected_output),
             )
         )
     sources = crew.sources.model_copy(
@@ -166,6 +168,11 @@ def build_plan(
         title=title,
         project=config.project,
     )
+
+
+def _default_format(description: str, expected_output: str) -> str:
+    """Cited when the task asks for [S#] ids, free text otherwise."""
+    return "cited" if "[S#]" in description + expected_output else "text"
 
 
 def parse_inputs(pairs: list[str]) -> dict[str, str]:

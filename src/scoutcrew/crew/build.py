@@ -10,7 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..config.plan import Plan, PlannedAgent
 from ..config.templates import fill
+from ..errors import ContextOverflow, cause_of
+from ..llm.cited import CitedTask, evidence_ids, most_sentences, source_words, style_of
 from ..llm.crewai_env import import_crewai
+from ..llm.limits import task_output_cap
 
 if TYPE_CHECKING:
     from ..llm.runtime import LLMRuntime
@@ -58,6 +61,7 @@ def build_crew(
         name: _agent(crewai, spec, runtime, root, focus) for name, spec in plan.agents.items()
     }
     tasks: dict[str, Any] = {}
+    register_limits(plan, runtime, evidence)
     for planned in plan.tasks:
         context = [tasks[name] for name in planned.context]
         task = crewai.Task(
@@ -91,6 +95,29 @@ def build_crew(
         cache=False,
         **kwargs,
     )
+
+
+def register_limits(plan: Plan, runtime: LLMRuntime, evidence: str) -> None:
+    """Tell the runtime each task's output cap, and which tasks answer cited by construction
+    (llm/cited.py): the ids that exist are those of the evidence."""
+    ids = evidence_ids(evidence)
+    vocab = source_words(evidence, ids)
+    for planned in plan.tasks:
+        runtime.task_caps[planned.name] = task_output_cap(planned.expected_output)
+        agent = plan.agents.get(planned.agent)
+        if planned.format != "cited" or not ids or (agent is not None and agent.tools):
+            runtime.cited_tasks.pop(planned.name, None)
+            continue
+        asked = planned.description.replace("{evidence}", "") + " " + planned.expected_output
+        runtime.cited_tasks[planned.name] = CitedTask(
+            name=planned.name,
+            ids=ids,
+            agent=planned.agent,
+            style=style_of(planned.expected_output),
+            max_sentences=most_sentences(planned.expected_output),
+            instructions=asked,
+            vocab=vocab,
+        )
 
 
 def _agent(
@@ -130,3 +157,20 @@ def build_tools(names: list[str], project_root: Path) -> list[Any]:
     from .tools import make_tools
 
     return make_tools(names, project_root)
+
+
+def crew_stop(exc: BaseException) -> ContextOverflow | None:
+    """The context overflow that stopped a crew's tasks (crewai wraps our errors), or None.
+
+    An overflow is not retried and no model of the chain fits the prompt: the run then
+    publishes what its finished tasks wrote, marks the rest not written, and ends partial.
+    """
+    return cause_of(exc, ContextOverflow)
+
+
+def not_written(task: str, stop: ContextOverflow) -> str:
+    """The section text of a task the run could not write (scoutcrew's words, not a claim)."""
+    return (
+        f"_Not written: task {task} stopped because its prompt did not fit the model's "
+        "context (see Models). The sources stay new for the next run._"
+    )

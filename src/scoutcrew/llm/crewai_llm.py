@@ -12,6 +12,7 @@ from typing import Any
 from ..errors import OutputFormatError
 from .crewai_env import quiet_telemetry
 from .ollama import message_text
+from .writer import write_cited
 
 FINAL_ANSWER = "Final Answer:"
 # crewai's text tool format always spells this out; a prompt without it has no tools.
@@ -50,19 +51,46 @@ def build_llm_class() -> type:
             messages = [dict(m) for m in messages]
             task = _task_name(from_task)
             agent = self.agent_name or getattr(from_agent, "role", None)
+            options, model_options = _capped(
+                self.options, self.model_options, self._runtime.task_caps.get(task or "")
+            )
+            cited = self._runtime.cited_tasks.get(task or "")
+            if (
+                cited is not None
+                and not tools
+                and response_model is None
+                and cited.agent in (None, self.agent_name)  # not a manager's delegation
+                and not any(_TOOL_FORMAT_MARKER in message_text(m.get("content")) for m in messages)
+            ):
+                # A writing task: cited by construction (llm/cited.py), the Markdown by code.
+                result, value, _spec, _made = write_cited(
+                    self._runtime,
+                    self.chain or [self.model],
+                    messages,
+                    cited,
+                    options=options,
+                    model_options=model_options or None,
+                    agent=agent,
+                )
+                self._track_usage(result)
+                return (
+                    f"{FINAL_ANSWER} {value}"
+                    if _needs_final_answer_marker(messages, tools, from_agent)
+                    else value
+                )
             validate = _validator(response_model) if response_model is not None else None
             fmt = response_model.model_json_schema() if response_model is not None else None
             result, value, _spec = self._runtime.complete(
                 self.chain or [self.model],
                 messages,
-                options=self.options,
+                options=options,
                 tools=tools or None,
                 stop=list(self.stop_sequences) or None,
                 response_format=fmt,
                 validate=validate,
                 agent=agent,
                 task=task,
-                model_options=self.model_options or None,
+                model_options=model_options or None,
             )
             self._track_usage(result)
             if result.tool_calls and tools:
@@ -106,7 +134,11 @@ def build_llm_class() -> type:
             return result if result is not None else calls
 
         def supports_function_calling(self) -> bool:
-            return self._runtime.supports_tools((self.chain or [self.model])[0])
+            spec = (self.chain or [self.model])[0]
+            profile = self._runtime.profile(spec)
+            if profile is not None and profile.native_tools is not None:
+                return profile.tools  # measured, not what the server declares
+            return bool(self._runtime.supports_tools(spec))
 
         def supports_stop_words(self) -> bool:
             return True
@@ -125,6 +157,20 @@ def build_llm_class() -> type:
             return sum(len(str(m.get("content") or "")) for m in messages) // 4
 
     return ScoutcrewLLM
+
+
+def _capped(
+    options: dict[str, Any], model_options: dict[str, dict[str, Any]], cap: int | None
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The task's output cap as num_predict, where the agent sets none of its own."""
+    if not cap:
+        return options, model_options
+    capped = {**options, "num_predict": options.get("num_predict") or cap}
+    per_model = {
+        spec: {**own, "num_predict": own.get("num_predict") or cap}
+        for spec, own in model_options.items()
+    }
+    return capped, per_model
 
 
 def _as_crewai_tool_calls(calls: list[dict]) -> list[dict]:

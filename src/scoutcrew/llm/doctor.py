@@ -153,8 +153,65 @@ def _doctor_model(runtime: LLMRuntime, spec: ModelSpec) -> DoctorLine:
     ctx = runtime.num_ctx(spec.raw)
     caps = ", ".join(info.capabilities)
     tools = "native tools" if "tools" in info.capabilities else "no native tools (text only)"
+    # A listed model is not a model that answers: ask it for one token.
+    answered = answers(runtime, spec.raw)
+    if answered is not None:
+        return DoctorLine(
+            spec.raw,
+            f"listed, but it does not answer: {answered}",
+            ok=False,
+            level="error",
+            fix=f"check `ollama ps` and the server's log; `ollama run {spec.name}` shows why",
+        )
     return DoctorLine(
         spec.raw,
-        f"pulled; context length {info.context_length or 'unknown'}, num_ctx used {ctx}; "
+        f"answers; context length {info.context_length or 'unknown'}, num_ctx used {ctx}; "
         f"capabilities: {caps}; {tools}",
     )
+
+
+def answers(runtime: LLMRuntime, spec: str) -> str | None:
+    """None when the model answers a one-token request, else why it does not."""
+    try:
+        runtime.complete(
+            [spec],
+            [{"role": "user", "content": "Say OK."}],
+            options={"num_predict": 1, "temperature": 0.0},
+            task="doctor",
+            agent="doctor",
+        )
+    except LLMError as exc:
+        return str(exc)
+    return None
+
+
+def probe_lines(runtime: LLMRuntime, specs: list[str]) -> list[DoctorLine]:
+    """`scoutcrew doctor --probe`: measure each model now (and cache what was measured)."""
+    lines = []
+    for spec in specs:
+        if runtime.is_base_model(spec):
+            lines.append(
+                DoctorLine(
+                    spec, "a base model (no chat template): written extractively, not probed"
+                )
+            )
+            continue
+        try:
+            profile = runtime.profile(spec, force=True)
+        except LLMError as exc:
+            lines.append(DoctorLine(spec, f"cannot probe: {exc}", ok=False, level="error"))
+            continue
+        if profile is None:
+            lines.append(
+                DoctorLine(spec, "cannot probe: the model does not answer", ok=False, level="error")
+            )
+            continue
+        problems = "; ".join(profile.problems)
+        lines.append(
+            DoctorLine(
+                spec,
+                profile.summary() + (f" (seen: {problems[:300]})" if problems else ""),
+                level="ok" if profile.follows_schema else "warn",
+            )
+        )
+    return lines

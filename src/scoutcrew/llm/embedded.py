@@ -27,6 +27,7 @@ from typing import Any
 
 from ..errors import ContextOverflow, EmbeddedEngineUnavailable, LLMError, ModelNotFound
 from . import basemodel
+from .limits import is_overflow
 from .ollama import ChatResult
 
 DEFAULT_NAME = "default"
@@ -358,12 +359,15 @@ def chat(
     seed: int | None = None,
     stop: list[str] | None = None,
     focus: str | None = None,
+    json_schema: dict | None = None,
 ) -> ChatResult:
     """Generate an answer with the embedded engine; counts come from the engine itself.
 
     A model without a chat template is prompted as a base model (see basemodel.py), which
     ranks and filters what it passes on by `focus` (the crew's topic); one with a template
-    gets the messages, and llama.cpp applies the template stored in the file.
+    gets the messages, and llama.cpp applies the template stored in the file. A JSON schema
+    constrains a chat model's answer through llama.cpp's grammar (a base model's answers have
+    grammars of their own).
     """
     path = resolve_model_path(name, data_dir)
     before = time.perf_counter()
@@ -403,6 +407,8 @@ def chat(
         request["temperature"] = temperature
     if seed is not None:
         request["seed"] = seed
+    if json_schema is not None:
+        request["json_schema"] = json_schema
     answer = _checked(label, _call(label, server.handle_chat_completions, request))
     usage = answer.get("usage") or {}
     timings = answer.get("timings") or {}
@@ -427,6 +433,10 @@ def _call(label: str, handler: Any, request: dict[str, Any]) -> Any:
         raise LLMError(f"the embedded engine failed on {label}: {exc}") from exc
 
 
+def _get(error: Any, key: str) -> Any:
+    return error.get(key, "?") if isinstance(error, dict) else "?"
+
+
 def _checked(label: str, answer: Any) -> dict[str, Any]:
     """Turn an error answer of the engine into the matching exception."""
     if not isinstance(answer, dict):
@@ -435,10 +445,12 @@ def _checked(label: str, answer: Any) -> dict[str, Any]:
     if not error:
         return answer
     message = error.get("message", str(error)) if isinstance(error, dict) else str(error)
-    if isinstance(error, dict) and error.get("type") == "exceed_context_size_error":
+    if (isinstance(error, dict) and error.get("type") == "exceed_context_size_error") or (
+        is_overflow(message)
+    ):
         raise ContextOverflow(
-            f"the prompt ({error.get('n_prompt_tokens')} tokens) does not fit {label} with "
-            f"num_ctx {error.get('n_ctx')}: shorten the evidence or raise num_ctx for this "
+            f"the prompt ({_get(error, 'n_prompt_tokens')} tokens) does not fit {label} with "
+            f"num_ctx {_get(error, 'n_ctx')}: shorten the evidence or raise num_ctx for this "
             "agent in agents.yaml"
         )
     raise LLMError(f"the embedded engine failed on {label}: {message}")

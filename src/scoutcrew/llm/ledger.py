@@ -38,6 +38,14 @@ class CallRecord:
     fallback_from: str | None = None
     started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
     num_ctx: int | None = None
+    num_predict: int | None = None  # the output cap the call was sent with
+    done_reason: str | None = None  # "stop", or "length" when the cap cut the answer
+    mode: str | None = None  # how a writing task's answer was asked for (see llm/cited.py)
+
+    @property
+    def cut(self) -> bool:
+        """True when the answer stopped at its output cap, not where the model ended it."""
+        return self.done_reason == "length"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

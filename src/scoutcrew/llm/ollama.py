@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import random
+import re
 import socket
 import threading
 import time
@@ -33,6 +34,7 @@ import httpx
 
 from ..errors import RunInterrupted
 from ..text.untrusted import one_line, strip_controls
+from .limits import is_overflow
 
 DEFAULT_HOST = "http://localhost:11434"
 log = logging.getLogger(__name__)
@@ -68,24 +70,36 @@ class RetryPolicy:
 class OllamaAPIError(Exception):
     """Ollama answered with an error status and body."""
 
-    def __init__(self, host: str, status: int, message: str):
+    def __init__(self, host: str, status: int, message: str, path: str = ""):
         self.host = host
         self.status_code = status
         self.message = message
+        self.path = path
         super().__init__(f"Ollama at {host} answered {status}: {message}")
 
     @property
     def retryable(self) -> bool:
-        return self.status_code >= 500
+        # An overflow answered with a 500 (llama.cpp's server, some proxies) is the same
+        # prompt failing the same way again: never retried.
+        return self.status_code >= 500 and not self.is_overflow
 
     @property
     def is_overflow(self) -> bool:
-        text = self.message.lower()
-        return "exceeds the context length" in text or "longer than the context length" in text
+        return is_overflow(self.message)
 
     @property
     def is_model_missing(self) -> bool:
-        return self.status_code == 404 and "not found" in self.message.lower()
+        """Ollama's own answer for a model it does not have ("model 'x' not found")."""
+        return self.status_code == 404 and bool(_MODEL_MISSING.search(self.message))
+
+    @property
+    def is_not_ollama(self) -> bool:
+        """A server without Ollama's route (a proxy, an OpenAI-compatible server, a web
+        server): 404 or 405 for the path itself, not for a model."""
+        return self.status_code in (404, 405, 501) and not self.is_model_missing
+
+
+_MODEL_MISSING = re.compile(r"model\s+['\"]?[^'\"]*['\"]?\s+not found", re.IGNORECASE)
 
 
 class OllamaConnectionFailed(Exception):
@@ -259,8 +273,13 @@ class OllamaClient:
             self._remember(host, failure)
             raise failure from exc
         if response.status_code != 200:
-            raise OllamaAPIError(host, response.status_code, _error_message(response))
-        return str(response.json().get("version", "unknown"))
+            raise OllamaAPIError(
+                host, response.status_code, _error_message(response), "/api/version"
+            )
+        try:
+            return str(response.json().get("version", "unknown"))
+        except (ValueError, AttributeError) as exc:  # a web server's page, not Ollama's JSON
+            raise OllamaAPIError(host, 404, "not Ollama's JSON", "/api/version") from exc
 
     def show(self, model: str, host: str) -> dict:
         return self._json("POST", host, "/api/show", {"model": model})
@@ -285,7 +304,7 @@ class OllamaClient:
                 raise failure from exc
             if response.status_code == 200:
                 return dict(response.json())
-            last = OllamaAPIError(host, response.status_code, _error_message(response))
+            last = OllamaAPIError(host, response.status_code, _error_message(response), path)
             if not last.retryable:
                 raise last
             if attempt < self.retry.attempts:
@@ -399,7 +418,9 @@ class OllamaClient:
                 _set_read_timeout(response, self.timeouts.chunk)
                 if response.status_code != 200:
                     response.read()
-                    raise OllamaAPIError(host, response.status_code, _error_message(response))
+                    raise OllamaAPIError(
+                        host, response.status_code, _error_message(response), "/api/chat"
+                    )
                 for line in response.iter_lines():
                     if time.monotonic() > deadline:
                         raise OllamaTimedOut(

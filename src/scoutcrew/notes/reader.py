@@ -48,6 +48,10 @@ class RuntimeReader:
         self.options = options
         self.num_ctx = runtime.num_ctx(self.models[0], options)
         self.parallel = parallel or host_slots(runtime, self.models[0])
+        # Sources per call: what the model's measured profile allows (one at a time for a
+        # model that mixes their ids up); None: as many as fit.
+        profile = runtime.profile(self.models[0]) if hasattr(runtime, "profile") else None
+        self.max_batch = profile.notes_batch if profile is not None else None
         self.guard = guard
         self.task = task
         self.agent = agent
@@ -58,13 +62,13 @@ class RuntimeReader:
             self.guard.acquire(prompt, max_tokens)
         try:
             options = _with_num_predict(self.options, max_tokens)
-            _result, value, spec = self.runtime.complete(
+            result, value, spec = self.runtime.complete(
                 self.models, messages, options=options, agent=self.agent, task=self.task
             )
         finally:
             if self.guard is not None:
                 self.guard.release(prompt, max_tokens)
-        return Reading(text=str(value), model=spec)
+        return Reading(text=str(value), model=spec, cut=result.done_reason == "length")
 
 
 def runtime_reader(

@@ -42,6 +42,7 @@ from typing import Any, Protocol
 from ..errors import BudgetExhausted, RunInterrupted, ScoutcrewError
 from ..select.pack import PREAMBLE, Source, excerpt
 from ..text.measure import estimate_tokens
+from ..text.terms import terms
 
 PROMPT_VERSION = "notes-1"
 
@@ -54,6 +55,9 @@ NOTE_SYSTEM = (
 NOTE_CUE = (
     "Write the facts of every source above, one per line, each ending with its source id like [S3]."
 )
+REPAIR_CUE = "Your last answer gave no fact for these sources: write their facts now."
+NO_FACT = "no fact in the model's note"
+EARLIER_FAILED = "not read: an earlier batch failed"
 # Output tokens kept free per source of a batch, and the fewest a batch keeps for its answer.
 OUTPUT_PER_SOURCE = 70
 MIN_OUTPUT = 128
@@ -64,14 +68,25 @@ FRAMING_TOKENS = 24
 _TRAILING_IDS = re.compile(r"((?:\s*\[S\d+\])+)[\s.]*$", re.IGNORECASE)
 _ANY_ID = re.compile(r"\[(S\d+)\]", re.IGNORECASE)
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
+_LEAD_LABEL = re.compile(r"^(?:\*\*|__)?(?:fact|note|source|facts)\s*(?:\[S\d+\])?\s*:\s*", re.I)
+_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}(?:[T ][\d:]+Z?)?\b")
+_HEADER_WORDS = {"source", "sources", "fact", "facts", "note", "notes", "id", "date", "title"}
+# A fact shares at least this much of its words with the source it names, or it is moved to
+# the source it shares MOVE_SHARE with; below both it matches no source and is left out.
+MIN_SHARE = 0.4
+MOVE_SHARE = 0.5
+CLOSE_SHARE = 0.2
+ECHO_SHARE = 0.5
 
 
 @dataclass
 class Reading:
-    """What a reader returns: the model's text and the model that wrote it."""
+    """What a reader returns: the model's text, the model that wrote it, and whether the
+    output cap cut the answer."""
 
     text: str
     model: str
+    cut: bool = False
 
 
 class NoteReader(Protocol):
@@ -117,6 +132,7 @@ class Notes:
     calls: int = 0
     cached: int = 0
     batches: int = 0
+    repairs: int = 0  # batches asked again for the sources their answer gave no fact
 
     def __iter__(self) -> Iterator[SourceNote]:
         return iter(self.notes)
@@ -148,10 +164,12 @@ def note_key(source: Source) -> str:
     return digest.hexdigest()
 
 
-def note_messages(sources: Sequence[Source]) -> list[dict[str, str]]:
-    """The chat messages that ask for the notes of one batch of sources."""
+def note_messages(sources: Sequence[Source], repair: bool = False) -> list[dict[str, str]]:
+    """The chat messages that ask for the notes of one batch of sources (`repair`: asked
+    again, after an answer that gave these sources no fact)."""
     body = "\n\n".join(s.render() for s in sources)
-    user = f"{PREAMBLE}\nBEGIN SOURCES\n{body}\nEND SOURCES\n\n{NOTE_CUE}"
+    cue = f"{REPAIR_CUE} {NOTE_CUE}" if repair else NOTE_CUE
+    user = f"{PREAMBLE}\nBEGIN SOURCES\n{body}\nEND SOURCES\n\n{cue}"
     return [{"role": "system", "content": NOTE_SYSTEM}, {"role": "user", "content": user}]
 
 
@@ -162,11 +180,24 @@ def fixed_prompt_tokens() -> int:
     )
 
 
-def parse_facts(text: str, ids: Sequence[str]) -> dict[str, list[str]]:
-    """Split a model's answer into facts per source id; lines naming no id of the batch are
-    kept only when the batch has one source (then the id is not in doubt)."""
+def parse_facts(
+    text: str, ids: Sequence[str], texts: dict[str, str] | None = None
+) -> dict[str, list[str]]:
+    """Split a model's answer into facts per source id.
+
+    A fact names its source by a trailing [S#]; a line that is only an id and a date or a
+    label ("[S1] 2026-11-21", "**S2**:") is a header that names the source of the lines under
+    it, not a fact. Lines naming no id of the batch are kept only when the batch has one
+    source or a header names it. With `texts` (each source's words), a fact is checked
+    against them: one filed under a source it shares no word with goes to the source it
+    matches, and one that matches no source of the batch (an echo of the prompt, an invented
+    line) is left out.
+    """
     wanted = {i.upper() for i in ids}
     facts: dict[str, list[str]] = {i: [] for i in ids}
+    vocab = {sid.upper(): set(terms(body)) for sid, body in (texts or {}).items()}
+    prompt_words = set(terms(f"{NOTE_SYSTEM} {NOTE_CUE} {PREAMBLE} {REPAIR_CUE}"))
+    current: list[str] = list(ids)[:1] if len(ids) == 1 else []
     for raw in text.splitlines():
         line = _BULLET.sub("", raw).strip()
         if not line or line.upper() in {"BEGIN SOURCES", "END SOURCES"}:
@@ -178,20 +209,62 @@ def parse_facts(text: str, ids: Sequence[str]) -> dict[str, list[str]]:
         else:
             named = [i.upper() for i in _ANY_ID.findall(line)]
             fact = _ANY_ID.sub("", line).strip()
-        named = [i for i in named if i in wanted] or (list(ids)[:1] if len(ids) == 1 else [])
-        fact = fact.rstrip(" ;,:-")
-        if len(fact) < 8 or not named:
+        foreign = bool(named) and not any(i in wanted for i in named)
+        named = [i for i in named if i in wanted]
+        fact = _LEAD_LABEL.sub("", fact).strip().strip("*_`").rstrip(" ;,:-").strip()
+        if _is_header(fact):
+            if named:
+                current = named[:1]  # the lines below belong to this source
             continue
+        if foreign:  # it names a source outside this batch: only its words can place it
+            named = [i.upper() for i in ids] if vocab else []
+        named = named or current
+        if not named:
+            continue
+        if vocab:
+            named = _attribute(fact, named, vocab, prompt_words)
         for sid in named:
-            if fact not in facts[sid] and len(facts[sid]) < MAX_FACTS_PER_SOURCE:
-                facts[sid].append(fact)
+            key = next(i for i in ids if i.upper() == sid)
+            if fact not in facts[key] and len(facts[key]) < MAX_FACTS_PER_SOURCE:
+                facts[key].append(fact)
     return facts
 
 
+def _is_header(fact: str) -> bool:
+    """True for what is not a fact: empty, a date, a label, a few words."""
+    words = [w for w in re.findall(r"[A-Za-z][\w'-]*|\d[\d.,%]*", _DATE.sub(" ", fact))]
+    content = [w for w in words if w.lower() not in _HEADER_WORDS]
+    return len(content) < 3
+
+
+def _attribute(
+    fact: str, named: list[str], vocab: dict[str, set[str]], prompt_words: set[str]
+) -> list[str]:
+    """The sources a fact really belongs to: its named ones if it shares words with them,
+    else the one it matches best; none when it matches no source (echo, invention)."""
+    words = set(terms(fact))
+    if not words:
+        return []
+    share = {sid: len(words & v) / len(words) for sid, v in vocab.items()}
+    echo = len(words & prompt_words) / len(words)
+    if echo >= ECHO_SHARE and echo > max(share.values(), default=0.0):
+        return []  # the prompt's own words, not the source's
+    best = max(share, key=lambda sid: share[sid]) if share else ""
+    top = share.get(best, 0.0)
+    # A named source keeps the fact when it holds most of its words, about as many as any.
+    kept = [s for s in named if share.get(s, 0) >= MIN_SHARE and share[s] >= top - CLOSE_SHARE]
+    if kept:
+        return kept
+    if best and top >= MOVE_SHARE:
+        return [best]
+    return []
+
+
 def plan_batches(
-    sources: Sequence[Source], num_ctx: int
+    sources: Sequence[Source], num_ctx: int, most: int | None = None
 ) -> tuple[list[list[Source]], list[Source]]:
-    """Group sources into batches that fill `num_ctx`, each with room for its answer.
+    """Group sources into batches that fill `num_ctx` (at most `most` sources each), each
+    with room for its answer.
 
     A source too long for a batch of its own is shortened to fit (it is one page read in one
     call). Returns (batches, shortened sources).
@@ -209,7 +282,7 @@ def plan_batches(
             shortened.append(source)
             size = estimate_tokens(source.render()) + 2
         out = max(MIN_OUTPUT, OUTPUT_PER_SOURCE * (len(current) + 1))
-        if current and used + size + out > num_ctx:
+        if current and (used + size + out > num_ctx or (most and len(current) >= most)):
             batches.append(current)
             current, used = [], fixed
         current.append(source)
@@ -260,44 +333,67 @@ def take_notes(
         model, facts = hit
         found[source.id] = _note(source, keys[source.id], model, facts, cached=True)
     result.cached = len(found)
-    batches, _shortened = plan_batches(todo, reader.num_ctx)
+    batches, _shortened = plan_batches(todo, reader.num_ctx, getattr(reader, "max_batch", None))
     result.batches = len(batches)
     lock = threading.Lock()
+    models: dict[int, str] = {}
+    one_by_one: list[bool] = []  # set once a batch's answer gave none of its sources a fact
     stop: list[str] = []  # the reason no further batch starts
+
+    def ask(batch: list[Source], repair: bool) -> dict[str, list[str]] | str:
+        """The facts of a batch, or why no further batch should start."""
+        messages = note_messages(batch, repair=repair)
+        try:
+            reading = reader.read(messages, max_tokens=output_tokens_for(batch))
+        except RunInterrupted:
+            raise  # an interrupt stops the run; the batches finished so far are saved
+        except BudgetExhausted as exc:
+            return f"over budget ({exc.limit})"
+        except ScoutcrewError as exc:
+            return f"model error: {_clip(str(exc), 300)}"
+        text = reading.text
+        if getattr(reading, "cut", False):  # the cap cut the last line: it is not a fact
+            text = text.rsplit("\n", 1)[0] if "\n" in text else ""
+        facts = parse_facts(text, [s.id for s in batch], {s.id: _words_of(s) for s in batch})
+        models[id(batch)] = reading.model
+        with lock:
+            result.calls += 1
+        return facts
 
     def run_batch(batch: list[Source]) -> None:
         with lock:
             if stop:
                 result.unread += [(s, stop[0]) for s in batch]
                 return
-        try:
-            reading = reader.read(note_messages(batch), max_tokens=output_tokens_for(batch))
-        except RunInterrupted:
-            raise  # an interrupt stops the run; the batches finished so far are saved
-        except BudgetExhausted as exc:
-            with lock:
-                stop.append(f"over budget ({exc.limit})")
-                result.unread += [(s, f"over budget ({exc.limit})") for s in batch]
+        if one_by_one and len(batch) > 1:  # the model cannot note several sources at once
+            for source in batch:
+                run_batch([source])
             return
-        except ScoutcrewError as exc:
+        got = ask(batch, repair=False)
+        if isinstance(got, dict):
+            missing = [s for s in batch if not got.get(s.id)]
+            if len(batch) > 1 and len(missing) == len(batch):
+                one_by_one.append(True)  # no fact for any: from now on, one source a call
+            for source in missing:  # one repair: each source without a fact, on its own
+                again = ask([source], repair=True)
+                if isinstance(again, str):
+                    break  # over budget or a model error: the rest stay unread
+                got[source.id] = again.get(source.id) or []
+                with lock:
+                    result.repairs += 1
+        if isinstance(got, str):
             with lock:
-                stop.append("not read: an earlier batch failed")
-                result.unread += [(s, f"model error: {_clip(str(exc), 300)}") for s in batch]
+                stop.append(got if got.startswith("over budget") else EARLIER_FAILED)
+                result.unread += [(s, got) for s in batch]
             return
-        facts = parse_facts(reading.text, [s.id for s in batch])
-        if not any(facts.values()):
-            # An answer with no fact for any source of the batch is not a reading of it (a
-            # model that ignored the format, a base model rambling): the batch stays unread.
-            with lock:
-                stop.append("not read: an earlier batch failed")
-                result.unread += [(s, "model error: no facts in the answer") for s in batch]
-            return
+        # A source whose note has no fact was not read: it stays new and is not cached.
+        model = models.get(id(batch), reader.models[0])
         notes = [
-            _note(s, keys[s.id], reading.model, facts.get(s.id, []), cached=False) for s in batch
+            _note(s, keys[s.id], model, got[s.id], cached=False) for s in batch if got.get(s.id)
         ]
         _save(store, notes, prompt_version)
         with lock:
-            result.calls += 1
+            result.unread += [(s, NO_FACT) for s in batch if not got.get(s.id)]
             for note in notes:
                 found[note.source_id] = note
 
@@ -351,6 +447,10 @@ def _note(source: Source, key: str, model: str, facts: list[str], *, cached: boo
         source_tokens=estimate_tokens(source.render()),
         date=source.published.date().isoformat() if source.published else "",
     )
+
+
+def _words_of(source: Source) -> str:
+    return f"{source.title} {source.excerpt}"
 
 
 def _clip(text: str, limit: int = 160) -> str:

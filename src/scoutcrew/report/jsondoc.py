@@ -51,6 +51,13 @@ def report_json(report: Report) -> dict[str, Any]:
             for title, reason in getattr(report.pack, "unread", None) or []
         ],
         "partial": bool(getattr(report.pack, "unread", None)),
+        "cut": sorted(
+            {
+                str(getattr(r, "task", None))
+                for r in report.usage
+                if getattr(r, "done_reason", None) == "length"
+            }
+        ),
         "notes": {
             "model": report.model_notes,
             "evidence": [_note_dict(n) for n in getattr(report.pack, "notes", None) or []],

@@ -55,8 +55,9 @@ class Report:
 
     @property
     def models(self) -> list[str]:
-        """One line per task: the model that wrote it and any fallback on the way."""
-        return model_lines(self.usage)
+        """One line per task: the model that wrote it and any fallback on the way; then what
+        the capability probe measured of each model."""
+        return model_lines(self.usage) + [str(p) for p in self.meta.get("model_profiles") or []]
 
     @property
     def uncited(self) -> list[Any]:
@@ -197,6 +198,7 @@ def model_lines(usage: Sequence[Any]) -> list[str]:
     order: list[tuple[str, str]] = []
     wrote: dict[tuple[str, str], list[str]] = {}
     failed: dict[tuple[str, str], dict[str, str]] = {}
+    how: dict[tuple[str, str], list[str]] = {}  # the writing mode, answers cut at their cap
     for rec in usage:
         key = (str(getattr(rec, "task", None) or "-"), agent_of(rec))
         if key not in wrote:
@@ -206,6 +208,14 @@ def model_lines(usage: Sequence[Any]) -> list[str]:
         if getattr(rec, "ok", True):
             if spec not in wrote[key]:
                 wrote[key].append(spec)
+            said = how.setdefault(key, [])
+            mode = getattr(rec, "mode", None)
+            if mode and f"as {mode}" not in said:
+                said.append(f"as {mode}")
+            if getattr(rec, "done_reason", None) == "length":
+                cut = f"answer cut at its output cap of {getattr(rec, 'num_predict', '?')} tokens"
+                if cut not in said:
+                    said.append(cut)
         else:
             failed[key].setdefault(spec, str(getattr(rec, "error", None) or "failed"))
     lines = []
@@ -218,6 +228,8 @@ def model_lines(usage: Sequence[Any]) -> list[str]:
             line += ", after " + "; ".join(
                 f"{s} failed: {_clip(why, 160)}" for s, why in misses.items()
             )
+        if how.get(key):
+            line += "; written " + "; ".join(how[key])
         lines.append(line)
     return lines
 

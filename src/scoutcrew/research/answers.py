@@ -3,10 +3,14 @@ and reflection, their prompts, a hand-edited plan's check, and what code does wi
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from ..text.terms import terms
 
 # -- the shapes models answer in ---------------------------------------------------------------
 
@@ -39,6 +43,101 @@ class GapAnswer(_Answer):
 class ReflectAnswer(_Answer):
     answered: list[AnsweredQuestion] = Field(default_factory=list)
     gaps: list[GapAnswer] = Field(default_factory=list)
+
+
+_PLACEHOLDER = re.compile(
+    r"^(?:\.+|…|[QS]\d+|query|queries|search|search query|\W*|n/?a|none|todo)$", re.I
+)
+
+
+def junk_query(query: str) -> bool:
+    """True for what is not a web search: "...", an id ("S2", "Q1"), a placeholder, or text
+    with fewer than two words of letters or numbers."""
+    text = " ".join(str(query).split()).strip(" \"'")
+    if _PLACEHOLDER.match(text):
+        return True
+    return len(re.findall(r"[^\W_]{2,}", text)) < 1 or len(text) < 3
+
+
+def check_queries(queries: list[str]) -> None:
+    """Refuse junk queries, naming them, so the repair turn can fix them."""
+    bad = [q for q in queries if junk_query(q)]
+    if bad:
+        raise ValueError(
+            f"{', '.join(repr(q) for q in bad)} is not a web search query: write the words "
+            "to search for"
+        )
+
+
+def resolve_question(name: str, questions: list[dict[str, Any]]) -> str | None:
+    """The id of the sub-question a model named: by its id ("Q2", "q2", "2") or its text
+    (the model wrote the question out); None when it names none of them."""
+    raw = " ".join(str(name).split()).strip(" \"'.:")
+    ids = {q["id"].upper(): q["id"] for q in questions}
+    if raw.upper() in ids:
+        return ids[raw.upper()]
+    if raw.isdigit() and f"Q{raw}" in ids:
+        return ids[f"Q{raw}"]
+    lead = re.match(r"^(Q\d+)\b", raw, re.I)
+    if lead and lead.group(1).upper() in ids:
+        return ids[lead.group(1).upper()]
+    words = set(terms(raw))
+    if not words:
+        return None
+    best, share = None, 0.0
+    for q in questions:
+        own = set(terms(q["question"]))
+        overlap = len(words & own) / max(1, len(words | own))
+        if overlap > share:
+            best, share = q["id"], overlap
+    return best if share >= 0.5 else None
+
+
+def normalise_reflection(answer: ReflectAnswer, questions: list[dict[str, Any]]) -> None:
+    """Name every sub-question by its id and every source as "S#", in place: models write
+    the question out, or "[S1]", where the shape asks for "Q1" and "S1"."""
+    for answered in answer.answered:
+        answered.question = resolve_question(answered.question, questions) or answered.question
+        answered.sources = [_source_id(s) for s in answered.sources]
+    for gap in answer.gaps:
+        gap.question = resolve_question(gap.question, questions) or gap.question
+        gap.queries = [q for q in gap.queries if not junk_query(q)]
+
+
+def _source_id(value: str) -> str:
+    found = re.search(r"S\s?(\d+)", str(value), re.I)
+    return f"S{found.group(1)}" if found else str(value)
+
+
+def salvage_plan(text: str, most: int) -> list[dict[str, Any]]:
+    """Code's reading of a plan answer that did not fit: the sub-questions with at least one
+    real query, junk queries dropped; [] when nothing usable is left."""
+    match = re.search(r"\{.*\}", text, re.S)
+    try:
+        data = json.loads(match.group(0)) if match else None
+    except ValueError:
+        return []
+    entries = data.get("sub_questions") if isinstance(data, dict) else None
+    out: list[dict[str, Any]] = []
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        question = " ".join(str(entry.get("question") or "").split())
+        raw = entry.get("queries") or []
+        queries = unique(
+            [" ".join(str(q).split()) for q in (raw if isinstance(raw, list) else [raw])]
+        )
+        queries = [q for q in queries if not junk_query(q)]
+        if len(question) >= 3 and queries and len(out) < most:
+            out.append(
+                {
+                    "id": f"Q{len(out) + 1}",
+                    "question": question,
+                    "queries": queries[:4],
+                    "perspective": str(entry.get("perspective") or "").strip(),
+                }
+            )
+    return out
 
 
 def checked_plan(value: Any) -> list[dict[str, Any]]:
@@ -109,7 +208,9 @@ def from_answer(answer: ReflectAnswer, rnd: int, model: str) -> dict[str, Any]:
             {
                 "question": g.question,
                 "missing": " ".join(g.missing.split()),
-                "queries": unique([" ".join(q.split()) for q in g.queries if q.strip()]),
+                "queries": unique(
+                    [" ".join(q.split()) for q in g.queries if q.strip() and not junk_query(q)]
+                ),
             }
             for g in answer.gaps
         ],

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..select.pack import EvidencePack, Source
 from ..text.measure import estimate_tokens
-from .loop import STOP_REASONS
+from .state import STOP_REASONS
 
 
 def noted_pages(state: dict[str, Any]) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
 from .answers import checked_plan
-from .loop import LoopContext
+from .state import LoopContext
 
 if TYPE_CHECKING:
     from ..config.models import ResearchConfig
@@ -135,3 +135,36 @@ def degraded_of(state: dict[str, Any]) -> list[str]:
         for e in state.get("trail") or []
         if e["text"].startswith("degraded: ")
     ]
+
+
+def no_sources_message(state: dict[str, Any], crew: str, run_id: str) -> str:
+    """Why a research loop left nothing to write from, told apart: the search found nothing
+    (or failed), or it found pages that no model could take a note of."""
+    searches = state.get("searches") or []
+    pages = state.get("pages") or []
+    found = sum(int(s.get("results") or 0) for s in searches)
+    failed = sum(1 for s in searches if s.get("failed"))
+    trail = f"`scoutcrew show {run_id}` has the trail"
+    if pages:
+        reasons: dict[str, int] = {}
+        for page in pages:
+            why = str(page.get("status") or "")
+            if why.startswith("not noted: "):
+                key = why.removeprefix("not noted: ").split(":")[0]
+                reasons[key] = reasons.get(key, 0) + 1
+        detail = ", ".join(f"{n} {why}" for why, n in reasons.items()) or "no fact in any note"
+        return (
+            f"the research loop of {crew} found {len(pages)} pages ({found} search results), "
+            f"but no model took a note of any ({detail}): the search worked, the model did not. "
+            f"Check the model (`scoutcrew doctor --probe MODEL`); {trail}"
+        )
+    if failed:
+        return (
+            f"every search of the research loop of {crew} failed ({failed} of "
+            f"{len(searches)} queries): check the search backend (`search_backend` and "
+            f"`searxng_url` in crews/{crew}.yaml, or the network); {trail}"
+        )
+    return (
+        f"the research loop of {crew} searched {len(searches)} queries and found no page to "
+        f"take notes from: try other wording for the topic, or another search backend; {trail}"
+    )

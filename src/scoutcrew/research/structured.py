@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from ..errors import LLMError, OutputFormatError
+from ..llm.cited import repair_turn
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ class Asked:
     model: str | None = None
     problems: list[str] = field(default_factory=list)
     repaired: bool = False
+    last_text: str = ""  # the last answer that did not fit, for the caller's code to salvage
 
 
 def parse_as(model: type[T], text: str, check: Callable[[T], None] | None = None) -> T:
@@ -53,13 +55,6 @@ def parse_as(model: type[T], text: str, check: Callable[[T], None] | None = None
         except ValueError as exc:
             raise OutputFormatError(f"the answer does not fit: {exc}") from exc
     return value
-
-
-def repair_message(error: str) -> str:
-    return (
-        f"Your answer could not be used: {error}. Answer again with only the JSON object, "
-        "in exactly the shape asked for, and nothing else."
-    )
 
 
 def ask_structured(
@@ -88,13 +83,15 @@ def ask_structured(
 
     def validate(text: str) -> T:
         last[0] = text
+        asked.last_text = text
         return parse_as(model, text, check)
 
-    for spec in chain:
-        if spec.startswith("embedded/"):
-            # The in-process engine runs base models and takes no schema: asking costs
-            # minutes and cannot succeed, so the caller's code fallback goes first.
-            asked.problems.append(f"{spec}: the embedded engine cannot answer in a JSON schema")
+    for position, spec in enumerate(chain):
+        if runtime.is_base_model(spec):
+            # A base model continues text and takes no schema: asking costs minutes and
+            # cannot succeed, so the caller's code fallback goes first. (An embedded model
+            # with a chat template is asked: llama.cpp enforces the schema with a grammar.)
+            asked.problems.append(f"{spec}: a base model cannot answer in a JSON schema")
             continue
         turn = list(messages)
         for attempt in (1, 2):
@@ -115,11 +112,7 @@ def ask_structured(
             except OutputFormatError as exc:
                 asked.problems.append(f"{spec}: {exc}")
                 if attempt == 1:
-                    turn = [
-                        *messages,
-                        {"role": "assistant", "content": last[0][:2000]},
-                        {"role": "user", "content": repair_message(str(exc))},
-                    ]
+                    turn = repair_turn(messages, last[0], str(exc))
                     continue
                 break
             except LLMError as exc:
@@ -127,7 +120,15 @@ def ask_structured(
                 break
             asked.value, asked.model, asked.repaired = value, used, attempt == 2
             return asked
-        log.warning("%s gave no usable %s answer; trying the next model", spec, task)
+        if position + 1 < len(chain):
+            log.warning(
+                "%s gave no usable %s answer; trying %s, the next model of the chain",
+                spec,
+                task,
+                chain[position + 1],
+            )
+        else:
+            log.warning("%s gave no usable %s answer; code takes over", spec, task)
     return asked
 
 

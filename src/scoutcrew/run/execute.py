@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from ..config.plan import Plan, build_plan
 from ..config.project import Project
 from ..config.schema import load_config
-from ..errors import Interrupted, RunFailed, RunInterrupted, ScoutcrewError
+from ..errors import Interrupted, RunFailed, RunInterrupted, ScoutcrewError, cause_of
 from .options import STORE_FILE, RunOptions, RunResult, run_budget
 
 if TYPE_CHECKING:
@@ -379,11 +379,4 @@ def make_runtime(project: Project, backend: str | None, ledger: UsageLedger) -> 
 
 
 def scoutcrew_cause(exc: BaseException) -> ScoutcrewError | None:
-    seen = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, ScoutcrewError):
-            return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return None
+    return cause_of(exc, ScoutcrewError)

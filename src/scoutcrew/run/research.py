@@ -18,9 +18,10 @@ if TYPE_CHECKING:
 def research_node(ctx: RunContext, state: RunState) -> RunState:
     """Run the crew's research loop (or continue it from its last step); its notes become
     the crew's sources and its outline the crew's {evidence}."""
-    from ..research.loop import build_graph, initial_state
+    from ..research.loop import build_graph
     from ..research.result import evidence_text, research_pack
-    from ..research.run import degraded_of, loop_context
+    from ..research.run import degraded_of, loop_context, no_sources_message
+    from ..research.state import initial_state
 
     plan = ctx.plan
     loop = loop_context(
@@ -38,19 +39,7 @@ def research_node(ctx: RunContext, state: RunState) -> RunState:
     first = initial_state(topic, state.get("started_at") or utcnow(), ctx.options.review_plan)
     final: dict[str, Any] = dict(graph.invoke(first))
     pack = research_pack(final, degraded_of(final))
-    if not pack.sources:
-        searches = final.get("searches") or []
-        found = sum(int(s.get("results") or 0) for s in searches)
-        failed = sum(1 for s in searches if s.get("failed"))
-        if searches and failed == len(searches):
-            why = f"every search failed ({failed} of {len(searches)}): check the search backend"
-        elif not found:
-            why = f"its {len(searches)} searches found no result"
-        else:
-            why = f"none of the {found} results could be fetched and read"
-        raise RunFailed(
-            f"the research loop of {plan.crew} found no page to take notes from: {why} "
-            f"(`scoutcrew show {ctx.run_id}` has the trail)"
-        )
+    if not pack.sources:  # the search, or the model: the message says which failed
+        raise RunFailed(no_sources_message(final, plan.crew, ctx.run_id))
     ctx.recorder.save_evidence(pack_record(pack, None), [str(n) for n in pack.notes], [])
     return {"research": final, "pack": pack, "evidence": evidence_text(final, pack)}

@@ -44,6 +44,7 @@ class RunState(TypedDict, total=False):
     sections: list[tuple[str, str]]  # the report's (heading, text), checked and repaired
     verification: Verification
     report_base: str  # the report files' name, chosen before they are written
+    stopped: str  # why the crew's tasks stopped early (a context overflow): the run is partial
     # How the run ended: "ok" | "partial" | "nothing-new"; set by the last node.
     status: str
     message: str

@@ -127,7 +127,7 @@ def out_of_budget_node(ctx: RunContext, state: RunState) -> RunState:
 
 def task_node(ctx: RunContext, state: RunState) -> RunState:
     """Run the crew's next task (crewai), with the outputs of the tasks it names as context."""
-    from ..crew.build import build_crew
+    from ..crew.build import build_crew, crew_stop, not_written
 
     plan = ctx.plan
     done = dict(state.get("outputs") or {})
@@ -139,10 +139,18 @@ def task_node(ctx: RunContext, state: RunState) -> RunState:
     crew = build_crew(plan, ctx.runtime, evidence, done=done, only=name)
     try:
         crew.kickoff()
-    except ValueError as exc:
+    except Exception as exc:
+        stopped = crew_stop(exc)  # an overflow no model of the chain fits: the run ends partial
+        if stopped is not None and not ctx.runtime.aborted:
+            ctx.say(f"task {name} stopped: {stopped}")
+            left = [t.name for t in plan.tasks if t.name not in done]
+            return {
+                "outputs": {n: not_written(n, stopped) for n in left},
+                "stopped": f"the crew stopped at task {name}, {stopped}",
+            }
         # crewai refuses to make a crew's output of a task that answered with nothing; the
         # task's own (empty) answer stands, as it does among a crew's other tasks.
-        if "task outputs" not in str(exc):
+        if not (isinstance(exc, ValueError) and "task outputs" in str(exc)):
             raise
     check_interrupted(ctx.runtime)
     finished = crew.tasks[0].output
@@ -197,6 +205,13 @@ def publish_node(ctx: RunContext, state: RunState) -> RunState:
     """Write the report files; mark what a model read as reported; keep the stories."""
     pack = cited_pack(state)
     paths = write_files(ctx, state, pack)
+    stopped = state.get("stopped")
+    if stopped:  # the report is not whole: what was read stays new for the next run
+        return {
+            "status": "partial",
+            "message": f"partial: {stopped}; the report has what was written",
+            "report": str(paths.md),
+        }
     remember(ctx, state)
     partial = bool(pack.unread)
     return {
@@ -212,7 +227,8 @@ def write_files(ctx: RunContext, state: RunState, pack: EvidencePack) -> ReportP
 
     plan, runtime = ctx.plan, ctx.runtime
     sections = list(state.get("sections") or [])
-    meta_extra: dict[str, Any] = {}
+    # What the capability probe measured of each model, for the report's Models section.
+    meta_extra: dict[str, Any] = {"model_profiles": runtime.profile_lines()}
     research = state.get("research")
     if research:  # written by code from the trail, so not verified as claims
         from ..research.result import report_section, summary

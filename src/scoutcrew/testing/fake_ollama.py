@@ -26,10 +26,16 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from .scripts import follow_format
+
 Reply = str | dict | Callable[[dict], "str | dict"]
 
 # Ollama's own wording, so client code that matches on it is tested against the real text.
 OVERFLOW_ERROR = "the input length exceeds the context length"
+# llama.cpp's server (behind an Ollama-compatible proxy it comes back as a 500).
+LLAMACPP_OVERFLOW_ERROR = (
+    "request (5000 tokens) exceeds the available context size (4096 tokens), try increasing it"
+)
 QUEUE_FULL_ERROR = "server busy, please try again.  maximum pending requests exceeded"
 # The context Ollama uses when a request sets no num_ctx (recent versions, under 24 GiB VRAM).
 SERVER_DEFAULT_NUM_CTX = 4096
@@ -78,18 +84,26 @@ class FakeOllama:
         default_reply: Reply = "Final Answer: This is the fake model's answer.",
         chunk_delay: float = 0.0,
         version: str = "0.13.0",
+        follow_format: bool = True,
+        overflow: tuple[int, str] = (400, OVERFLOW_ERROR),
     ):
         self.models = {_full_name(k): dict(v) for k, v in (models or DEFAULT_MODELS).items()}
         self.delay = delay
         self.chunk_delay = chunk_delay
         self.default_reply = default_reply
         self.version = version
+        # Ollama constrains an answer to a JSON-schema `format` with a grammar: scripted free
+        # text is given the shape asked for (see testing.scripts.follow_format); False hands
+        # the script back as it is, like a server that ignores `format`.
+        self.follow_format = follow_format
+        self.overflow = overflow  # the status and message of a prompt over the context
         self.requests: list[dict] = []
         self.max_concurrent = 0
         self.loads = 0  # model (re)loads: a new model or a different num_ctx
         self._loaded: dict[str, dict] = {}
         self._replies: deque[Reply] = deque()
         self._failures: deque[tuple[str, int, str]] = deque()
+        self._matching: list[tuple[Callable[[dict], bool], int, str]] = []
         self._lock = threading.Lock()
         self._in_flight = 0
         self._server: ThreadingHTTPServer | None = None
@@ -150,6 +164,12 @@ class FakeOllama:
         """Answer the next `times` requests to `path` with `status` and {"error": error}."""
         with self._lock:
             self._failures.extend([(path, status, error)] * times)
+
+    def fail_matching(self, predicate: Callable[[dict], bool], status: int, error: str) -> None:
+        """Answer every /api/chat request whose JSON body `predicate` accepts with `status` and
+        {"error": error} (a prompt the server refuses, wherever it comes in a run)."""
+        with self._lock:
+            self._matching.append((predicate, status, error))
 
     def wedge(self, *paths: str) -> None:
         """Accept connections from now on and never answer (an Ollama stuck for good).
@@ -295,6 +315,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         failure = self.fake._take_failure(path)
+        if failure is None and path == "/api/chat" and isinstance(body, dict):
+            failure = next(
+                ((status, error) for test, status, error in self.fake._matching if test(body)),
+                None,
+            )
         if failure is not None:
             self._error(*failure)
             return
@@ -383,7 +408,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if prompt_tokens > num_ctx:
                 if body.get("truncate", True) is False:
-                    self._error(400, OVERFLOW_ERROR)
+                    self._error(*fake.overflow)
                     return
                 # What Ollama does by default: drop the front, answer 200 as if all was well.
                 prompt_tokens = num_ctx // 2
@@ -391,6 +416,9 @@ class _Handler(BaseHTTPRequestHandler):
             if fake.delay:
                 time.sleep(fake.delay)
             message = fake._next_reply(body)
+            fmt = body.get("format")
+            if isinstance(fmt, dict) and fake.follow_format and not message.get("tool_calls"):
+                message["content"] = follow_format(str(message.get("content") or ""), fmt)
             self._answer(body, requested, message, prompt_tokens)
         finally:
             fake._leave_chat()
@@ -398,12 +426,19 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self, body: dict, model: str, message: dict, prompt_tokens: int) -> None:
         content = message.get("content") or ""
         thinking = message.get("thinking") or ""
+        done_reason = message.get("done_reason", "stop")
+        cap = (body.get("options") or {}).get("num_predict")
+        if cap and cap > 0 and count_completion_tokens(content + thinking) > cap:
+            # Ollama stops at num_predict and says so: a model that runs away is cut here.
+            content = content[: max(0, cap * 4 - len(thinking))]
+            thinking = thinking[: cap * 4]
+            done_reason = "length"
         eval_count = count_completion_tokens(content + thinking)
         final = {
             "model": model,
             "created_at": _now(),
             "message": {"role": "assistant", "content": ""},
-            "done_reason": message.get("done_reason", "stop"),
+            "done_reason": done_reason,
             "done": True,
             "total_duration": 250_000_000,
             "load_duration": 10_000_000,

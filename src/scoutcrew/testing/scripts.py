@@ -24,6 +24,18 @@ def copy_project(source: Path, dest: Path) -> Path:
     return dest
 
 
+def free_text_tasks(project: Path) -> None:
+    """Ask every task of a project copy for free text (`output: {format: text}`): for tests of
+    what the report does with whatever a model writes (links, markup, bad ids)."""
+    import yaml
+
+    path = project / "tasks.yaml"
+    tasks = yaml.safe_load(path.read_text("utf-8"))
+    for task in tasks.values():
+        task.setdefault("output", {})["format"] = "text"
+    path.write_text(yaml.safe_dump(tasks, sort_keys=False), "utf-8")
+
+
 # -- scripted readers -------------------------------------------------------------------------
 
 _SOURCE_BLOCK = re.compile(r"^\[(S\d+)\][^\n]*\n((?:>[^\n]*(?:\n|$))+)", re.MULTILINE)
@@ -93,6 +105,40 @@ def scripted_summary(request: dict) -> str:
         words_ = re.sub(r"\[S\d+\]", "", first).split()[:10]
         out.append(f"{' '.join(words_)} {''.join(f'[{i}]' for i in dict.fromkeys(ids))}")
     return "\n".join(out)
+
+
+def follow_format(text: str, schema: dict) -> str:
+    """A scripted free-text answer in the shape of a JSON-schema `format`, as a grammar would
+    force it: JSON stays as it is; for scoutcrew's cited writer (llm/cited.py) each sentence
+    that ends with [S#] ids becomes a sentence with those ids (ids outside the enum dropped,
+    sentences without any left out); for its choice of facts, the first keys in order."""
+    import json
+
+    if not text.strip():
+        return text  # a model that answers nothing: an empty answer still
+    try:
+        json.loads(text)
+        return text
+    except ValueError:
+        pass
+    props = schema.get("properties") or {}
+    if "facts" in props:
+        keys = list(props["facts"]["items"].get("enum") or [])
+        return json.dumps({"facts": keys[: props["facts"].get("maxItems", len(keys))]})
+    if "sections" not in props:
+        return text
+    section = props["sections"]["items"]["properties"]["sentences"]["items"]["properties"]
+    allowed = set(section["ids"]["items"].get("enum") or [])
+    sentences = []
+    for line in text.splitlines():
+        for claim, cited in re.findall(r"([^\[\]]+?)\s*((?:\[S\d+\][\s,;]*)+)", line):
+            ids = [i for i in dict.fromkeys(re.findall(r"S\d+", cited)) if i in allowed]
+            claim = re.sub(r"^\s*(?:Final Answer:|[-*+]|\d+[.)]|#+)\s*", "", claim)
+            claim = claim.strip(" .;,")
+            if ids and len(claim) >= 3:
+                sentences.append({"ids": ids[:3], "text": claim[:400]})
+    sections = [{"heading": "", "sentences": sentences}] if sentences else []
+    return json.dumps({"sections": sections})
 
 
 NOTE_MARK = "You take notes"
