@@ -52,9 +52,11 @@ class Writer:
             )
         if "name the 2 to 4 themes" in text:
             return "Final Answer: Theme: local inference gets cheaper [S1]."
-        for sid, title in re.findall(r"^\[(S\d+)\] [^\n]*\n> ([^\n]*)", text, re.M):
-            self.ids[sid] = title
-        return "Final Answer: - Kestrel-7B reads 128k tokens [S1]"
+        given = re.findall(r"^\[(S\d+)\] [^\n]*\n> ([^\n]*)", text, re.M)
+        self.ids.update(given)
+        # A note: one fact per source the prompt gave, cited to it.
+        facts = [f"- {title} [{sid}]" for sid, title in given] or ["- Kestrel-7B reads 128k [S1]"]
+        return "Final Answer: " + "\n".join(facts)
 
 
 def test_a_run_shows_supported_and_contradicted_sentences_in_every_view(tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ from .review import review_evidence_node
 from .state import RunState
 from .writing import (
     after_task,
+    check_interrupted,
     needs_evidence,
     out_of_budget_node,
     publish_node,
@@ -121,6 +122,8 @@ class Step(Protocol):
 
 def _with_context(node: Node) -> Step:
     def step(state: RunState, *, runtime: Runtime[RunContext]) -> RunState:
+        # A Ctrl-C that crewai swallowed left the runtime aborted: no further step starts.
+        check_interrupted(runtime.context.runtime)
         return node(runtime.context, state)
 
     step.__name__ = node.__name__
