@@ -161,6 +161,32 @@ def test_with_repair_off_all_three_are_marked_with_their_class(
     )
 
 
+class MixesUpIds(Script):
+    """The same writer, which the capability probe finds citing the wrong source ids."""
+
+    def notes(self, request: dict) -> str:
+        from test_probe import MIXED_UP, probe_script
+
+        last = str(request["messages"][-1]["content"])
+        if request.get("tools") or "Linden" in last or "what is a harbour" in last:
+            return probe_script(MIXED_UP, tools=False)(request)
+        return super().notes(request)
+
+
+def test_a_writer_the_probe_found_mixing_up_ids_is_not_asked_to_repair(
+    project_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SCOUTCREW_PROBE", "auto")
+    script = MixesUpIds()
+    _, md, data = run(project_dir, tmp_path, monkeypatch, script)
+
+    assert script.repair_prompts == []  # no tokens on a rewrite the model cannot be trusted with
+    assert "repair skipped: the probe found that ollama/qwen3:8b mixes up source ids" in md
+    classes = [f["claim_class"] for f in data["flags"] if f["kind"] == "contradicted"]
+    assert classes == ["figure", "polarity", "entity"]  # still marked, each with its reason
+    assert not any(u["task"] == "repair" for u in data["usage"])
+
+
 def test_a_sentence_the_writer_removes_is_listed_not_hidden(
     project_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

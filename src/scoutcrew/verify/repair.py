@@ -74,11 +74,9 @@ def review_sections(
         writer = _writer(plan)
         if writer is None:
             break
-        if runtime.resolve_chain(writer.llm)[0] == BASE_MODEL:
-            review["notes"].append(
-                "repair skipped: the writer is a small base model, which continues text and "
-                "cannot follow a request to correct it"
-            )
+        skipped = _cannot_repair(runtime, runtime.resolve_chain(writer.llm)[0])
+        if skipped:
+            review["notes"].append(f"repair skipped: {skipped}")
             break
         fixes = _ask_writer(runtime, writer, failing, pack, review)
         if fixes is None:
@@ -97,6 +95,24 @@ def review_sections(
     v.review = review
     v.notes += [f"claim check: {note}" for note in review["notes"]]
     return sections, v
+
+
+def _cannot_repair(runtime: LLMRuntime, spec: str) -> str | None:
+    """Why the writer is not asked to rewrite sentences, or None when it can be."""
+    from ..llm.cited import SELECT
+    from ..llm.writer import writer_mode
+
+    if spec == BASE_MODEL or runtime.is_base_model(spec):
+        return (
+            "the writer is a small base model, which continues text and cannot follow a "
+            "request to correct it"
+        )
+    if writer_mode(runtime, spec) == SELECT:
+        return (
+            f"the probe found that {spec} mixes up source ids (it writes by choosing cited "
+            "facts), so it is not asked to rewrite sentences"
+        )
+    return None
 
 
 def to_repair(v: Verification, not_confirmed: bool) -> list[CitedSentence]:
