@@ -198,3 +198,28 @@ def test_only_the_cli_turns_errors_into_exit_codes() -> None:
             if isinstance(node, ast.FunctionDef) and node.name.startswith("cmd_"):
                 offences.append(f"{name}:{node.lineno}: CLI command {node.name}")
     assert not offences, "\n".join(offences)
+
+
+MAX_LINES = 600
+"""No module longer than this: past it, a module holds more than one concept."""
+TOP_LEVEL = {"scoutcrew", "scoutcrew.cli", "scoutcrew.main", "scoutcrew.errors"}
+"""The only modules outside a folder: the command, crewai's hook, and every exception."""
+
+
+def test_no_module_is_longer_than_the_limit() -> None:
+    long = {
+        str(path.relative_to(PACKAGE.parent)): lines
+        for path in MODULES.values()
+        if (lines := len(path.read_text().splitlines())) > MAX_LINES
+    }
+    assert not long, f"split by concept: {long}"
+
+
+def test_only_the_entry_points_and_the_errors_sit_loose_at_the_top() -> None:
+    loose = {
+        name for name in MODULES if name.count(".") <= 1 and not MODULES[name].name == "__init__.py"
+    }
+    loose |= {"scoutcrew"}
+    assert loose <= TOP_LEVEL, (
+        f"put these in the folder of their stage: {sorted(loose - TOP_LEVEL)}"
+    )
