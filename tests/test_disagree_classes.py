@@ -35,6 +35,26 @@ CASES = {
         "The Mets offered outfielder Juan Soto a 12-year contract on Sunday, the club said.",
         ("figure",),
     ),
+    "a noun before the noun makes a kind of its own": (
+        "Hansbrough now has 2,301 career points for the Tar Heels.",
+        "Ford finished with 2,290 points for the Tar Heels.",
+        None,
+    ),
+    "a part of a series is not the whole": (
+        "Rivera will miss the final two games of the season with a sprained ankle.",
+        "Rivera missed four games of the season with a sprained ankle in October.",
+        None,
+    ),
+    "a headline in capitals counts its noun too": (
+        "Three villages were damaged by the quake, officials said.",
+        "Quake In Iran Kills 10 And 7 Villages Damaged.",
+        ("figure", "Three villages", "7 Villages"),
+    ),
+    "two things of so many days": (
+        "The singer began a 90-day stay at the Desert Springs Center on Monday.",
+        "The singer left the Desert Springs Center after completing a 30-day program.",
+        None,
+    ),
     # -- who acts: not a name that a verb or a preposition takes ---------------------------
     "a place after a preposition does not act": (
         "Lena Cruz has checked into the Cedar Hills Clinic to begin a 30 - day stay.",
@@ -49,6 +69,11 @@ CASES = {
     "two players, each scoring": (
         "Okafor scored 21 points for the Hawks in the win.",
         "Brennan scored 14 points for the Hawks in the win.",
+        None,
+    ),
+    "who acts, past a possessive": (
+        "Nunez, the team's top scorer, finished his career with 1,950 points at the club.",
+        "Ortega, the captain, now has 1,962 points at the club, a record.",
         None,
     ),
     # -- ages ----------------------------------------------------------------------------
@@ -74,9 +99,14 @@ CASES = {
     ),
     # -- money, and units written onto the number -----------------------------------------
     "two amounts of money for one damage": (
-        "Officials put the damage in the vicinity of $ 3 million.",
-        "The flood did an estimated $ 5 million damage to the school, officials said.",
-        ("figure",),
+        "The flood did damage in the vicinity of $ 3 million to the school.",
+        "The flood did an estimated $ 5 million in damage to the school.",
+        ("figure", "$ 3 million", "$ 5 million"),
+    ),
+    "money in millions is no length": (
+        "The Yankees offered the pitcher a deal worth $160MM over eight years.",
+        "The pitcher asked for $200MM over eight years.",
+        None,
     ),
     "two amounts of money for two things": (
         "The judge set bail at $ 3 million for the driver.",
@@ -98,6 +128,20 @@ CASES = {
         "The probe failed to reach orbit after the launch from the island base on Tuesday.",
         "The probe reached orbit after the launch from the island base on Tuesday.",
         ("polarity",),
+    ),
+    "what would not have happened": (
+        "The team placed Rivera on injured reserve on Tuesday.",
+        "The coach said the team would not have placed Rivera on injured reserve if it were"
+        " still in the race.",
+        None,
+    ),
+    "a loosely close sentence, the predicate in a clause of its own": (
+        "After walking out of a clinic in Malibu and facing the prospect of arrest for a"
+        " probation violation, Dana Reyes has checked into a treatment center in Palm Springs.",
+        "The actress, who was seen at a Hollywood party last week, has since checked in to"
+        " another clinic but will not face a probation violation for leaving the first one, a"
+        " prosecutor told reporters on Friday.",
+        None,
     ),
     "a failed thing denies nothing": (
         "The senator returned to the capital after her failed campaign for governor.",

@@ -6,9 +6,10 @@ members" count members, "the top two power running backs" counts backs. A number
 a unit measures in that unit: "an eight-year offer" counts years, "2,000 feet" feet. Which
 words may be nouns or describe one is read from lemminflect's English dictionary (and a
 capitalised word inside the phrase is a name that describes: "Somalian"); a word that can only
-be a verb ends the phrase ("three bank workers died"). An amount of money is marked as one
-("$ 1 million" and "$ 2 million" are both money) so that one more word beside the two makes
-them one quantity ("damage").
+be a verb ends the phrase ("three bank workers died").
+
+A count that a word before it makes a part of a series ("the final two games", "the first 10
+minutes") is not one quantity with a count without it ("four games").
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from .quantities import QUANTITY_WORDS
 
 PHRASE_REACH = 4  # words after a number its noun phrase may span
 CURRENCIES = frozenset({"$", "\u20ac", "\u00a3", "\u00a5"})
-MONEY = "@money"  # the context mark of an amount of money
 
 MEASURES = {
     stem(w)
@@ -44,23 +44,34 @@ _ENDS = frozenset({"whose", "whom", "per", "via"})
 
 def counted(a: Analysis, f: Figure) -> set[str]:
     """What a figure counts: the unit right after it, or the noun its phrase ends on."""
+    return set(_phrase(a, f.pos)[0])
+
+
+def compound(a: Analysis, f: Figure) -> frozenset[str]:
+    """The nouns before the noun a figure counts, that make it a kind of its own: "career" in
+    "2,301 career points", "gang" in "two suspected gang members"; not adjectives or names
+    ("23 Somalian pirates")."""
+    return _phrase(a, f.pos)[1]
+
+
+def _phrase(a: Analysis, pos: int) -> tuple[frozenset[str], frozenset[str]]:
     cache = a.cache.setdefault("counted", {})
-    if f.pos not in cache:
-        cache[f.pos] = _counted(a, f.pos)
-    return set(cache[f.pos])
+    if pos not in cache:
+        cache[pos] = _read_phrase(a, pos)
+    return cache[pos]
 
 
-def _counted(a: Analysis, pos: int) -> frozenset[str]:
+def _read_phrase(a: Analysis, pos: int) -> tuple[frozenset[str], frozenset[str]]:
     terms = dict(a.context)
-    names = dict(a.names)
+    names = {} if _title_case(a) else dict(a.names)  # "7 Villages Damaged": no names
     nxt = pos + 1
     while nxt < len(a.lower) and a.lower[nxt] in _LEAD_INS:
         nxt += 1
     first = terms.get(nxt)
     if first is None:
-        return frozenset()
+        return frozenset(), frozenset()
     if a.lower[nxt] in _UNITS:
-        return frozenset({first})
+        return frozenset({first}), frozenset()
     head = None
     for k in range(nxt, min(len(a.lower), nxt + PHRASE_REACH)):
         word = a.lower[k]
@@ -76,8 +87,35 @@ def _counted(a: Analysis, pos: int) -> frozenset[str]:
             head = k
         elif "ADJ" not in kinds and not (head is None and _modifies(a, k, terms)):
             break  # a verb: "three bank workers died"; not "two suspected gang members"
-    found = terms[head] if head is not None else first
-    return frozenset({QUANTITY_WORDS.get(found, found)})
+    if head is None:
+        return frozenset({QUANTITY_WORDS.get(first, first)}), frozenset()
+    nouns = frozenset(
+        terms[k]
+        for k in range(nxt, head)
+        if k not in names
+        and "NOUN" in _word_kinds(a.lower[k])
+        and "ADJ" not in _word_kinds(a.lower[k])
+        and not _modifies(a, k, terms)
+    )
+    return frozenset({QUANTITY_WORDS.get(terms[head], terms[head])}), nouns
+
+
+def names_a_thing(a: Analysis, f: Figure) -> bool:
+    """Whether a number and its unit describe a noun after them ("a 90-day stint", "an
+    eight-year offer") rather than measure a span ("10 minutes later")."""
+    nxt = f.pos + 1
+    while nxt < len(a.lower) and a.lower[nxt] in _LEAD_INS:
+        nxt += 1
+    if nxt >= len(a.lower) or a.lower[nxt] not in _UNITS:
+        return False
+    after = a.lower[nxt + 1] if nxt + 1 < len(a.lower) else ""
+    terms = {k for k, _ in a.context}
+    return nxt + 1 in terms and after not in STOPWORDS and "NOUN" in _word_kinds(after)
+
+
+def _title_case(a: Analysis) -> bool:
+    words = [w for w in a.words if w[:1].isalpha()]
+    return sum(w[0].isupper() for w in words) > 0.6 * len(words) > 2
 
 
 def _verb_here(a: Analysis, k: int, terms: dict[int, str]) -> bool:
@@ -134,6 +172,19 @@ def _word_kinds(word: str) -> frozenset[str]:
 def is_money(a: Analysis, pos: int) -> bool:
     """An amount of money: a figure right after a currency sign ("$ 2 million")."""
     return pos > 0 and a.lower[pos - 1] in CURRENCIES
+
+
+def segment(a: Analysis, pos: int) -> str:
+    """The word that makes a count a part of a series, right before it: "the final two
+    games", "his last three starts", "the first 10 minutes", "the top two running backs";
+    "" when there is none."""
+    before = a.lower[pos - 1] if pos > 0 else ""
+    return before if before in _SEGMENTS else ""
+
+
+_SEGMENTS = frozenset(
+    "final last first next past previous remaining opening closing top bottom".split()
+)
 
 
 def part_of(a: Analysis, pos: int) -> bool:

@@ -13,8 +13,8 @@ same thing (they share content words and names). Then:
   takes does not act: "checked into the Betty Ford Center"); an age belongs to one person (a
   name set off by commas, the name or noun after "16-year-old"; ages.py), and a sentence's
   only age or only duration ("10 minutes later", "20 minutes earlier") is compared with the
-  other's when the two tell the same. Amounts of money ("$ 1 million", "$ 2 million") are one
-  kind of quantity, and one more word beside both makes them one. Both true: a
+  other's when the two tell the same; a part ("the final two games") is not the whole ("four
+  games"). Two sentences that both give an amount of money share that much. Both true: a
   bound the other value keeps ("at least three", "10"), or "about" a near value. Not
   quantities: years (they date other things), ranks, versions, scores ("65 - 53"), values ten
   times apart (a game's points and a career's).
@@ -39,7 +39,16 @@ from typing import Any
 
 from ..text.terms import STOPWORDS, stem
 from .ages import age_owner, described, is_age, same_name
-from .counts import DURATIONS, MEASURES, MONEY, counted, is_money, part_of
+from .counts import (
+    DURATIONS,
+    MEASURES,
+    compound,
+    counted,
+    is_money,
+    names_a_thing,
+    part_of,
+    segment,
+)
 from .facts import SENTENCE_BREAK, Analysis, Figure, analyse, figures_match
 from .opposite import actor, opposite_statement
 from .quantities import (
@@ -118,7 +127,7 @@ def _changed(
     f, g = left[0], right[0]
     if _kind(f, x) != _kind(g, y) or is_age(x, f.pos) != is_age(y, g.pos):
         return None
-    same = counted(x, f) & counted(y, g)
+    same = counted(x, f) & counted(y, g) if compound(x, f) == compound(y, g) else set()
     if not same and not (f.unit and f.unit == g.unit):
         return None  # it must count or measure one named thing: "12 people", "5.9 magnitude"
     if not (beside(x, f.pos) & beside(y, g.pos)) - same:
@@ -175,7 +184,8 @@ def _same_quantity(
 
     Next to the same words and counting the same thing; or, in two sentences that tell the
     same thing, the only age in each (of one person, unless each names another), or the only
-    figure of one unit of time or measure in each ("10 minutes later", "20 minutes earlier")."""
+    figure of one unit of time or measure in each ("10 minutes later", "20 minutes earlier";
+    not "a 90-day stint" and "a 30-day program", which name two things)."""
     if is_age(x, f.pos):
         return _same_person(x, f.pos, y, g.pos)
     first, second = actor(x, f.pos), actor(y, g.pos)
@@ -183,9 +193,17 @@ def _same_quantity(
         return False  # "McDermott scored 23 points", "Echenique scored all 11 points"
     if part_of(x, f.pos) != part_of(y, g.pos):
         return False  # "two men died", "one of four men who were climbing"
+    if segment(x, f.pos) != segment(y, g.pos):
+        return False  # "will miss the final two games", "missed four games": a part, a whole
     if len(shared) >= MIN_CONTEXT and _same_count(x, f, y, g, shared):
-        return True
+        if not (names_a_thing(x, f) and names_a_thing(y, g)):
+            return True
+        # "a 90-day stint", "a 30-day program": one more word than the unit and the names
+        if shared - counted(x, f) - _names(x) - _names(y):
+            return True
     unit = counted(x, f) & counted(y, g) & DURATIONS
+    if unit and (names_a_thing(x, f) or names_a_thing(y, g)):
+        return False  # "a 90-day stint", "a 30-day program": two things, not one span
     return bool(close and unit and _with_unit(x, unit) == _with_unit(y, unit) == 1)
 
 
@@ -300,7 +318,7 @@ def _same_count(x: Analysis, f: Figure, y: Analysis, g: Figure, shared: set[str]
         return any(t.startswith("@") for t in shared)
     first, second = counted(x, f), counted(y, g)
     if first and second:
-        return bool(first & second)
+        return bool(first & second) and compound(x, f) == compound(y, g)
     return not ((first | second) & MEASURES)  # "three decades" is no count of "95"
 
 
@@ -349,8 +367,6 @@ def _context(a: Analysis, pos: int) -> set[str]:
     if is_age(a, pos):
         names = [stem(n.lower()) for i, n in a.names if pos - 6 <= i < pos]
         return {"age", *(f"@{n}" for n in names[-1:]), *near}
-    if is_money(a, pos):
-        return near | {MONEY}  # "$ 1 million" and "$ 2 million" of damage: one more word
     return near
 
 

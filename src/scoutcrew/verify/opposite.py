@@ -9,8 +9,9 @@ sides of one opposition ("denied" / "confirmed", "acquitted" / "convicted", "sur
 to it in one sentence stands next to it in the other too, or it is said in the main clause
 of both of the name both open with ("John Jenkin, 23, of ..., was arrested" / "John Jenkin,
 23, was not arrested"). "Failed to" denies what follows it as "not" does. Sentences that
-share many words but less than half of the shorter's are compared too, where at least three
-words stand next to the predicate in both.
+share many words but less than half of the shorter's are compared too, where the predicate
+is in the main clause of both and at least three words stand next to it in both. A denial of
+what did not happen ("would not have placed him on reserve if ...") is no denial.
 
 What is not a statement about the event is left alone: a negated verb of saying ("did not say
 what she was treated for", "would not comment"), a name ("Not because Mo Cheeks ..."), an
@@ -42,6 +43,8 @@ _CUES = frozenset(lexicon.NEGATION_CUES - {"without", "lack", "lacks", "lacking"
     "never"
 }
 _FAILING = frozenset({"fail", "fails", "failed", "failing"})  # before "to": "failed to reach"
+_MODALS = frozenset({"would", "could", "might", "should"})
+_MODAL_NOT = frozenset({"wouldn't", "couldn't", "shouldn't"})
 # Negations that deny nothing of what follows.
 _HOLLOW = frozenset(
     {
@@ -153,6 +156,8 @@ def _negated(a: Analysis, names: set[int]) -> set[int]:
         nxt = words[i + 1] if i + 1 < len(words) else ""
         if w in _FAILING and nxt != "to":
             continue  # "her failed campaign" denies nothing
+        if nxt == "have" and (w in _MODAL_NOT or (i > 0 and words[i - 1] in _MODALS)):
+            continue  # "would not have placed him on reserve if ...": what did not happen
         if w not in _CUES and not w.endswith("n't") and w not in _FAILING:
             continue
         if (w, nxt) in _HOLLOW and not (w == "no" and nxt == "one"):
@@ -201,7 +206,7 @@ def _flipped(x: _Reading, y: _Reading, strict: bool = False) -> str:
         if len(sides_x) != 1 or len(sides_y) != 1 or sides_x == sides_y:
             continue
         i, j = x.said[t][0][0], y.said[t][0][0]
-        if strict and _neighbours(x, i, y, j) < STRICT_NEIGHBOURS:
+        if strict and not _strictly_same(x, i, y, j):
             continue
         if _same_topic(x, i, y, j) and not _two_actors(x.analysis, i, y.analysis, j):
             return x.analysis.words[i].lower()
@@ -212,7 +217,7 @@ def _flipped(x: _Reading, y: _Reading, strict: bool = False) -> str:
                     continue
                 for j, neg_y in y.said.get(u, []):
                     opposed = (side == side_u) != (neg_x == neg_y)
-                    if strict and _neighbours(x, i, y, j) < STRICT_NEIGHBOURS:
+                    if strict and not _strictly_same(x, i, y, j):
                         continue
                     if opposed and _same_topic(x, i, y, j):
                         if not _two_actors(x.analysis, i, y.analysis, j):
@@ -231,6 +236,26 @@ def _same_topic(x: _Reading, i: int, y: _Reading, j: int) -> bool:
         return True
     subject = main_subject(x.analysis, i)
     return bool(subject) and subject == main_subject(y.analysis, j)
+
+
+def _strictly_same(x: _Reading, i: int, y: _Reading, j: int) -> bool:
+    """For sentences only nearly close: the predicate stated in the main clause of both, with
+    at least STRICT_NEIGHBOURS words around it in both."""
+    if _subordinate(x.analysis, i) or _subordinate(y.analysis, j):
+        return False  # "After ... facing the prospect of arrest, Lohan checked into ..."
+    return _neighbours(x, i, y, j) >= STRICT_NEIGHBOURS
+
+
+def _subordinate(a: Analysis, pos: int) -> bool:
+    """Whether the word at `pos` stands in a clause a subordinator opens ("after", "if",
+    "when", "which" ...), with no comma since."""
+    for k in range(pos - 1, -1, -1):
+        word = a.lower[k]
+        if word in {",", ";", ":"}:
+            return False
+        if word in _SUBORDINATORS or word in _RELATIVES:
+            return True
+    return False
 
 
 def _neighbours(x: _Reading, i: int, y: _Reading, j: int) -> int:
@@ -292,6 +317,8 @@ def actor(a: Analysis, pos: int, reach: int = 4) -> str:
         return ""
     names = dict(a.names)
     for k in range(pos - 1, max(-1, pos - reach - 1), -1):
+        if a.lower[k] in _POSSESSIVES:
+            continue  # "finished his career with 2,290 points": who acts is further back
         if a.lower[k] in _PRONOUNS or a.lower[k] in _PASSIVE:
             return ""  # "Cheeks was fired": the name before a passive is not who acts
         if a.lower[k] in _CLAUSE_BREAKS:
@@ -355,11 +382,12 @@ def _verb_only(word: str) -> bool:
 
 def _opening_name(a: Analysis, names: dict[int, str]) -> str:
     """The name a sentence opens with, when it is surely one: two capitalised words ("Doug
-    McDermott") or one set off by ", who"."""
+    McDermott") or one set off by a comma ("Klitschko, who ...", "Ford, now an assistant
+    coach, finished his career ...")."""
     run = 0
     while run in names:
         run += 1
-    if run >= 2 or (run == 1 and a.lower[1:3] in ([",", "who"], [",", "which"])):
+    if run >= 2 or (run == 1 and a.lower[1:2] == [","]):
         return _stem_name(names[run - 1])
     return ""
 
@@ -370,7 +398,8 @@ def _stem_name(name: str) -> str:
 
 
 _PASSIVE = frozenset("was were is are been be being".split())
-_PRONOUNS = frozenset("he she they it we i you who his her their its".split())
+_PRONOUNS = frozenset("he she they it we i you who".split())
+_POSSESSIVES = frozenset("his her their its".split())
 
 
 def _title_case(a: Analysis) -> bool:

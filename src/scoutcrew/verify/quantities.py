@@ -53,7 +53,11 @@ _UNIT_NAMES = {
     "ft": "feet", "km": "kilometres", "kg": "kilograms", "lb": "pounds", "lbs": "pounds",
     "mph": "mph", "cm": "centimetres", "mm": "millimetres", "mi": "miles",
 }  # fmt: skip
-_GLUED_UNIT = re.compile(r"\b(\d[\d,]*(?:\.\d+)?) ?(ft|km|kg|lbs?|mph|cm|mm|mi)\b", re.IGNORECASE)
+_GLUED_UNIT = re.compile(
+    r"(?<![$\u20ac\u00a3] )(?<![$\u20ac\u00a3])"
+    r"\b(\d[\d,]*(?:\.\d+)?) ?(ft|km|kg|lbs?|mph|cm|mm|mi)\b"
+)
+# lowercase only, and not after a currency sign: "$160MM" is money in millions
 
 
 THOUSANDS = re.compile(r"\b(\d{1,3}) ?, (\d{3})(?![\d,])")
