@@ -7,11 +7,14 @@ same thing (they share content words and names). Then:
 
 - figure: a figure in each that measures one quantity, with values that cannot both be true,
   where neither source gives the other's value anywhere. One quantity: next to the same words
-  and counting the same noun ("50 firefighters", "70 firefighters"; not "killed 10" and
-  "injured 10"), with no other name acting on it ("McDermott scored 23 points", "Echenique
-  scored 11 points"); an age belongs to one person (a name set off by commas, the name or noun
-  after "16-year-old"), and a sentence's only age or only duration ("10 minutes later", "20
-  minutes earlier") is compared with the other's when the two tell the same. Both true: a
+  and counting the same noun ("50 firefighters", "70 firefighters"; "23 Somalian pirates", "25
+  pirates"; not "killed 10" and "injured 10"; counts.py), with no other name acting on it
+  ("McDermott scored 23 points", "Echenique scored 11 points"; a name a verb or a preposition
+  takes does not act: "checked into the Betty Ford Center"); an age belongs to one person (a
+  name set off by commas, the name or noun after "16-year-old"; ages.py), and a sentence's
+  only age or only duration ("10 minutes later", "20 minutes earlier") is compared with the
+  other's when the two tell the same; a part ("the final two games") is not the whole ("four
+  games"). Two sentences that both give an amount of money share that much. Both true: a
   bound the other value keeps ("at least three", "10"), or "about" a near value. Not
   quantities: years (they date other things), ranks, versions, scores ("65 - 53"), values ten
   times apart (a game's points and a career's).
@@ -35,6 +38,17 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..text.terms import STOPWORDS, stem
+from .ages import age_owner, described, is_age, same_name
+from .counts import (
+    DURATIONS,
+    MEASURES,
+    compound,
+    counted,
+    is_money,
+    names_a_thing,
+    part_of,
+    segment,
+)
 from .facts import SENTENCE_BREAK, Analysis, Figure, analyse, figures_match
 from .opposite import actor, opposite_statement
 from .quantities import (
@@ -86,7 +100,7 @@ def _figure_disagreements(sents_a: list[str], sents_b: list[str]) -> list[Disagr
     out: list[Disagreement] = []
     for x in analyses_a:
         for y in analyses_b:
-            shared = len(terms_of(x) & terms_of(y))
+            shared = len(terms_of(x) & terms_of(y)) + (_has_money(x) and _has_money(y))
             if shared < MIN_SHARED:
                 continue
             for f in _figures(x):
@@ -111,12 +125,12 @@ def _changed(
     if len(left) != 1 or len(right) != 1:
         return None
     f, g = left[0], right[0]
-    if _kind(f, x) != _kind(g, y) or _is_age(x, f.pos) != _is_age(y, g.pos):
+    if _kind(f, x) != _kind(g, y) or is_age(x, f.pos) != is_age(y, g.pos):
         return None
-    counted = _counted(x, f) & _counted(y, g)
-    if not counted and not (f.unit and f.unit == g.unit):
+    same = counted(x, f) & counted(y, g) if compound(x, f) == compound(y, g) else set()
+    if not same and not (f.unit and f.unit == g.unit):
         return None  # it must count or measure one named thing: "12 people", "5.9 magnitude"
-    if not (beside(x, f.pos) & beside(y, g.pos)) - counted:
+    if not (beside(x, f.pos) & beside(y, g.pos)) - same:
         return None  # ...and be said of it in one way: "killed 10 people", "killed 12 people"
     if actor(x, f.pos) != actor(y, g.pos):
         return None
@@ -158,7 +172,7 @@ def _differs(
         return None
     if any(_kind(h) == _kind(f) and figures_match(f, h) for h in all_b):
         return None
-    if _is_age(x, f.pos):  # "16", not "16 Kimani"
+    if is_age(x, f.pos):  # "16", not "16 Kimani"
         return Disagreement("figure", f.text, g.text, _about(x, f.pos, shared))
     return Disagreement("figure", _phrase(x, f.pos), _phrase(y, g.pos), _about(x, f.pos, shared))
 
@@ -170,21 +184,27 @@ def _same_quantity(
 
     Next to the same words and counting the same thing; or, in two sentences that tell the
     same thing, the only age in each (of one person, unless each names another), or the only
-    figure of one unit of time or measure in each ("10 minutes later", "20 minutes earlier")."""
-    if _is_age(x, f.pos):
+    figure of one unit of time or measure in each ("10 minutes later", "20 minutes earlier";
+    not "a 90-day stint" and "a 30-day program", which name two things)."""
+    if is_age(x, f.pos):
         return _same_person(x, f.pos, y, g.pos)
     first, second = actor(x, f.pos), actor(y, g.pos)
     if first and second and first != second:
         return False  # "McDermott scored 23 points", "Echenique scored all 11 points"
-    if _part_of(x, f.pos) != _part_of(y, g.pos):
+    if part_of(x, f.pos) != part_of(y, g.pos):
         return False  # "two men died", "one of four men who were climbing"
+    if segment(x, f.pos) != segment(y, g.pos):
+        return False  # "will miss the final two games", "missed four games": a part, a whole
     if len(shared) >= MIN_CONTEXT and _same_count(x, f, y, g, shared):
-        return True
-    unit = _counted(x, f) & _counted(y, g) & _DURATIONS
+        if not (names_a_thing(x, f) and names_a_thing(y, g)):
+            return True
+        # "a 90-day stint", "a 30-day program": one more word than the unit and the names
+        if shared - counted(x, f) - _names(x) - _names(y):
+            return True
+    unit = counted(x, f) & counted(y, g) & DURATIONS
+    if unit and (names_a_thing(x, f) or names_a_thing(y, g)):
+        return False  # "a 90-day stint", "a 30-day program": two things, not one span
     return bool(close and unit and _with_unit(x, unit) == _with_unit(y, unit) == 1)
-
-
-_DURATIONS = {stem(w) for w in "minute minutes hour hours day days week weeks months".split()}
 
 
 def _same_person(x: Analysis, i: int, y: Analysis, j: int) -> bool:
@@ -196,21 +216,21 @@ def _same_person(x: Analysis, i: int, y: Analysis, j: int) -> bool:
     noun's description too ("Brooklyn resident": Brooklyn), and the two tell the same. No
     owner ("dies at 77"): the only age of two sentences that tell the same or name one
     person."""
-    mine, theirs = _age_owner(x, i), _age_owner(y, j)
+    mine, theirs = age_owner(x, i), age_owner(y, j)
     if _ages(x) != 1 or _ages(y) != 1:
         if not (mine[0] and theirs[0] and mine[1] == theirs[1]):
             return False
     if mine[0] and theirs[0]:
         if mine[1] == theirs[1]:
-            if _described(x, i) and _described(y, j) and _described(x, i) != _described(y, j):
+            if described(x, i) and described(y, j) and described(x, i) != described(y, j):
                 return False  # "British climber", "Australian climber": two people
-            return mine[0] <= theirs[0] or theirs[0] <= mine[0]  # "Reid", "Tara Reid"
+            return same_name(mine[0], theirs[0])  # "Reid", "Tara Reid"
         named, other = (mine[0], y) if mine[1] else (theirs[0], x)
         nameless, noun_at = (y, j) if mine[1] else (x, i)
-        described = _described(nameless, noun_at)  # "Australian climber": said of the name?
-        if described and described not in {w.lower() for w in (x if mine[1] else y).words}:
+        said = described(nameless, noun_at)  # "Australian climber": said of the name?
+        if said and said not in {w.lower() for w in (x if mine[1] else y).words}:
             return False
-        return not named & terms_of(other) and _very_close(x, y)
+        return not set(named) & terms_of(other) and _very_close(x, y)
     return _very_close(x, y) or bool(_names(x) & _names(y))
 
 
@@ -218,20 +238,8 @@ def _names(a: Analysis) -> set[str]:
     return {stem(n.lower()) for _, n in a.names if len(n) > 2 and n.lower() not in STOPWORDS}
 
 
-def _described(a: Analysis, pos: int) -> str:
-    """A capitalised word between an age and the noun it belongs to ("32-year-old British
-    climber": "british")."""
-    named = dict(a.names)
-    nxt = pos + 1
-    if nxt in named and nxt + 1 < len(a.lower) and nxt + 1 not in named:
-        return a.lower[nxt]
-    return ""
-
-
-def _part_of(a: Analysis, pos: int) -> bool:
-    """Whether a figure counts a whole that a part is taken from: "one of four men"."""
-    w = a.lower
-    return pos > 1 and w[pos - 1] == "of" and (w[pos - 2] in {"one", "two", "three", "some"})
+def _has_money(a: Analysis) -> bool:
+    return any(is_money(a, f.pos) for f in a.figures)
 
 
 def _very_close(x: Analysis, y: Analysis) -> bool:
@@ -241,42 +249,27 @@ def _very_close(x: Analysis, y: Analysis) -> bool:
 
 
 def _ages(a: Analysis) -> int:
-    return sum(1 for f in _figures(a) if _is_age(a, f.pos))
+    return sum(1 for f in _figures(a) if is_age(a, f.pos))
 
 
 def _with_unit(a: Analysis, unit: set[str]) -> int:
-    return sum(1 for f in _figures(a) if _counted(a, f) & unit)
-
-
-def _age_owner(a: Analysis, pos: int) -> tuple[frozenset[str], bool]:
-    """Whose age a figure is, and whether that is a name: the name set off before it ("Tara
-    Reid, 33,", "Pitman, aged 24"), the name right after it ("16-year-old Kimani Gray"), or
-    else the noun after it ("a 32-year-old British climber", "a 17-year-old Brooklyn
-    resident"); empty when there is none."""
-    named = dict(a.names)
-    w = a.lower
-    before = pos - 2 if w[pos - 1] == "," else pos - 3 if w[pos - 1] == "aged" else -1
-    if before >= 0 and w[before + 1] == "," and before in named:
-        run = [before]
-        while run[0] - 1 in named:
-            run.insert(0, run[0] - 1)
-        return frozenset(stem(named[i].lower()) for i in run), True
-    run = []
-    while pos + 1 + len(run) in named:
-        run.append(pos + 1 + len(run))
-    after = pos + 1 + len(run)
-    if run and not (after < len(w) and w[after][0].isalpha() and w[after] not in STOPWORDS):
-        return frozenset(stem(named[i].lower()) for i in run), True
-    for i, t in a.content:
-        if pos < i <= after + 2 and i not in named:
-            return frozenset({t}), False
-    return frozenset(), False
+    return sum(1 for f in _figures(a) if counted(a, f) & unit)
 
 
 _BOUNDS = {
     "lower": ("at least", "more than", "over", "above", "upwards of", "in excess of"),
     "upper": ("up to", "less than", "fewer than", "under", "below", "nearly", "almost", "at most"),
-    "about": ("about", "around", "approximately", "roughly", "some", "an estimated", "estimated"),
+    "about": (
+        "about",
+        "around",
+        "approximately",
+        "roughly",
+        "some",
+        "an estimated",
+        "estimated",
+        "vicinity of",
+        "region of",
+    ),
 }
 
 
@@ -323,28 +316,10 @@ def _same_count(x: Analysis, f: Figure, y: Analysis, g: Figure, shared: set[str]
     people", "12 people"), or neither has one; an age belongs to a person both name."""
     if "age" in shared:
         return any(t.startswith("@") for t in shared)
-    first, second = _counted(x, f), _counted(y, g)
+    first, second = counted(x, f), counted(y, g)
     if first and second:
-        return bool(first & second)
-    return not ((first | second) & _MEASURES)  # "three decades" is no count of "95"
-
-
-_MEASURES = {
-    stem(w)
-    for w in "second seconds minute minutes hour hours day days week weeks month months year "
-    "years decade decades century metres meters metre meter miles mile kilometres feet foot "
-    "yards yard points point goals runs rounds inches pounds kilos tons dollars euros "
-    "percent times".split()
-}
-
-
-def _counted(a: Analysis, f: Figure) -> set[str]:
-    """What a figure counts: the content word right after it, in its quantity group."""
-    nxt = f.pos + 1
-    while nxt < len(a.lower) and a.lower[nxt] in {"-", "more", "other", "new"}:
-        nxt += 1
-    found = {t for i, t in a.context if i == nxt}
-    return {QUANTITY_WORDS.get(t, t) for t in found}
+        return bool(first & second) and compound(x, f) == compound(y, g)
+    return not ((first | second) & MEASURES)  # "three decades" is no count of "95"
 
 
 def _figures(a: Analysis) -> list[Figure]:
@@ -367,11 +342,11 @@ _RANK = re.compile(r"\d(st|nd|rd|th|s)$|^(first|second|third)$", re.IGNORECASE) 
 
 
 def _kind(f: Figure, a: Analysis | None = None) -> tuple[str, float]:
-    if a is not None and _is_age(a, f.pos):
+    if a is not None and is_age(a, f.pos):
         return ("age", 1.0)
     if f.unit in {"year", "month", "weekday", "rate"}:
         return (f.unit, 1.0)
-    if not f.unit and f.raw != int(f.raw):
+    if not f.unit and f.raw != int(f.raw) and f.scale == 1.0:
         return ("decimal", f.scale)  # a magnitude or a rate, not a count: 5.6 is no "10 people"
     return (f.unit, f.scale)
 
@@ -379,26 +354,6 @@ def _kind(f: Figure, a: Analysis | None = None) -> tuple[str, float]:
 def _is_day_of_month(a: Analysis, pos: int) -> bool:
     months = {f.pos for f in a.figures if f.unit == "month"}
     return (pos - 1 in months or pos + 1 in months) and a.words[pos].isdigit()
-
-
-def _is_age(a: Analysis, pos: int) -> bool:
-    """ "aged 33", "dies at 77", "died at the age of 95", or a number set off by commas after
-    a name: "Reid, 33, was ..."."""
-    w = a.lower
-    if pos > 0 and w[pos - 1] in {"aged", "age"}:
-        return True
-    if pos > 1 and w[pos - 1] == "at" and _DYING & set(w[max(0, pos - 6) : pos - 1]):
-        return True
-    return (
-        1 < pos < len(w) - 1
-        and w[pos - 1] == ","
-        and w[pos + 1] in {",", ";", ")"}
-        and a.words[pos - 2][:1].isupper()
-        and a.words[pos].isdigit()
-    )
-
-
-_DYING = frozenset("die dies died dead death passed".split())
 
 
 def _context(a: Analysis, pos: int) -> set[str]:
@@ -409,7 +364,7 @@ def _context(a: Analysis, pos: int) -> set[str]:
     near = _near(a, pos)
     if _is_day_of_month(a, pos):  # what happened that day is told before the date
         return {t for t in near if any(i < pos and t == u for i, u in a.context)} | {"@date"}
-    if _is_age(a, pos):
+    if is_age(a, pos):
         names = [stem(n.lower()) for i, n in a.names if pos - 6 <= i < pos]
         return {"age", *(f"@{n}" for n in names[-1:]), *near}
     return near

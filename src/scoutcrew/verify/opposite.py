@@ -6,7 +6,12 @@ is negated in the other ("was found guilty" / "was not found guilty", "pointed a
 pointed a gun", "caused $1 million in damages" / "caused no damage"), or when they use the two
 sides of one opposition ("denied" / "confirmed", "acquitted" / "convicted", "survived" /
 "died"), and the predicate is about the same thing in both: a word or name that stands next
-to it in one sentence stands next to it in the other too.
+to it in one sentence stands next to it in the other too, or it is said in the main clause
+of both of the name both open with ("John Jenkin, 23, of ..., was arrested" / "John Jenkin,
+23, was not arrested"). "Failed to" denies what follows it as "not" does. Sentences that
+share many words but less than half of the shorter's are compared too, where the predicate
+is in the main clause of both and at least three words stand next to it in both. A denial of
+what did not happen ("would not have placed him on reserve if ...") is no denial.
 
 What is not a statement about the event is left alone: a negated verb of saying ("did not say
 what she was treated for", "would not comment"), a name ("Not because Mo Cheeks ..."), an
@@ -29,11 +34,17 @@ ARGUMENT_REACH = 8  # tokens on each side of a predicate where the words it is a
 SCOPE_REACH = 6  # tokens after a negation cue where the word it negates may stand
 SAME_TOPIC_TERMS = 5  # sentences that share this many words and names ...
 SAME_TOPIC_SHARE = 0.5  # ... and this share of the shorter's tell of one thing throughout
+NEAR_SHARED = 5  # sentences less close than CLOSE_SHARE that share this many words and names,
+NEAR_SHARE = 0.3  # ... and this share of the shorter's, are compared where the words around
+STRICT_NEIGHBOURS = 3  # ... the predicate that both use are at least this many
 
 # "without", "lack" and "few" negate less plainly than a predicate's "not".
 _CUES = frozenset(lexicon.NEGATION_CUES - {"without", "lack", "lacks", "lacking", "few"}) | {
     "never"
 }
+_FAILING = frozenset({"fail", "fails", "failed", "failing"})  # before "to": "failed to reach"
+_MODALS = frozenset({"would", "could", "might", "should"})
+_MODAL_NOT = frozenset({"wouldn't", "couldn't", "shouldn't"})
 # Negations that deny nothing of what follows.
 _HOLLOW = frozenset(
     {
@@ -100,9 +111,12 @@ def opposite_statement(sents_a: Sequence[str], sents_b: Sequence[str]) -> Opposi
             continue
         x = _read(sentence)
         for other, y in read_b:
-            if not _close(x, y):
+            if _close(x, y):
+                word = _flipped(x, y)
+            elif _nearly_close(x, y):
+                word = _flipped(x, y, strict=True)
+            else:
                 continue
-            word = _flipped(x, y)
             if word:
                 return Opposite(sentence, other, word)
     return None
@@ -139,12 +153,18 @@ def _negated(a: Analysis, names: set[int]) -> set[int]:
     out: set[int] = set()
     words = a.lower
     for i, w in enumerate(words):
-        if w not in _CUES and not w.endswith("n't"):
-            continue
         nxt = words[i + 1] if i + 1 < len(words) else ""
+        if w in _FAILING and nxt != "to":
+            continue  # "her failed campaign" denies nothing
+        if nxt == "have" and (w in _MODAL_NOT or (i > 0 and words[i - 1] in _MODALS)):
+            continue  # "would not have placed him on reserve if ...": what did not happen
+        if w not in _CUES and not w.endswith("n't") and w not in _FAILING:
+            continue
         if (w, nxt) in _HOLLOW and not (w == "no" and nxt == "one"):
             continue
-        if w in {"nobody", "nothing", "none"} or (w, nxt) == ("no", "one"):
+        if w in _FAILING and nxt == "to":
+            start = i + 2  # "failed to win": the win is denied
+        elif w in {"nobody", "nothing", "none"} or (w, nxt) == ("no", "one"):
             start = i + 2 if nxt == "one" else i + 1  # "nobody was hurt": the verb is denied
         elif (w, nxt) == ("no", "longer"):
             start = i + 2
@@ -168,8 +188,16 @@ def _close(x: _Reading, y: _Reading) -> bool:
     return shared >= MIN_SHARED and shared >= CLOSE_SHARE * min(len(x.terms), len(y.terms))
 
 
-def _flipped(x: _Reading, y: _Reading) -> str:
-    """A predicate one sentence asserts and the other denies, about the same thing."""
+def _nearly_close(x: _Reading, y: _Reading) -> bool:
+    """Two sentences that share many words, though less than half of the shorter's: compared
+    only where the words around the predicate are much the same in both (_flipped, strict)."""
+    shared = len(x.terms & y.terms)
+    return shared >= NEAR_SHARED and shared >= NEAR_SHARE * min(len(x.terms), len(y.terms))
+
+
+def _flipped(x: _Reading, y: _Reading, strict: bool = False) -> str:
+    """A predicate one sentence asserts and the other denies, about the same thing (strict:
+    with at least STRICT_NEIGHBOURS words around it in both)."""
     for t in sorted(set(x.said) & set(y.said)):
         if t in _SAYING:
             continue
@@ -178,6 +206,8 @@ def _flipped(x: _Reading, y: _Reading) -> str:
         if len(sides_x) != 1 or len(sides_y) != 1 or sides_x == sides_y:
             continue
         i, j = x.said[t][0][0], y.said[t][0][0]
+        if strict and not _strictly_same(x, i, y, j):
+            continue
         if _same_topic(x, i, y, j) and not _two_actors(x.analysis, i, y.analysis, j):
             return x.analysis.words[i].lower()
     for t, (scale, side) in _OPPOSITES.items():
@@ -187,6 +217,8 @@ def _flipped(x: _Reading, y: _Reading) -> str:
                     continue
                 for j, neg_y in y.said.get(u, []):
                     opposed = (side == side_u) != (neg_x == neg_y)
+                    if strict and not _strictly_same(x, i, y, j):
+                        continue
                     if opposed and _same_topic(x, i, y, j):
                         if not _two_actors(x.analysis, i, y.analysis, j):
                             return x.analysis.words[i].lower()
@@ -200,11 +232,72 @@ def _same_topic(x: _Reading, i: int, y: _Reading, j: int) -> bool:
     shared = len(x.terms & y.terms)
     if shared >= SAME_TOPIC_TERMS and shared >= SAME_TOPIC_SHARE * min(len(x.terms), len(y.terms)):
         return True
+    if _neighbours(x, i, y, j) > 0:
+        return True
+    subject = main_subject(x.analysis, i)
+    return bool(subject) and subject == main_subject(y.analysis, j)
+
+
+def _strictly_same(x: _Reading, i: int, y: _Reading, j: int) -> bool:
+    """For sentences only nearly close: the predicate stated in the main clause of both, with
+    at least STRICT_NEIGHBOURS words around it in both."""
+    if _subordinate(x.analysis, i) or _subordinate(y.analysis, j):
+        return False  # "After ... facing the prospect of arrest, Lohan checked into ..."
+    return _neighbours(x, i, y, j) >= STRICT_NEIGHBOURS
+
+
+def _subordinate(a: Analysis, pos: int) -> bool:
+    """Whether the word at `pos` stands in a clause a subordinator opens ("after", "if",
+    "when", "which" ...), with no comma since."""
+    for k in range(pos - 1, -1, -1):
+        word = a.lower[k]
+        if word in {",", ";", ":"}:
+            return False
+        if word in _SUBORDINATORS or word in _RELATIVES:
+            return True
+    return False
+
+
+def _neighbours(x: _Reading, i: int, y: _Reading, j: int) -> int:
+    """How many words and names stand near the predicate in both sentences."""
     left = {t for t in x.near[max(0, i - ARGUMENT_REACH) : i + ARGUMENT_REACH + 1] if t}
     right = {t for t in y.near[max(0, j - ARGUMENT_REACH) : j + ARGUMENT_REACH + 1] if t}
     left.discard(x.near[i])
     right.discard(y.near[j])
-    return bool(left & right)
+    return len(left & right)
+
+
+def main_subject(a: Analysis, pos: int) -> tuple[str, ...]:
+    """The name a sentence opens with, when what is said at `pos` is said of it: in the main
+    clause, not in a clause that opens after it ("after police found", "which took place"),
+    though a clause set off inside the subject is passed ("Bettie Page, the model who
+    inspired a generation, died"). Empty otherwise."""
+    names = dict(a.names)
+    run = 0
+    while run in names:
+        run += 1
+    if not run or a.cache.setdefault("title case", _title_case(a)):
+        return ()
+    aside = False
+    for k in range(run, pos):
+        word = a.lower[k]
+        if word == ",":
+            aside = False
+        elif word in _RELATIVES:
+            aside = True
+        elif word in _SUBORDINATORS and not aside:
+            return ()
+        elif word in {";", ":"} and not aside:
+            return ()
+    if aside:
+        return ()
+    return tuple(_stem_name(names[k]) for k in range(run))
+
+
+_RELATIVES = frozenset("who whose whom which that".split())
+_SUBORDINATORS = frozenset(
+    "after before when while because since although though if as until unless where".split()
+)
 
 
 def _two_actors(x: Analysis, i: int, y: Analysis, j: int) -> bool:
@@ -224,22 +317,77 @@ def actor(a: Analysis, pos: int, reach: int = 4) -> str:
         return ""
     names = dict(a.names)
     for k in range(pos - 1, max(-1, pos - reach - 1), -1):
+        if a.lower[k] in _POSSESSIVES:
+            continue  # "finished his career with 2,290 points": who acts is further back
         if a.lower[k] in _PRONOUNS or a.lower[k] in _PASSIVE:
             return ""  # "Cheeks was fired": the name before a passive is not who acts
         if a.lower[k] in _CLAUSE_BREAKS:
             break
-        if k in names:
+        if k in names and _describes(a, k, names):
+            continue  # "A British climber has fallen": the climber acts
+        if k in names and (k == pos - 1 or not _object(a, k, names)):
             return _stem_name(names[k])
     return _opening_name(a, names)
 
 
+def _describes(a: Analysis, k: int, names: dict[int, str]) -> bool:
+    """Whether the name at k says what kind a noun after it is ("British climber", "Iranian
+    rescue workers"): a word lemminflect knows as a noun and not as a verb follows it."""
+    nxt = k + 1
+    if nxt in names or nxt >= len(a.lower) or not a.lower[nxt].isalpha():
+        return False
+    word = a.lower[nxt]
+    if word in STOPWORDS:
+        return False
+    from lemminflect import getAllLemmas
+
+    kinds = getAllLemmas(word)
+    return "NOUN" in kinds and "VERB" not in kinds
+
+
+def _object(a: Analysis, k: int, names: dict[int, str]) -> bool:
+    """Whether the name at k is what a verb or a preposition takes, not
+    who acts: "offered Teixeira a contract", "checked into the Betty Ford Center to begin"."""
+    while k + 1 in names:
+        k += 1
+    if k + 1 < len(a.lower) and a.lower[k + 1] in {"a", "an", "the"}:
+        return True  # "offered first baseman Mark Teixeira an eight-year contract"
+    start = k
+    while start - 1 in names:
+        start -= 1
+    before = start - 1
+    while before >= 0 and a.lower[before] in {"the", "a", "an"}:
+        before -= 1
+    if before < 0:
+        return False
+    word = a.lower[before]
+    if word in _PREPOSITIONS:
+        return True
+    return word.isalpha() and word not in STOPWORDS and _verb_only(word)
+
+
+_PREPOSITIONS = frozenset(
+    "into in at on to from with for of about against toward towards through near "
+    "between over under inside outside".split()
+)
+
+
+def _verb_only(word: str) -> bool:
+    """A word lemminflect's dictionary knows as a verb and not as a noun or adjective."""
+    from lemminflect import getAllLemmas
+
+    kinds = getAllLemmas(word)
+    return "VERB" in kinds and not {"NOUN", "ADJ"} & set(kinds)
+
+
 def _opening_name(a: Analysis, names: dict[int, str]) -> str:
     """The name a sentence opens with, when it is surely one: two capitalised words ("Doug
-    McDermott") or one set off by ", who"."""
+    McDermott") or one set off by a comma ("Klitschko, who ...", "Ford, now an assistant
+    coach, finished his career ...")."""
     run = 0
     while run in names:
         run += 1
-    if run >= 2 or (run == 1 and a.lower[1:3] in ([",", "who"], [",", "which"])):
+    if run >= 2 or (run == 1 and a.lower[1:2] == [","]):
         return _stem_name(names[run - 1])
     return ""
 
@@ -250,7 +398,8 @@ def _stem_name(name: str) -> str:
 
 
 _PASSIVE = frozenset("was were is are been be being".split())
-_PRONOUNS = frozenset("he she they it we i you who his her their its".split())
+_PRONOUNS = frozenset("he she they it we i you who".split())
+_POSSESSIVES = frozenset("his her their its".split())
 
 
 def _title_case(a: Analysis) -> bool:

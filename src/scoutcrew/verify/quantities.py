@@ -36,14 +36,28 @@ _AGE = re.compile(r"\b(\d{1,3})\s*-?\s*years?\s*-?\s*old\b", re.IGNORECASE)
 
 
 def spaced(text: str) -> str:
-    """Spell "a 61-year-old man" as "a man aged 61" and "eight-year" as "eight year", the way
-    the figure reader sees a figure and its unit; join "2, 117" (a tokenised 2,117); set times
-    of day and scores aside (times are compared on their own, see _times)."""
+    """Spell "a 61-year-old man" as "a man aged 61", "eight-year" as "eight year" and "3,000ft"
+    as "3,000 feet", the way the figure reader sees a figure and its unit; join "2, 117" (a
+    tokenised 2,117); set times of day and scores aside (times are compared on their own, see
+    _times)."""
     text = THOUSANDS.sub(r"\1,\2", text)
     text = _CLOCK.sub(" o'clock ", text)
     text = _SCORE.sub(" score ", text)
     text = _AGE.sub(r"aged \1", text)
+    text = _GLUED_UNIT.sub(lambda m: f"{m.group(1)} {_UNIT_NAMES[m.group(2).lower()]}", text)
     return _UNIT_HYPHEN.sub(r"\1 \2", text)
+
+
+# A unit written onto its number ("3,000ft", "40km"): spelt out, so that the number is read.
+_UNIT_NAMES = {
+    "ft": "feet", "km": "kilometres", "kg": "kilograms", "lb": "pounds", "lbs": "pounds",
+    "mph": "mph", "cm": "centimetres", "mm": "millimetres", "mi": "miles",
+}  # fmt: skip
+_GLUED_UNIT = re.compile(
+    r"(?<![$\u20ac\u00a3] )(?<![$\u20ac\u00a3])"
+    r"\b(\d[\d,]*(?:\.\d+)?) ?(ft|km|kg|lbs?|mph|cm|mm|mi)\b"
+)
+# lowercase only, and not after a currency sign: "$160MM" is money in millions
 
 
 THOUSANDS = re.compile(r"\b(\d{1,3}) ?, (\d{3})(?![\d,])")
