@@ -55,8 +55,21 @@ def sources_in_prompt(text: str) -> list[tuple[str, str, str]]:
 
 
 def first_sentence(text: str) -> str:
-    match = re.match(r"(.+?[.!?])(?:\s|$)", text.strip())
-    return (match.group(1) if match else text.strip())[:300]
+    """The text's first sentence as a note taker copies it: not cut after an initial or a
+    title ("W. Mark Felt", "The Rev. Larry Kroon"), and at least a few words long."""
+    text = text.strip()
+    for end in _SENTENCE_END.finditer(text):
+        head = text[: end.end()]
+        if len(head.split()) >= 4 and not _ABBREVIATION.search(head):
+            return head[:300]
+    return text[:300]
+
+
+_SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
+_ABBREVIATION = re.compile(
+    r"(?:^|[\s(])(?:[A-Z]|Mr|Mrs|Ms|Dr|Prof|Rev|Gov|Sen|Rep|Gen|Col|Lt|Sgt|St|Jr|Sr|No|Inc|Corp|Co)"
+    r"\.$"
+)
 
 
 def scripted_notes(request: dict) -> str:
