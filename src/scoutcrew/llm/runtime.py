@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from ..errors import (
     ContextOverflow,
@@ -49,6 +49,7 @@ from .specs import (
     EMBEDDED_DEFAULT,
     ModelInfo,
     ModelSpec,
+    Options,
     option_value,
     parse_spec,
     strip_thinking,
@@ -57,6 +58,34 @@ from .specs import (
 log = logging.getLogger(__name__)
 
 __all__ = ["LLMRuntime", "UsageLedger"]
+
+
+class ServerCounts(TypedDict):
+    """The token counts and durations an engine reported for one call."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    total_ms: float
+    load_ms: float
+    prompt_eval_ms: float
+    eval_ms: float
+
+
+class RecordFields(TypedDict, total=False):
+    """What a call adds to its CallRecord once it is over (ServerCounts among them)."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    total_ms: float
+    load_ms: float
+    prompt_eval_ms: float
+    eval_ms: float
+    host: str | None
+    wall_ms: float
+    ok: bool
+    error: str | None
+    started_at: str
+    done_reason: str | None
 
 
 class LLMRuntime(ModelFacts):
@@ -69,7 +98,7 @@ class LLMRuntime(ModelFacts):
         chain: list[str],
         messages: list[dict],
         *,
-        options: Any = None,
+        options: Options = None,
         tools: list[dict] | None = None,
         stop: list[str] | None = None,
         response_format: dict | None = None,
@@ -102,9 +131,9 @@ class LLMRuntime(ModelFacts):
             kept = self.replay.get(key)
             if kept is not None:
                 answer, given_by = kept_answer(kept)
-                text: Any = strip_thinking(answer.content)
+                text = strip_thinking(answer.content)
                 if validate is not None and not answer.tool_calls:
-                    text = validate(text)
+                    return answer, validate(text), given_by
                 return answer, text, given_by
         failures: list[str] = []
         previous: str | None = None
@@ -124,15 +153,16 @@ class LLMRuntime(ModelFacts):
                     task=task,
                     fallback_from=previous,
                 )
-                value: Any = strip_thinking(result.content)
+                text = strip_thinking(result.content)
+                value: object = text  # the text, or what `validate` makes of it
                 record.mode = mode
                 if record.cut:
                     self._warn_cut(spec, task, record.num_predict)
                 try:
-                    if not value and not result.tool_calls:
+                    if not text and not result.tool_calls:
                         raise EmptyResponse(f"{spec} answered with no text (task {task!r})")
                     if validate is not None and not result.tool_calls:
-                        value = validate(value)
+                        value = validate(text)
                     if key is not None and self.replay is not None:
                         self.replay.put(key, keep_answer(result, spec))
                 except LLMError as exc:
@@ -183,7 +213,7 @@ class LLMRuntime(ModelFacts):
         spec_text: str,
         messages: list[dict],
         *,
-        options: Any,
+        options: Options,
         tools: list[dict] | None,
         stop: list[str] | None,
         response_format: dict | None,
@@ -196,7 +226,7 @@ class LLMRuntime(ModelFacts):
         prompt = prompt_tokens(messages) + (estimate_tokens(json.dumps(tools)) if tools else 0)
         cap = output_cap(num_ctx, prompt, option_value(options, "num_predict"))
 
-        def record(**fields: Any) -> CallRecord:
+        def record(**fields: Unpack[RecordFields]) -> CallRecord:
             return CallRecord(
                 spec=spec_text,
                 backend=spec.backend,
@@ -272,7 +302,7 @@ class LLMRuntime(ModelFacts):
         spec: ModelSpec,
         info: ModelInfo,
         messages: list[dict],
-        options: Any,
+        options: Options,
         tools: list[dict] | None,
         stop: list[str] | None,
         num_ctx: int,
@@ -322,7 +352,7 @@ class LLMRuntime(ModelFacts):
         self,
         spec: ModelSpec,
         messages: list[dict],
-        options: Any,
+        options: Options,
         stop: list[str] | None,
         num_ctx: int,
         record: Callable[..., CallRecord],
@@ -418,7 +448,7 @@ def _fallback_hint(chain: list[str], error: LLMError) -> str:
     return f" Or declare a fallback: --model {specs},{EMBEDDED_DEFAULT} (or in the llm: list)."
 
 
-def _options_of(options: Any) -> dict[str, Any]:
+def _options_of(options: Options) -> dict[str, Any]:
     """A call's options as a dict (an agent's ModelOptions, a dict, or None)."""
     if options is None:
         return {}
@@ -430,7 +460,7 @@ def _options_of(options: Any) -> dict[str, Any]:
     return {k: v for k, v in vars(options).items() if v is not None and not k.startswith("_")}
 
 
-def _server_counts(result: Any) -> dict[str, Any]:
+def _server_counts(result: ChatResult) -> ServerCounts:
     """The token counts and durations an engine reported for one call."""
     return {
         "prompt_tokens": result.prompt_tokens,
