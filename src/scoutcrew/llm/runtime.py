@@ -15,7 +15,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypedDict, Unpack
 
@@ -95,7 +95,7 @@ class LLMRuntime(ModelFacts):
 
     def complete(
         self,
-        chain: list[str],
+        chain: Sequence[str],
         messages: list[dict],
         *,
         options: Options = None,
@@ -438,7 +438,7 @@ def overflow_error(
     )
 
 
-def _fallback_hint(chain: list[str], error: LLMError) -> str:
+def _fallback_hint(chain: Sequence[str], error: LLMError) -> str:
     """How to declare a fallback, when Ollama is down and the chain names none."""
     if not isinstance(error, OllamaUnreachable | OllamaNotResponding):
         return ""

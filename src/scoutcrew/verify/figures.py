@@ -6,7 +6,7 @@ attached to the wrong thing (a swap), or one they do not give at all (not confir
 from __future__ import annotations
 
 import math
-from typing import Any
+from datetime import date
 
 from . import lexicon
 from .context import CLAUSE_BREAKS, PHRASE_BREAKS, clause_bounds, context_text, stems_near
@@ -181,7 +181,7 @@ def _small_number(word: str) -> int | None:
     return {**lexicon.NUMBER_WORDS, "one": 1}.get(word)
 
 
-def published_figures(published: Any) -> list[Figure]:
+def published_figures(published: date | None) -> list[Figure]:
     if published is None or not hasattr(published, "year"):
         return []
     names = list(lexicon.WEEKDAYS)
