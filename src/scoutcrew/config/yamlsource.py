@@ -19,6 +19,7 @@ import yaml
 from .yamlhints import KeyLevels, explain
 
 if TYPE_CHECKING:
+    from yaml.events import Event
     from yaml.nodes import Node
     from yaml.tokens import Token
 
@@ -71,8 +72,10 @@ class _BoundedLoader(yaml.SafeLoader):
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
-                mark = self.peek_event().start_mark
-                raise _Refused(mark.line + 1, f"nested more than {MAX_DEPTH} levels deep (refused)")
+                # yaml's stubs leave peek_event untyped: the next event, a node's start.
+                event: Event = self.peek_event()  # type: ignore[no-untyped-call]
+                line = event.start_mark.line + 1 if event.start_mark is not None else 1
+                raise _Refused(line, f"nested more than {MAX_DEPTH} levels deep (refused)")
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1

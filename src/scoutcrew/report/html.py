@@ -236,7 +236,8 @@ def markdown_to_html(
     md = MarkdownIt("commonmark", {"html": False, "linkify": False}, renderer_cls=SafeRenderer)
     md.enable("table")
     md.validateLink = lambda url: True  # type: ignore[method-assign]  # SafeRenderer decides
-    return md.render(text, {})
+    rendered: str = md.render(text, {})  # markdown-it types its output as Any
+    return rendered
 
 
 def _link_markers(escaped: str, notes: dict[int, str]) -> str:

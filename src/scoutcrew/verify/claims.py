@@ -277,11 +277,12 @@ class ClaimIndex:
 
 
 def _beginnings(a: Analysis) -> set[str]:
-    if "beginnings" not in a.cache:
-        a.cache["beginnings"] = {
+    found: set[str] | None = a.cache.get("beginnings")
+    if found is None:
+        found = a.cache["beginnings"] = {
             w[:SHARED_BEGINNING] for w in a.lower if len(w) >= SHARED_BEGINNING and w.isalpha()
         }
-    return a.cache["beginnings"]
+    return found
 
 
 def _best_sentence(a: Analysis, cited: list[SourceText]) -> Analysis | None:

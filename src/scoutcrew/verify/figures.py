@@ -155,8 +155,9 @@ def _figure_list(figs: list[Figure]) -> str:
 
 def _derived_percentages(a: Analysis) -> list[Figure]:
     """ "one claim in five" also reads as 20%, "57 out of 100" as 57% (placed at its "100")."""
-    if "derived" in a.cache:
-        return a.cache["derived"]
+    done: list[Figure] | None = a.cache.get("derived")
+    if done is not None:
+        return done
     out: list[Figure] = a.cache.setdefault("derived", [])
     low = a.lower
     for i, w in enumerate(low):
