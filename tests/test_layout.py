@@ -142,6 +142,15 @@ def test_the_walker_sees_a_cycle_when_there_is_one() -> None:
     assert find_cycle({"a": {"b"}, "b": set()}) is None
 
 
+def test_type_only_imports_are_left_out_of_the_run_time_graph() -> None:
+    tree = ast.parse(
+        "from typing import TYPE_CHECKING\nimport os\nif TYPE_CHECKING:\n    from x import Y\n"
+    )
+    skipped = type_checking_only(tree)
+    kinds = [type(n).__name__ for n in skipped if isinstance(n, ast.Import | ast.ImportFrom)]
+    assert kinds == ["ImportFrom"]
+
+
 def test_no_import_cycles_between_modules() -> None:
     cycle = find_cycle(internal_graph())
     assert cycle is None, "import cycle: " + " -> ".join(cycle or [])

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import OutputFormatError
 from .crewai_env import quiet_telemetry
@@ -25,12 +25,28 @@ if TYPE_CHECKING:
 
     from .runtime import LLMRuntime
 
+
+class LLMFactory(Protocol):
+    """What makes an agent's crewai LLM, backed by a runtime (see build_llm_factory)."""
+
+    def __call__(
+        self,
+        runtime: LLMRuntime,
+        *,
+        model: str,
+        chain: list[str],
+        agent_name: str | None,
+        options: dict[str, Any],
+        model_options: dict[str, dict[str, Any]],
+    ) -> BaseLLM: ...
+
+
 FINAL_ANSWER = "Final Answer:"
 # crewai's text tool format always spells this out; a prompt without it has no tools.
 _TOOL_FORMAT_MARKER = "Action Input:"
 
 
-def build_llm_factory() -> Callable[..., BaseLLM]:
+def build_llm_factory() -> LLMFactory:
     """Define ScoutcrewLLM (needs crewai imported) and return what makes one for a runtime;
     called once per process."""
     quiet_telemetry()

@@ -4,7 +4,7 @@
 embedded engine) says of each model, the one num_ctx a model gets for the whole run, and how a
 chain of models is resolved for the backend choice. `LLMRuntime` (runtime.py) adds the calls.
 
-crewai is imported only when the first LLM object is built (see `_llm_factory`).
+crewai is imported only when the first LLM object is built (see `LLMRuntime.llm_for`).
 """
 
 from __future__ import annotations
@@ -12,9 +12,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import (
     InvalidModelSpec,
@@ -49,9 +48,6 @@ from .specs import (
     option_value,
     parse_spec,
 )
-
-if TYPE_CHECKING:
-    from crewai.llms.base_llm import BaseLLM
 
 log = logging.getLogger(__name__)
 
@@ -418,7 +414,7 @@ class ModelFacts:
         A chain entry's own num_ctx wins; the agent's num_ctx is for the chain's first model,
         and the later ones get at least that much (so escalating after an overflow can help).
         """
-        base = _options_dict(options)
+        base = options_dict(options)
         agent_ctx = base.pop("num_ctx", None)
         out: dict[str, dict[str, Any]] = {}
         for index, spec in enumerate(chain):
@@ -431,27 +427,6 @@ class ModelFacts:
                 own["num_ctx_floor"] = agent_ctx
             out[spec] = own
         return out
-
-    def llm_for(
-        self,
-        chain: list[str] | str,
-        options: Options = None,
-        agent: str | None = None,
-        model_num_ctx: dict[str, int] | None = None,
-    ) -> BaseLLM:
-        """Build the crewai LLM an agent uses: the resolved chain, its options, its name."""
-        specs = self.resolve_chain(chain)
-        per_model = self.chain_options(specs, options, model_num_ctx)
-        for spec in specs:
-            self._claim_num_ctx(spec, per_model[spec])
-        return _llm_factory()(
-            self,
-            model=specs[0],
-            chain=specs,
-            agent_name=agent,
-            options=_options_dict(options),
-            model_options=per_model,
-        )
 
     def model_notes(self) -> list[str]:
         """Sentences a report puts at the top about the models that wrote it."""
@@ -498,22 +473,8 @@ def _model_key(spec: ModelSpec) -> str:
     return f"{spec.backend}/{spec.name}@{spec.host or ''}"
 
 
-def _options_dict(options: Options) -> dict[str, Any]:
+def options_dict(options: Options) -> dict[str, Any]:
+    """A call's options as plain keys, without the unset ones."""
     # focus: what the crew is about (its topic), for a base model that must pick lines itself.
     keys = ("num_ctx", "temperature", "seed", "keep_alive", "num_predict", "focus")
     return {k: v for k in keys if (v := option_value(options, k)) is not None}
-
-
-_LLM_FACTORY: Callable[..., BaseLLM] | None = None
-_LLM_FACTORY_LOCK = threading.Lock()
-
-
-def _llm_factory() -> Callable[..., BaseLLM]:
-    """Build the crewai BaseLLM subclass on first use, so importing this module stays cheap."""
-    global _LLM_FACTORY
-    with _LLM_FACTORY_LOCK:
-        if _LLM_FACTORY is None:
-            from .crewai_llm import build_llm_factory
-
-            _LLM_FACTORY = build_llm_factory()
-        return _LLM_FACTORY

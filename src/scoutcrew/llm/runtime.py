@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from ..errors import (
     ContextOverflow,
@@ -31,7 +31,7 @@ from ..errors import (
     StreamDropped,
 )
 from ..text.measure import estimate_tokens
-from .facts import ModelFacts, not_ollama
+from .facts import ModelFacts, not_ollama, options_dict
 from .ledger import CallRecord, UsageLedger
 from .limits import output_cap, prompt_tokens
 from .ollama import (
@@ -54,6 +54,11 @@ from .specs import (
     parse_spec,
     strip_thinking,
 )
+
+if TYPE_CHECKING:
+    from crewai.llms.base_llm import BaseLLM
+
+    from .crewai_llm import LLMFactory
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +95,29 @@ class RecordFields(TypedDict, total=False):
 
 class LLMRuntime(ModelFacts):
     """Everything model-related for one run: hosts, model facts, num_ctx, chains, usage."""
+
+    # -- the crewai LLM of an agent ------------------------------------------------------------
+
+    def llm_for(
+        self,
+        chain: list[str] | str,
+        options: Options = None,
+        agent: str | None = None,
+        model_num_ctx: dict[str, int] | None = None,
+    ) -> BaseLLM:
+        """Build the crewai LLM an agent uses: the resolved chain, its options, its name."""
+        specs = self.resolve_chain(chain)
+        per_model = self.chain_options(specs, options, model_num_ctx)
+        for spec in specs:
+            self._claim_num_ctx(spec, per_model[spec])
+        return _llm_factory()(
+            self,
+            model=specs[0],
+            chain=specs,
+            agent_name=agent,
+            options=options_dict(options),
+            model_options=per_model,
+        )
 
     # -- calling -----------------------------------------------------------------------------
 
@@ -470,3 +498,18 @@ def _server_counts(result: ChatResult) -> ServerCounts:
         "prompt_eval_ms": result.prompt_eval_ms,
         "eval_ms": result.eval_ms,
     }
+
+
+_LLM_FACTORY: LLMFactory | None = None
+_LLM_FACTORY_LOCK = threading.Lock()
+
+
+def _llm_factory() -> LLMFactory:
+    """Build the crewai BaseLLM subclass on first use, so importing this module stays cheap."""
+    global _LLM_FACTORY
+    with _LLM_FACTORY_LOCK:
+        if _LLM_FACTORY is None:
+            from .crewai_llm import build_llm_factory
+
+            _LLM_FACTORY = build_llm_factory()
+        return _LLM_FACTORY
