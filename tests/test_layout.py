@@ -1,7 +1,8 @@
 """The package's shape: imports point one way, no cycles, private names stay in their module.
 
 Read from the source with ast (imports inside functions count too), so a lazy import that
-closes a circle is caught as surely as one at the top of a file.
+closes a circle is caught as surely as one at the top of a file. Imports under
+`if TYPE_CHECKING:` never run: they obey the layers, but cannot close a circle at run time.
 """
 
 from __future__ import annotations
@@ -65,12 +66,29 @@ def module_name(path: Path) -> str:
 MODULES = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
 
 
-def imports_of(name: str) -> list[tuple[str, list[str], int]]:
-    """Return (imported module, names taken from it, line) for every import in `name`."""
+def type_checking_only(tree: ast.AST) -> set[ast.AST]:
+    """The nodes under `if TYPE_CHECKING:` (imports for annotations, never run)."""
+    skipped: set[ast.AST] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for child in node.body:
+                skipped.update(ast.walk(child))
+    return skipped
+
+
+def imports_of(name: str, run_time: bool = False) -> list[tuple[str, list[str], int]]:
+    """Return (imported module, names taken from it, line) for every import in `name`.
+
+    run_time: leave out the imports under `if TYPE_CHECKING:`.
+    """
     path = MODULES[name]
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found = []
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    tree = ast.parse(path.read_text(), str(path))
+    skipped = type_checking_only(tree) if run_time else set()
+    for node in ast.walk(tree):
+        if node in skipped:
+            continue
         if isinstance(node, ast.Import):
             found += [(alias.name, [], node.lineno) for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -92,7 +110,8 @@ def imports_of(name: str) -> list[tuple[str, list[str], int]]:
 
 def internal_graph() -> dict[str, set[str]]:
     return {
-        name: {t for t, _, _ in imports_of(name) if t in MODULES and t != name} for name in MODULES
+        name: {t for t, _, _ in imports_of(name, run_time=True) if t in MODULES and t != name}
+        for name in MODULES
     }
 
 
@@ -121,6 +140,15 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 def test_the_walker_sees_a_cycle_when_there_is_one() -> None:
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_type_only_imports_are_left_out_of_the_run_time_graph() -> None:
+    tree = ast.parse(
+        "from typing import TYPE_CHECKING\nimport os\nif TYPE_CHECKING:\n    from x import Y\n"
+    )
+    skipped = type_checking_only(tree)
+    kinds = [type(n).__name__ for n in skipped if isinstance(n, ast.Import | ast.ImportFrom)]
+    assert kinds == ["ImportFrom"]
 
 
 def test_no_import_cycles_between_modules() -> None:

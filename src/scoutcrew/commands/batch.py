@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
 from ..config.models import parse_model_override
 from ..config.plan import parse_inputs
@@ -14,7 +13,9 @@ from ..scale.batch import run_batch
 from ..scale.jobs import BatchError
 
 
-def add_batch_command(subparsers: Any) -> argparse.ArgumentParser:
+def add_batch_command(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
     """Add `scoutcrew batch` to the CLI's subcommands."""
     p = subparsers.add_parser(
         "batch",

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..config.project import Project, find_project
 from ..errors import BadRating, UnknownCrew
 from ..text.untrusted import strip_controls
 
+if TYPE_CHECKING:
+    from ..prefs.model import Rating
+    from ..prefs.ratings import Overview
+    from ..store.db import Store
 
-def add_prefs_commands(subparsers: Any) -> None:
+
+def add_prefs_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `rate` and `prefs` to the CLI's subcommands."""
     p = subparsers.add_parser(
         "rate",
@@ -51,7 +56,7 @@ def add_prefs_commands(subparsers: Any) -> None:
     p.set_defaults(func=cmd_prefs)
 
 
-def _store(project: Project) -> Any:
+def _store(project: Project) -> Store:
     from ..store.db import Store
 
     return Store.open(project.data_dir / "scoutcrew.sqlite")
@@ -89,7 +94,7 @@ def cmd_rate(args: argparse.Namespace) -> int:
     return 0
 
 
-def list_stories(store: Any, run: str) -> str:
+def list_stories(store: Store, run: str) -> str:
     """The stories of a run's report, numbered, with the reader's rating of each."""
     from ..prefs.ratings import load_ratings, report_stories, reported_run
 
@@ -126,7 +131,7 @@ def cmd_prefs(args: argparse.Namespace) -> int:
     return 0
 
 
-def format_overview(view: Any) -> str:
+def format_overview(view: Overview) -> str:
     """What a crew learned, in plain words, then each rule with the ratings behind it."""
     prefs, crew = view.prefs, view.crew
     stories = [r for r in view.ratings.values() if r.target == "story"]
@@ -157,7 +162,7 @@ def format_overview(view: Any) -> str:
     return "\n".join(lines)
 
 
-def _rating_words(r: Any) -> str:
+def _rating_words(r: Rating) -> str:
     vote = {1: "up  ", -1: "down", 0: "removed"}.get(r.vote, str(r.vote))
     if r.target == "story":
         run = f" (run {r.run_id})" if r.run_id else ""

@@ -5,11 +5,12 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from ..text.untrusted import strip_controls
 
 if TYPE_CHECKING:
+    from rich.status import Status
     from rich.text import Text
 
     from ..llm.ledger import CallRecord
@@ -30,7 +31,7 @@ class Progress:
         self.completion_tokens = 0
         self.calls = 0
         self._lock = threading.Lock()
-        self._status: Any = None
+        self._status: Status | None = None
         self._failures: dict[str, int] = {}  # each failure's text -> the call that said it
 
     def __call__(self, message: str) -> None:
@@ -38,8 +39,7 @@ class Progress:
         with self._lock:
             self.stage = message
         if self.live:
-            self._ensure_live()
-            self._status.console.log(message, markup=False, emoji=False, highlight=False)
+            self._ensure_live().console.log(message, markup=False, emoji=False, highlight=False)
             self._refresh()
         else:
             print(f"[scoutcrew {self._elapsed()}] {message}", file=self.stream, flush=True)
@@ -85,13 +85,14 @@ class Progress:
             f"{self.completion_tokens} output tokens  |  {self._elapsed()}"
         )
 
-    def _ensure_live(self) -> None:
+    def _ensure_live(self) -> Status:
         if self._status is None:
             from rich.console import Console
 
             console = Console(file=self.stream)
             self._status = console.status(self._text())
             self._status.start()
+        return self._status
 
     def _refresh(self) -> None:
         if self._status is not None:

@@ -6,7 +6,6 @@ import argparse
 import logging
 import sys
 from pathlib import Path
-from typing import Any
 
 from ..config.project import find_project
 from ..schedule.daemon import (
@@ -29,7 +28,7 @@ from ..schedule.install import (
 )
 
 
-def add_schedule_commands(subparsers: Any) -> None:
+def add_schedule_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `scoutcrew schedule list|run|install` to the CLI's subparsers."""
     p = subparsers.add_parser("schedule", help="run crews on their cron schedules")
     p.set_defaults(func=cmd_schedule_list)
@@ -78,7 +77,7 @@ def add_schedule_commands(subparsers: Any) -> None:
     a.set_defaults(func=cmd_schedule_install)
 
 
-def cmd_schedule_list(args: Any) -> int:
+def cmd_schedule_list(args: argparse.Namespace) -> int:
     project = find_project(args.project)
     loaded = load_schedules(project)
     print(format_schedule_list(entries_for(project, loaded.schedules)))
@@ -92,7 +91,7 @@ def cmd_schedule_list(args: Any) -> int:
     return 0
 
 
-def cmd_schedule_run(args: Any) -> int:
+def cmd_schedule_run(args: argparse.Namespace) -> int:
     project = find_project(args.project)
     # The daemon's lines carry a timestamp: it runs for months.
     handler = logging.StreamHandler(sys.stderr)
@@ -113,7 +112,7 @@ def cmd_schedule_run(args: Any) -> int:
         log.propagate = True
 
 
-def cmd_schedule_install(args: Any) -> int:
+def cmd_schedule_install(args: argparse.Namespace) -> int:
     """`scoutcrew schedule install --cron|--systemd [--write]`."""
     project = find_project(args.project)
     schedules = install_schedules(project)

@@ -6,15 +6,18 @@ import argparse
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..errors import MissingExtra, ServeRefused
+
+if TYPE_CHECKING:
+    from ..report.index import ReportEntry
 
 TOKEN_ENV = "SCOUTCREW_TOKEN"
 log = logging.getLogger("scoutcrew.serve")
 
 
-def add_serve_commands(subparsers: Any) -> None:
+def add_serve_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `serve`, `publish` and `mcp` to the CLI's subparsers."""
     p = subparsers.add_parser("serve", help="local web app: crews, reports, runs, run now, feeds")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
@@ -90,7 +93,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
     out = Path(args.atom).resolve()
     base = (args.base_url or "").rstrip("/")
 
-    def link_for(entry: Any) -> str:
+    def link_for(entry: ReportEntry) -> str:
         if base:
             return f"{base}/{entry.crew}/{entry.base}.html"
         return entry.html_path.resolve().as_uri()

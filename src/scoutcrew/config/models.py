@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Sequence
-from typing import Annotated, Any, Literal
+from collections.abc import Iterable, Sequence
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -56,7 +56,7 @@ class ModelEntry(Strict):
         return check_model_spec(value)
 
 
-def _entry_kind(value: Any) -> str:
+def _entry_kind(value: object) -> str:
     return "entry" if isinstance(value, dict | ModelEntry) else "spec"
 
 
@@ -106,7 +106,7 @@ class AgentConfig(Strict):
 
     @field_validator("llm", mode="before")
     @classmethod
-    def _chain(cls, value: Any) -> Any:
+    def _chain(cls, value: object) -> object:
         return [value] if isinstance(value, str) else value
 
     @field_validator("llm")
@@ -314,7 +314,7 @@ class CrewConfig(Strict):
 
     @field_validator("llm", mode="before")
     @classmethod
-    def _chain(cls, value: Any) -> Any:
+    def _chain(cls, value: object) -> object:
         return [value] if isinstance(value, str) else value
 
     @field_validator("llm")
@@ -327,7 +327,7 @@ class CrewConfig(Strict):
 
     @field_validator("schedule", mode="before")
     @classmethod
-    def _schedule(cls, value: Any) -> Any:
+    def _schedule(cls, value: object) -> object:
         return {"cron": value} if isinstance(value, str) else value
 
 
@@ -353,7 +353,7 @@ def parse_model_override(value: str) -> list[str]:
         raise ConfigError([f"--model: {exc}"]) from exc
 
 
-def suggest(word: str, choices: Any) -> str:
+def suggest(word: str, choices: Iterable[str]) -> str:
     """' (did you mean 'x'?)' for the closest of `choices`, or nothing."""
     match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean '{match[0]}'?)" if match else ""

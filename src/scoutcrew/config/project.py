@@ -6,6 +6,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..errors import ProjectNotFound
 
@@ -17,7 +18,7 @@ class Project:
     """A scoutcrew project folder and the settings under [tool.scoutcrew]."""
 
     root: Path
-    settings: dict = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
 
     @property
     def agents_file(self) -> Path:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from pydantic import BaseModel, ValidationError
 
@@ -60,7 +60,9 @@ class ProjectConfig:
         return sorted(crew_placeholders(self, name) - BUILTIN_INPUTS - set(crew.inputs))
 
 
-def _entry_problems(doc: YamlDoc, loc: tuple, exc: ValidationError, model: type) -> list[str]:
+def _entry_problems(
+    doc: YamlDoc, loc: tuple[str | int, ...], exc: ValidationError, model: type[BaseModel]
+) -> list[str]:
     out = []
     errors = exc.errors()
     typos = {
@@ -87,9 +89,9 @@ def _entry_problems(doc: YamlDoc, loc: tuple, exc: ValidationError, model: type)
     return out
 
 
-def _fields_at(model: type, loc: tuple) -> list[str]:
+def _fields_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> list[str]:
     """Field names of the (nested) model found at `loc`, for suggestions."""
-    current: Any = model
+    current: type[BaseModel] | None = model
     for part in loc:
         field_info = getattr(current, "model_fields", {}).get(part)
         if field_info is None:
@@ -98,13 +100,17 @@ def _fields_at(model: type, loc: tuple) -> list[str]:
     return list(getattr(current, "model_fields", {}))
 
 
-def _model_of(annotation: Any) -> Any:
+def _model_of(annotation: object) -> type[BaseModel] | None:
     """The pydantic model inside an annotation such as `ResearchConfig | None`."""
     import typing
 
-    if hasattr(annotation, "model_fields"):
+    if _is_model(annotation):
         return annotation
-    return next((a for a in typing.get_args(annotation) if hasattr(a, "model_fields")), None)
+    return next((a for a in typing.get_args(annotation) if _is_model(a)), None)
+
+
+def _is_model(annotation: object) -> TypeGuard[type[BaseModel]]:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
 
 
 def _load_entries(doc: YamlDoc, model: type[BaseModel], what: str) -> dict[str, Any]:
@@ -385,9 +391,9 @@ CREW_KEYS = (
     frozenset(CrewConfig.model_fields),
     frozenset().union(
         *(
-            _model_of(info.annotation).model_fields
+            model.model_fields
             for info in CrewConfig.model_fields.values()
-            if _model_of(info.annotation) is not None
+            if (model := _model_of(info.annotation)) is not None
         )
     ),
 )

@@ -12,11 +12,16 @@ from __future__ import annotations
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import yaml
 
 from .yamlhints import KeyLevels, explain
+
+if TYPE_CHECKING:
+    from yaml.events import Event
+    from yaml.nodes import Node
+    from yaml.tokens import Token
 
 Path_ = tuple[str | int, ...]
 
@@ -31,7 +36,7 @@ class YamlDoc:
 
     path: Path
     display: str
-    data: Any = None
+    data: object = None  # what the file holds: a mapping, when it is one of ours
     lines: dict[Path_, int] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     unreadable: bool = False  # missing, too big, not UTF-8 or not YAML: nothing was loaded
@@ -63,17 +68,19 @@ class _BoundedLoader(yaml.SafeLoader):
         super().__init__(stream)
         self._depth = 0
 
-    def compose_node(self, parent: Any, index: Any) -> Any:
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
-                mark = self.peek_event().start_mark
-                raise _Refused(mark.line + 1, f"nested more than {MAX_DEPTH} levels deep (refused)")
+                # yaml's stubs leave peek_event untyped: the next event, a node's start.
+                event: Event = self.peek_event()  # type: ignore[no-untyped-call]
+                line = event.start_mark.line + 1 if event.start_mark is not None else 1
+                raise _Refused(line, f"nested more than {MAX_DEPTH} levels deep (refused)")
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
 
-    def fetch_flow_collection_start(self, token_class: Any) -> None:
+    def fetch_flow_collection_start(self, token_class: type[Token]) -> None:
         # Refused in the scanner already: it looks ahead over every open '[' or '{'.
         if self.flow_level >= MAX_DEPTH:
             raise _Refused(

@@ -6,6 +6,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from ..config.plan import Plan, PlannedAgent
@@ -16,6 +17,9 @@ from ..llm.crewai_env import import_crewai
 from ..llm.limits import task_output_cap
 
 if TYPE_CHECKING:
+    from crewai import Agent, Crew
+    from crewai.tasks.task_output import TaskOutput
+
     from ..llm.runtime import LLMRuntime
 
 
@@ -35,7 +39,7 @@ def build_crew(
     on_task_done: Callable[[TaskResult], None] | None = None,
     done: dict[str, str] | None = None,
     only: str | None = None,
-) -> Any:
+) -> Crew:
     """Assemble crewai Agents, Tasks and the Crew for `plan`.
 
     `evidence` fills the {evidence} placeholder. Each task receives only the tasks its
@@ -121,8 +125,8 @@ def register_limits(plan: Plan, runtime: LLMRuntime, evidence: str) -> None:
 
 
 def _agent(
-    crewai: Any, spec: PlannedAgent, runtime: LLMRuntime, plan_root: Path, focus: str = ""
-) -> Any:
+    crewai: ModuleType, spec: PlannedAgent, runtime: LLMRuntime, plan_root: Path, focus: str = ""
+) -> Agent:
     options = {**spec.options.model_dump(exclude_none=True), "focus": focus}
     return crewai.Agent(
         role=spec.role,
@@ -142,8 +146,8 @@ def _agent(
 
 def _callback(
     name: str, agent: str, on_task_done: Callable[[TaskResult], None] | None
-) -> Callable[[Any], None]:
-    def record(output: Any) -> None:
+) -> Callable[[TaskOutput], None]:
+    def record(output: TaskOutput) -> None:
         if on_task_done is not None:
             on_task_done(TaskResult(name=name, agent=agent, output=str(output.raw)))
 

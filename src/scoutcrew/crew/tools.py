@@ -9,16 +9,21 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..text.untrusted import strip_controls
+
+if TYPE_CHECKING:
+    from ..gather.search import Searcher, SearchFn
 
 SEARCH_RESULTS = 5
 SNIPPET_CHARS = 240
 PAGE_CHARS = 2_500
 
 
-def search_text(query: str, searcher: Any = None, backend: str = "auto") -> str:
+def search_text(
+    query: str, searcher: Searcher | SearchFn | None = None, backend: str = "auto"
+) -> str:
     """Search the web and answer with numbered title/URL/snippet lines."""
     from ..errors import SourceError
     from ..gather.search import as_searcher

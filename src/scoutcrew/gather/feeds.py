@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urljoin
 
 from ..errors import SourceError
@@ -36,6 +36,9 @@ from .items import (
     item_from_row,
 )
 from .safety import AddressPolicy, check_xml, html_to_text, refuse_entities, tidy
+
+if TYPE_CHECKING:
+    from .search import Searcher, SearchFn
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +72,7 @@ def gather(
     *,
     store: Store,
     project_root: Path,
-    search_backend: Any = None,
+    search_backend: Searcher | SearchFn | None = None,
     progress: Progress | None = None,
     limits: FetchLimits | None = None,
 ) -> Gathered:
@@ -337,7 +340,7 @@ def _parse_xml_fast(data: bytes, url: str) -> ParsedFeed:
     raise _NotSimple
 
 
-def _local(tag: Any) -> str:
+def _local(tag: object) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import BudgetExhausted
+from .ledger import UsageLedger
 
 
 @dataclass
@@ -51,7 +52,7 @@ class BudgetGuard:
     def __init__(
         self,
         budget: Budget,
-        ledger: Any,
+        ledger: UsageLedger,
         *,
         reserve_prompt: int = 0,
         reserve_output: int = 0,

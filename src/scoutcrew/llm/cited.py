@@ -223,7 +223,8 @@ def with_instruction(messages: list[dict], instruction: str) -> list[dict]:
 # -- reading the answer ----------------------------------------------------------------------
 
 
-def _load(text: str) -> Any:
+def _load(text: str) -> object:
+    """The answer's JSON value (its shape is checked by the caller)."""
     raw = text.strip()
     fenced = re.match(r"^```(?:json)?\s*(.*?)\s*```$", raw, re.S)
     try:

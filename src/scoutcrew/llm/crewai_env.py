@@ -7,7 +7,7 @@ LLM adapter need it, so the rule for importing it lives here, below both.
 from __future__ import annotations
 
 import os
-from typing import Any
+from types import ModuleType
 
 TELEMETRY_OPT_IN = "SCOUTCREW_TELEMETRY"
 _TELEMETRY_OFF = {
@@ -26,7 +26,7 @@ def quiet_telemetry() -> None:
         os.environ.setdefault(key, value)
 
 
-def import_crewai() -> Any:
+def import_crewai() -> ModuleType:
     """Import crewai (seconds) with telemetry off; call only where a crew is really needed."""
     quiet_telemetry()
     import crewai

@@ -22,13 +22,26 @@ import shutil
 import struct
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from ..errors import ContextOverflow, EmbeddedEngineUnavailable, LLMError, ModelNotFound
 from . import basemodel
 from .limits import is_overflow
 from .ollama import ChatResult
+
+if TYPE_CHECKING:
+    from .ledger import CallRecord
+
+
+class Engine(Protocol):
+    """What scoutcrew uses of an xllamacpp.Server (the binding ships no types)."""
+
+    def handle_completions(self, request: dict[str, Any]) -> object: ...
+
+    def handle_chat_completions(self, request: dict[str, Any]) -> object: ...
+
 
 DEFAULT_NAME = "default"
 DEFAULT_FILE = "gemma-3-270m-q4_k_m.gguf"
@@ -47,7 +60,7 @@ OTHER_BASE_MODEL_NOTE = (
     "and prose."
 )
 
-_engines: dict[tuple[str, int], Any] = {}
+_engines: dict[tuple[str, int], Engine] = {}
 _engines_lock = threading.Lock()
 _assemble_lock = threading.Lock()
 load_times_ms: dict[str, float] = {}  # how long each model took to load, for the run record
@@ -247,12 +260,12 @@ def is_base_model(name: str, data_dir: str | os.PathLike[str]) -> bool:
     return not meta.get("tokenizer.chat_template")
 
 
-def _gguf_string(fh: Any) -> str:
+def _gguf_string(fh: IO[bytes]) -> str:
     (length,) = struct.unpack("<Q", fh.read(8))
     return fh.read(length).decode("utf-8", "replace")
 
 
-def _gguf_value(fh: Any, kind: int) -> Any:
+def _gguf_value(fh: IO[bytes], kind: int) -> str | int | float | bool | None:
     if kind in _GGUF_SCALARS:
         fmt = _GGUF_SCALARS[kind]
         return struct.unpack(fmt, fh.read(struct.calcsize(fmt)))[0]
@@ -278,7 +291,7 @@ def model_note(name: str, data_dir: str | os.PathLike[str] | None = None) -> str
     return None
 
 
-def base_model_tasks(records: list[Any], data_dir: str | os.PathLike[str]) -> dict[str, str]:
+def base_model_tasks(records: list[CallRecord], data_dir: str | os.PathLike[str]) -> dict[str, str]:
     """The tasks whose answer a base model wrote (their last successful call was one), each
     with that model's spec."""
     last: dict[str, str] = {}
@@ -314,7 +327,7 @@ def check(name: str, data_dir: str | os.PathLike[str]) -> tuple[str, str] | None
 # -- running ---------------------------------------------------------------------------------
 
 
-def engine(path: Path, num_ctx: int) -> Any:
+def engine(path: Path, num_ctx: int) -> Engine:
     """Load a model with xllamacpp once per process (per context size) and reuse it."""
     key = (str(path), num_ctx)
     with _engines_lock:
@@ -426,18 +439,20 @@ def chat(
     )
 
 
-def _call(label: str, handler: Any, request: dict[str, Any]) -> Any:
+def _call(
+    label: str, handler: Callable[[dict[str, Any]], object], request: dict[str, Any]
+) -> object:
     try:
         return handler(request)
     except Exception as exc:  # the binding raises plain exceptions
         raise LLMError(f"the embedded engine failed on {label}: {exc}") from exc
 
 
-def _get(error: Any, key: str) -> Any:
+def _get(error: object, key: str) -> object:
     return error.get(key, "?") if isinstance(error, dict) else "?"
 
 
-def _checked(label: str, answer: Any) -> dict[str, Any]:
+def _checked(label: str, answer: object) -> dict[str, Any]:
     """Turn an error answer of the engine into the matching exception."""
     if not isinstance(answer, dict):
         raise LLMError(f"the embedded engine gave {label} no answer")

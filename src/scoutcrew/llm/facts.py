@@ -4,7 +4,7 @@
 embedded engine) says of each model, the one num_ctx a model gets for the whole run, and how a
 chain of models is resolved for the backend choice. `LLMRuntime` (runtime.py) adds the calls.
 
-crewai is imported only when the first LLM object is built (see `_llm_class`).
+crewai is imported only when the first LLM object is built (see `LLMRuntime.llm_for`).
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from .specs import (
     EMBEDDED_DEFAULT,
     ModelInfo,
     ModelSpec,
+    Options,
     model_info_from_show,
     option_value,
     parse_spec,
@@ -240,7 +241,7 @@ class ModelFacts:
         except LLMError:
             return False
 
-    def num_ctx(self, spec_text: str, options: Any = None) -> int:
+    def num_ctx(self, spec_text: str, options: Options = None) -> int:
         """The one num_ctx this run uses for the model (fixed at first use)."""
         spec = parse_spec(spec_text)
         key = _model_key(spec)
@@ -336,7 +337,7 @@ class ModelFacts:
         with self._lock:
             return [p.summary() for p in self._profiles.values() if p is not None]
 
-    def _claim_num_ctx(self, spec_text: str, options: Any) -> None:
+    def _claim_num_ctx(self, spec_text: str, options: Options) -> None:
         requested = option_value(options, "num_ctx")
         if not requested:
             return
@@ -385,7 +386,7 @@ class ModelFacts:
                 out.append(resolved)
         return out
 
-    def serving_spec(self, chain: list[str] | str, options: Any = None) -> str:
+    def serving_spec(self, chain: list[str] | str, options: Options = None) -> str:
         """The first model of the chain that can serve now (its host answers, it is pulled,
         or the embedded engine has it); the chain's first model when none can."""
         specs = self.resolve_chain(chain)
@@ -406,14 +407,14 @@ class ModelFacts:
 
     @staticmethod
     def chain_options(
-        chain: list[str], options: Any, model_num_ctx: dict[str, int] | None = None
+        chain: list[str], options: Options, model_num_ctx: dict[str, int] | None = None
     ) -> dict[str, dict[str, Any]]:
         """Each model's options: the agent's, with num_ctx per model.
 
         A chain entry's own num_ctx wins; the agent's num_ctx is for the chain's first model,
         and the later ones get at least that much (so escalating after an overflow can help).
         """
-        base = _options_dict(options)
+        base = options_dict(options)
         agent_ctx = base.pop("num_ctx", None)
         out: dict[str, dict[str, Any]] = {}
         for index, spec in enumerate(chain):
@@ -426,29 +427,6 @@ class ModelFacts:
                 own["num_ctx_floor"] = agent_ctx
             out[spec] = own
         return out
-
-    def llm_for(
-        self,
-        chain: list[str] | str,
-        options: Any = None,
-        agent: str | None = None,
-        model_num_ctx: dict[str, int] | None = None,
-    ) -> Any:
-        """Build the crewai LLM an agent uses: the resolved chain, its options, its name."""
-        specs = self.resolve_chain(chain)
-        per_model = self.chain_options(specs, options, model_num_ctx)
-        for spec in specs:
-            self._claim_num_ctx(spec, per_model[spec])
-        cls = _llm_class()
-        llm = cls(
-            model=specs[0],
-            chain=specs,
-            agent_name=agent,
-            options=_options_dict(options),
-            model_options=per_model,
-        )
-        llm._runtime = self
-        return llm
 
     def model_notes(self) -> list[str]:
         """Sentences a report puts at the top about the models that wrote it."""
@@ -495,22 +473,8 @@ def _model_key(spec: ModelSpec) -> str:
     return f"{spec.backend}/{spec.name}@{spec.host or ''}"
 
 
-def _options_dict(options: Any) -> dict[str, Any]:
+def options_dict(options: Options) -> dict[str, Any]:
+    """A call's options as plain keys, without the unset ones."""
     # focus: what the crew is about (its topic), for a base model that must pick lines itself.
     keys = ("num_ctx", "temperature", "seed", "keep_alive", "num_predict", "focus")
     return {k: v for k in keys if (v := option_value(options, k)) is not None}
-
-
-_LLM_CLASS: type | None = None
-_LLM_CLASS_LOCK = threading.Lock()
-
-
-def _llm_class() -> type:
-    """Build the crewai BaseLLM subclass on first use, so importing this module stays cheap."""
-    global _LLM_CLASS
-    with _LLM_CLASS_LOCK:
-        if _LLM_CLASS is None:
-            from .crewai_llm import build_llm_class
-
-            _LLM_CLASS = build_llm_class()
-        return _LLM_CLASS

@@ -184,7 +184,7 @@ def normalize_host(value: str) -> str:
     return f"{parts.scheme}://{host}:{port}{parts.path}"
 
 
-def _ns_to_ms(value: Any) -> float:
+def _ns_to_ms(value: float | None) -> float:
     return float(value or 0) / 1e6
 
 
@@ -535,7 +535,7 @@ class _waiting:
             )
 
 
-def message_text(content: Any) -> str:
+def message_text(content: object) -> str:
     """Return the text of a message's content (a string, or a list of content blocks)."""
     if isinstance(content, str):
         return content

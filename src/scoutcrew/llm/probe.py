@@ -27,16 +27,18 @@ import threading
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ContextOverflow, LLMError, OutputFormatError
 from ..text.terms import terms
 from .cited import SELECT, WRITE, CitedTask, parse_write, write_schema
+from .ollama import ChatResult
 from .specs import parse_spec
 
-# The runtime (llm/runtime.py's LLMRuntime) is passed in, not imported: runtime.py builds
-# the crewai adapter, which calls this module.
-LLMRuntime = Any
+if TYPE_CHECKING:
+    # Passed in, imported for its type only: runtime.py builds the crewai adapter, which
+    # calls this module.
+    from .runtime import LLMRuntime
 
 PROBE_TASK = "probe"
 PROFILES_FILE = "model-profiles.json"
@@ -136,11 +138,17 @@ def probe(runtime: LLMRuntime, spec: str, digest: str = "") -> Profile:
 
 
 def _ask(
-    runtime: LLMRuntime, spec: str, messages: list[dict], cap: int, **kwargs: Any
-) -> tuple[Any, str]:
+    runtime: LLMRuntime,
+    spec: str,
+    messages: list[dict],
+    cap: int,
+    *,
+    response_format: dict[str, Any] | None = None,
+    tools: list[dict[str, Any]] | None = None,
+) -> tuple[ChatResult, str]:
     result, value, _spec = runtime.complete(
         [spec], messages, options={"num_predict": cap, "temperature": 0.0, "seed": 7},
-        task=PROBE_TASK, agent="probe", **kwargs,
+        task=PROBE_TASK, agent="probe", response_format=response_format, tools=tools,
     )  # fmt: skip
     return result, str(value)
 

@@ -23,7 +23,7 @@ class AnswerReplay(Protocol):
     def put(self, key: str, answer: dict[str, Any]) -> None: ...
 
 
-def call_key(**call: Any) -> str:
+def call_key(**call: object) -> str:
     """A stable hash of everything that decides a call's answer."""
     text = json.dumps(call, sort_keys=True, default=_plain, ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()

@@ -15,9 +15,9 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from ..errors import (
     ContextOverflow,
@@ -31,7 +31,7 @@ from ..errors import (
     StreamDropped,
 )
 from ..text.measure import estimate_tokens
-from .facts import ModelFacts, not_ollama
+from .facts import ModelFacts, not_ollama, options_dict
 from .ledger import CallRecord, UsageLedger
 from .limits import output_cap, prompt_tokens
 from .ollama import (
@@ -49,27 +49,84 @@ from .specs import (
     EMBEDDED_DEFAULT,
     ModelInfo,
     ModelSpec,
+    Options,
     option_value,
     parse_spec,
     strip_thinking,
 )
+
+if TYPE_CHECKING:
+    from crewai.llms.base_llm import BaseLLM
+
+    from .crewai_llm import LLMFactory
 
 log = logging.getLogger(__name__)
 
 __all__ = ["LLMRuntime", "UsageLedger"]
 
 
+class ServerCounts(TypedDict):
+    """The token counts and durations an engine reported for one call."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    total_ms: float
+    load_ms: float
+    prompt_eval_ms: float
+    eval_ms: float
+
+
+class RecordFields(TypedDict, total=False):
+    """What a call adds to its CallRecord once it is over (ServerCounts among them)."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    total_ms: float
+    load_ms: float
+    prompt_eval_ms: float
+    eval_ms: float
+    host: str | None
+    wall_ms: float
+    ok: bool
+    error: str | None
+    started_at: str
+    done_reason: str | None
+
+
 class LLMRuntime(ModelFacts):
     """Everything model-related for one run: hosts, model facts, num_ctx, chains, usage."""
+
+    # -- the crewai LLM of an agent ------------------------------------------------------------
+
+    def llm_for(
+        self,
+        chain: list[str] | str,
+        options: Options = None,
+        agent: str | None = None,
+        model_num_ctx: dict[str, int] | None = None,
+    ) -> BaseLLM:
+        """Build the crewai LLM an agent uses: the resolved chain, its options, its name."""
+        specs = self.resolve_chain(chain)
+        per_model = self.chain_options(specs, options, model_num_ctx)
+        for spec in specs:
+            self._claim_num_ctx(spec, per_model[spec])
+        return _llm_factory()(
+            self,
+            model=specs[0],
+            chain=specs,
+            agent_name=agent,
+            options=options_dict(options),
+            model_options=per_model,
+        )
 
     # -- calling -----------------------------------------------------------------------------
 
     def complete(
         self,
-        chain: list[str],
+        chain: Sequence[str],
         messages: list[dict],
         *,
-        options: Any = None,
+        options: Options = None,
         tools: list[dict] | None = None,
         stop: list[str] | None = None,
         response_format: dict | None = None,
@@ -102,9 +159,9 @@ class LLMRuntime(ModelFacts):
             kept = self.replay.get(key)
             if kept is not None:
                 answer, given_by = kept_answer(kept)
-                text: Any = strip_thinking(answer.content)
+                text = strip_thinking(answer.content)
                 if validate is not None and not answer.tool_calls:
-                    text = validate(text)
+                    return answer, validate(text), given_by
                 return answer, text, given_by
         failures: list[str] = []
         previous: str | None = None
@@ -124,15 +181,16 @@ class LLMRuntime(ModelFacts):
                     task=task,
                     fallback_from=previous,
                 )
-                value: Any = strip_thinking(result.content)
+                text = strip_thinking(result.content)
+                value: object = text  # the text, or what `validate` makes of it
                 record.mode = mode
                 if record.cut:
                     self._warn_cut(spec, task, record.num_predict)
                 try:
-                    if not value and not result.tool_calls:
+                    if not text and not result.tool_calls:
                         raise EmptyResponse(f"{spec} answered with no text (task {task!r})")
                     if validate is not None and not result.tool_calls:
-                        value = validate(value)
+                        value = validate(text)
                     if key is not None and self.replay is not None:
                         self.replay.put(key, keep_answer(result, spec))
                 except LLMError as exc:
@@ -183,7 +241,7 @@ class LLMRuntime(ModelFacts):
         spec_text: str,
         messages: list[dict],
         *,
-        options: Any,
+        options: Options,
         tools: list[dict] | None,
         stop: list[str] | None,
         response_format: dict | None,
@@ -196,7 +254,7 @@ class LLMRuntime(ModelFacts):
         prompt = prompt_tokens(messages) + (estimate_tokens(json.dumps(tools)) if tools else 0)
         cap = output_cap(num_ctx, prompt, option_value(options, "num_predict"))
 
-        def record(**fields: Any) -> CallRecord:
+        def record(**fields: Unpack[RecordFields]) -> CallRecord:
             return CallRecord(
                 spec=spec_text,
                 backend=spec.backend,
@@ -272,7 +330,7 @@ class LLMRuntime(ModelFacts):
         spec: ModelSpec,
         info: ModelInfo,
         messages: list[dict],
-        options: Any,
+        options: Options,
         tools: list[dict] | None,
         stop: list[str] | None,
         num_ctx: int,
@@ -322,7 +380,7 @@ class LLMRuntime(ModelFacts):
         self,
         spec: ModelSpec,
         messages: list[dict],
-        options: Any,
+        options: Options,
         stop: list[str] | None,
         num_ctx: int,
         record: Callable[..., CallRecord],
@@ -408,7 +466,7 @@ def overflow_error(
     )
 
 
-def _fallback_hint(chain: list[str], error: LLMError) -> str:
+def _fallback_hint(chain: Sequence[str], error: LLMError) -> str:
     """How to declare a fallback, when Ollama is down and the chain names none."""
     if not isinstance(error, OllamaUnreachable | OllamaNotResponding):
         return ""
@@ -418,7 +476,7 @@ def _fallback_hint(chain: list[str], error: LLMError) -> str:
     return f" Or declare a fallback: --model {specs},{EMBEDDED_DEFAULT} (or in the llm: list)."
 
 
-def _options_of(options: Any) -> dict[str, Any]:
+def _options_of(options: Options) -> dict[str, Any]:
     """A call's options as a dict (an agent's ModelOptions, a dict, or None)."""
     if options is None:
         return {}
@@ -430,7 +488,7 @@ def _options_of(options: Any) -> dict[str, Any]:
     return {k: v for k, v in vars(options).items() if v is not None and not k.startswith("_")}
 
 
-def _server_counts(result: Any) -> dict[str, Any]:
+def _server_counts(result: ChatResult) -> ServerCounts:
     """The token counts and durations an engine reported for one call."""
     return {
         "prompt_tokens": result.prompt_tokens,
@@ -440,3 +498,18 @@ def _server_counts(result: Any) -> dict[str, Any]:
         "prompt_eval_ms": result.prompt_eval_ms,
         "eval_ms": result.eval_ms,
     }
+
+
+_LLM_FACTORY: LLMFactory | None = None
+_LLM_FACTORY_LOCK = threading.Lock()
+
+
+def _llm_factory() -> LLMFactory:
+    """Build the crewai BaseLLM subclass on first use, so importing this module stays cheap."""
+    global _LLM_FACTORY
+    with _LLM_FACTORY_LOCK:
+        if _LLM_FACTORY is None:
+            from .crewai_llm import build_llm_factory
+
+            _LLM_FACTORY = build_llm_factory()
+        return _LLM_FACTORY

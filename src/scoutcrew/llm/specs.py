@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from ..errors import InvalidModelSpec
 from .ollama import normalize_host
+
+if TYPE_CHECKING:
+    from ..config.models import ModelOptions
 
 BACKENDS = ("auto", "ollama", "embedded")
 EMBEDDED_DEFAULT = "embedded/default"
@@ -51,10 +55,16 @@ class ModelInfo:
     host: str | None = None
 
 
-def option_value(options: Any, key: str) -> Any:
+# A call's model settings: an agent's ModelOptions, plain keys (num_ctx, temperature, seed,
+# keep_alive, num_predict, focus, num_ctx_floor), or None.
+Options: TypeAlias = "ModelOptions | Mapping[str, Any] | None"
+
+
+def option_value(options: Options, key: str) -> Any:
+    """One setting, or None; its type depends on the key (int, float or str)."""
     if options is None:
         return None
-    if isinstance(options, dict):
+    if isinstance(options, Mapping):
         return options.get(key)
     return getattr(options, key, None)
 

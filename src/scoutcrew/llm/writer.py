@@ -6,7 +6,7 @@ last resort, and then the record and the report's Models section say why.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ContextOverflow, LLMError, OutputFormatError, RunInterrupted
 from .cited import (
@@ -26,10 +26,12 @@ from .cited import (
     write_schema,
 )
 from .ollama import ChatResult
+from .specs import Options
 
-# The runtime (llm/runtime.py's LLMRuntime) is passed in, not imported: runtime.py builds
-# the crewai adapter, which calls this module.
-LLMRuntime = Any
+if TYPE_CHECKING:
+    # Passed in, imported for its type only: runtime.py builds the crewai adapter, which
+    # calls this module.
+    from .runtime import LLMRuntime
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +55,7 @@ def write_cited(
     messages: list[dict],
     task: CitedTask,
     *,
-    options: Any = None,
+    options: Options = None,
     model_options: dict[str, dict[str, Any]] | None = None,
     agent: str | None = None,
 ) -> tuple[ChatResult, str, str, Cited | None]:
@@ -125,7 +127,7 @@ def _ask(
     task: CitedTask,
     mode: str,
     facts: list[tuple[str, str, list[str]]],
-    options: Any,
+    options: Options,
     agent: str | None,
 ) -> tuple[ChatResult, str, str, Cited]:
     prompt = evidence_text(messages)

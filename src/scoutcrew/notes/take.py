@@ -34,15 +34,18 @@ import hashlib
 import json
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..errors import BudgetExhausted, RunInterrupted, ScoutcrewError
 from ..select.pack import PREAMBLE, Source, excerpt
 from ..text.measure import estimate_tokens
 from ..text.terms import terms
+
+if TYPE_CHECKING:
+    from ..store.db import Store
 
 PROMPT_VERSION = "notes-1"
 
@@ -310,7 +313,7 @@ def take_notes(
     sources: Sequence[Source],
     *,
     reader: NoteReader,
-    store: Any = None,
+    store: Store | None = None,
     prompt_version: str = PROMPT_VERSION,
 ) -> Notes:
     """Read `sources` in batches and return one note per source read.
@@ -405,7 +408,10 @@ def take_notes(
 
 
 def cached_notes(
-    store: Any, sources: Sequence[Source], models: Sequence[str], version: str = PROMPT_VERSION
+    store: Store | None,
+    sources: Sequence[Source],
+    models: Sequence[str],
+    version: str = PROMPT_VERSION,
 ) -> set[str]:
     """The ids of `sources` whose note is already in the store (no call needed)."""
     keys = {s.id: note_key(s) for s in sources}
@@ -413,7 +419,9 @@ def cached_notes(
     return {sid for sid, key in keys.items() if key in found}
 
 
-def _run_all(batches: list[list[Source]], run: Any, parallel: int) -> None:
+def _run_all(
+    batches: list[list[Source]], run: Callable[[list[Source]], None], parallel: int
+) -> None:
     """Run batches `parallel` at a time; an interrupt stops new ones and propagates."""
     if parallel == 1 or len(batches) <= 1:
         for batch in batches:
@@ -461,7 +469,7 @@ def _clip(text: str, limit: int = 160) -> str:
 
 
 def _cached(
-    store: Any, keys: list[str], models: list[str], version: str
+    store: Store | None, keys: list[str], models: list[str], version: str
 ) -> dict[str, tuple[str, list[str]]]:
     """Cached facts by content hash, from the first model of the chain that has them."""
     if store is None or not keys:
@@ -485,7 +493,7 @@ def _cached(
     return {key: (model, facts) for key, (_p, model, facts) in out.items()}
 
 
-def _save(store: Any, notes: list[SourceNote], version: str) -> None:
+def _save(store: Store | None, notes: list[SourceNote], version: str) -> None:
     if store is None or not notes:
         return
     from ..store.db import utcnow

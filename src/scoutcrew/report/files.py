@@ -10,13 +10,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..verify.verdicts import Verification
 from .html import render_html
 from .jsondoc import json_default, report_json
 from .markdown import render_markdown
 from .model import build_report
+
+if TYPE_CHECKING:
+    from ..llm.ledger import CallRecord
+    from ..select.pack import EvidencePack
 
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 
@@ -37,9 +41,9 @@ def write_report(
     *,
     title: str,
     body_sections: Sequence[tuple[str, str]] | None,
-    pack: Any,
+    pack: EvidencePack,
     verification: Verification,
-    usage: Sequence[Any] = (),
+    usage: Sequence[CallRecord] = (),
     notes: Sequence[str] = (),
     meta: dict[str, Any] | None = None,
     now: datetime | None = None,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..text.links import IMAGE_MARKER, LINK_MARKER, is_evidence_link
 from ..verify.verdicts import marker_note
@@ -28,6 +28,9 @@ from .model import (
     story_outlets,
     uncited_line,
 )
+
+if TYPE_CHECKING:
+    from ..select.pack import Source
 
 _CSS = """
 body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;
@@ -233,7 +236,8 @@ def markdown_to_html(
     md = MarkdownIt("commonmark", {"html": False, "linkify": False}, renderer_cls=SafeRenderer)
     md.enable("table")
     md.validateLink = lambda url: True  # type: ignore[method-assign]  # SafeRenderer decides
-    return md.render(text, {})
+    rendered: str = md.render(text, {})  # markdown-it types its output as Any
+    return rendered
 
 
 def _link_markers(escaped: str, notes: dict[int, str]) -> str:
@@ -350,7 +354,7 @@ def _unmd(text: str) -> str:
     return re.sub(r"\\([\\`*_\[\]<>|~])", r"\1", text).replace("`", "")
 
 
-def _source_html(s: Any) -> str:
+def _source_html(s: Source) -> str:
     """Title, link, feed and date of one source, escaped."""
     e = _h
     url = str(getattr(s, "url", "") or "")

@@ -5,11 +5,15 @@ from __future__ import annotations
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..verify.sentences import citation_ids
 from .model import Report, sources_of
 from .usage import usage_by_agent
+
+if TYPE_CHECKING:
+    from ..gather.items import Note
+    from ..llm.ledger import CallRecord
 
 JSON_SCHEMA_VERSION = 2  # 2: three verdicts (citations[].verdict, trust.contradicted)
 
@@ -91,7 +95,7 @@ def _preferences(report: Report) -> dict[str, Any]:
     return {"preferences": dict(used)} if used else {}
 
 
-def _record_dict(rec: Any) -> dict[str, Any]:
+def _record_dict(rec: CallRecord) -> dict[str, Any]:
     if is_dataclass(rec) and not isinstance(rec, type):
         return asdict(rec)
     if isinstance(rec, dict):
@@ -99,11 +103,12 @@ def _record_dict(rec: Any) -> dict[str, Any]:
     return {k: v for k, v in vars(rec).items() if not k.startswith("_")}
 
 
-def _note_dict(note: Any) -> dict[str, Any]:
+def _note_dict(note: Note) -> dict[str, Any]:
     return {k: getattr(note, k, None) for k in ("kind", "source", "message", "level")}
 
 
-def json_default(value: Any) -> Any:
+def json_default(value: object) -> str | list[object]:
+    """json.dumps's fallback for what JSON has no type for: dates, paths, sets."""
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Path):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..verify.verdicts import Flag, marker_note
 from .model import (
@@ -21,6 +21,9 @@ from .model import (
     story_outlets,
     uncited_line,
 )
+
+if TYPE_CHECKING:
+    from ..select.pack import Source
 
 
 def render_markdown(report: Report) -> str:
@@ -129,19 +132,19 @@ def _no_ids(text: str) -> str:
     return re.sub(r"\s*\[S\d+\]", "", text).strip()
 
 
-def _reference_md(source: Any) -> str:
+def _reference_md(source: Source) -> str:
     url = str(getattr(source, "url", "") or "")
     shown = f"<{url}>" if is_linkable(url) else f"`{code_text(url)}`"
     return f"[{source.id}] {md_text(source_title(source))} - {shown}{_ref_suffix(source)}"
 
 
-def _uncited_md(source: Any) -> str:
+def _uncited_md(source: Source) -> str:
     url = str(getattr(source, "url", "") or "")
     shown = f"<{url}>" if is_linkable(url) else f"`{code_text(url)}`"
     return f"{md_text(source_title(source))} - {shown}{_ref_suffix(source)}"
 
 
-def _ref_suffix(source: Any) -> str:
+def _ref_suffix(source: Source) -> str:
     bits = [md_text(str(getattr(source, "feed_title", "") or "")), source_day(source)]
     bits = [b for b in bits if b]
     return f" ({', '.join(bits)})" if bits else ""

@@ -12,12 +12,16 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..text.links import BARE_URL_RE, allowed_urls, defang_urls
 from ..verify.clean import REFERENCE_HEADINGS, sanitize_markdown
 from ..verify.sentences import citation_ids
 from ..verify.verdicts import Flag, Verification, mark_claims
+
+if TYPE_CHECKING:
+    from ..llm.ledger import CallRecord
+    from ..select.pack import EvidencePack, Source
 
 
 @dataclass
@@ -28,17 +32,17 @@ class Report:
     title: str
     generated_at: datetime
     sections: list[tuple[str, str]]
-    pack: Any
+    pack: EvidencePack
     verification: Verification
     flags: list[Flag]
-    usage: list[Any]
+    usage: list[CallRecord]
     model_notes: list[str]
     evidence_notes: list[str]  # human lines for "Sources & notes"
     meta: dict[str, Any]
     allowed: set[str]
 
     @property
-    def cited(self) -> list[Any]:
+    def cited(self) -> list[Source]:
         ids = list(self.verification.cited_ids)
         for _, body in self.sections:  # sections may carry citations verify did not see
             ids += [i for i in citation_ids(body) if i not in ids]
@@ -60,7 +64,7 @@ class Report:
         return model_lines(self.usage) + [str(p) for p in self.meta.get("model_profiles") or []]
 
     @property
-    def uncited(self) -> list[Any]:
+    def uncited(self) -> list[Source]:
         """Sources the crew read but the report does not cite, in evidence order (those of a
         story in "Also in the news" are listed there)."""
         cited = {s.id for s in self.cited}
@@ -79,9 +83,9 @@ def build_report(
     *,
     title: str,
     body_sections: Sequence[tuple[str, str]] | None,
-    pack: Any,
+    pack: EvidencePack,
     verification: Verification,
-    usage: Sequence[Any],
+    usage: Sequence[CallRecord],
     notes: Sequence[str],
     meta: dict[str, Any],
     generated_at: datetime,
@@ -149,7 +153,7 @@ def _with_flagged(v: Verification, flags: list[Flag], extra: set[str]) -> Verifi
     return replace(v, flags=flags, flagged=v.flagged + len(extra - already))
 
 
-def _evidence_notes(pack: Any) -> list[str]:
+def _evidence_notes(pack: EvidencePack) -> list[str]:
     lines = []
     for note in getattr(pack, "notes", None) or []:
         level = getattr(note, "level", "warning")
@@ -185,11 +189,11 @@ def _evidence_notes(pack: Any) -> list[str]:
 # -- helpers the renderers share ------------------------------------------------------------
 
 
-def sources_of(pack: Any) -> list[Any]:
+def sources_of(pack: EvidencePack | None) -> list[Source]:
     return list(getattr(pack, "sources", None) or [])
 
 
-def model_lines(usage: Sequence[Any]) -> list[str]:
+def model_lines(usage: Sequence[CallRecord]) -> list[str]:
     """Which model wrote each task, and every fallback on the way, one line per task.
 
     "collect (researcher): embedded/default, after ollama/qwen3:8b failed: <why>". Read from
@@ -239,16 +243,16 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def agent_of(rec: Any) -> str:
+def agent_of(rec: CallRecord) -> str:
     return str(getattr(rec, "agent", None) or "-")
 
 
-def source_title(source: Any) -> str:
+def source_title(source: Source) -> str:
     """A source's title as shown to the reader: feed text, so any URL in it is defanged."""
     return defang_urls(str(getattr(source, "title", "") or "")) or "(untitled)"
 
 
-def source_day(source: Any) -> str:
+def source_day(source: Source) -> str:
     published = getattr(source, "published", None)
     if isinstance(published, datetime | date):
         return published.strftime("%Y-%m-%d")
@@ -268,7 +272,7 @@ def story_outlets(story: dict[str, Any]) -> str:
     return f"also reported by {len(outlets) - 1}: {shown}"
 
 
-def also_in_news(pack: Any) -> list[dict[str, Any]]:
+def also_in_news(pack: EvidencePack) -> list[dict[str, Any]]:
     """The stories and sources the reader's preferences moved aside, each with its rule."""
     entries = (getattr(pack, "preferences", None) or {}).get("also_in_news") or []
     return [e for e in entries if isinstance(e, dict)]

@@ -140,7 +140,7 @@ def salvage_plan(text: str, most: int) -> list[dict[str, Any]]:
     return out
 
 
-def checked_plan(value: Any) -> list[dict[str, Any]]:
+def checked_plan(value: object) -> list[dict[str, Any]]:
     """Validate a (possibly hand-edited) plan; raise ValueError naming what is wrong."""
     raw = value.get("questions") if isinstance(value, dict) else value
     if not isinstance(raw, list) or not raw:

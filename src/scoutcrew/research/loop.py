@@ -16,7 +16,7 @@ queries and why, the pages read and why, the gaps, the reason the loop stopped.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .nodes import (
     after_reflect,
@@ -29,14 +29,28 @@ from .nodes import (
 )
 from .state import LoopContext, ResearchState
 
+if TYPE_CHECKING:
+    from langgraph.checkpoint.base import BaseCheckpointSaver
+    from langgraph.graph.state import CompiledStateGraph
+
 # -- the graph -----------------------------------------------------------------------------------
 
 
-def build_graph(ctx: LoopContext, checkpointer: Any) -> Any:
+class Step(Protocol):
+    """A node as the graph calls it: the state in, the state's updates out."""
+
+    def __call__(self, state: ResearchState) -> dict[str, Any]: ...
+
+
+def build_graph(
+    ctx: LoopContext, checkpointer: BaseCheckpointSaver[str] | None
+) -> CompiledStateGraph[ResearchState, None, ResearchState, ResearchState]:
     """Compile the loop with its checkpointer (a LangGraph SqliteSaver)."""
     from langgraph.graph import END, START, StateGraph
 
-    def node(fn: Callable[[LoopContext, ResearchState], dict[str, Any]]) -> Any:
+    def node(
+        fn: Callable[[LoopContext, ResearchState], dict[str, Any]],
+    ) -> Step:
         def run(state: ResearchState) -> dict[str, Any]:
             return fn(ctx, state)
 

@@ -8,11 +8,20 @@ import operator
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, TypedDict
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TypedDict
 
 from ..errors import BudgetExhausted
 from ..notes.take import Reading
 from ..text.measure import estimate_tokens
+
+if TYPE_CHECKING:
+    from ..config.models import ModelOptions, ResearchConfig, SourcesConfig
+    from ..config.plan import PlannedAgent
+    from ..gather.search import Searcher, SearchFn
+    from ..llm.budget import BudgetGuard
+    from ..llm.runtime import LLMRuntime
+    from ..store.db import Store
 
 log = logging.getLogger(__name__)
 
@@ -62,24 +71,24 @@ class ResearchState(TypedDict, total=False):
 class LoopContext:
     """What the nodes work with (not part of the checkpointed state)."""
 
-    settings: Any  # config.schema.ResearchConfig
-    sources: Any  # config.schema.SourcesConfig
-    agent: Any  # config.plan.PlannedAgent: whose words and models the loop uses
+    settings: ResearchConfig
+    sources: SourcesConfig
+    agent: PlannedAgent  # whose words and models the loop uses
     fallback_queries: list[str]
-    runtime: Any
-    store: Any
-    project_root: Any
-    search_backend: Any = None
+    runtime: LLMRuntime
+    store: Store
+    project_root: Path
+    search_backend: Searcher | SearchFn | None = None
     say: Callable[[str], None] = log.info
     # The run's own budget (prompt tokens, output tokens, minutes: reading.BudgetGuard), on
     # top of the loop's token_budget; None: no run budget.
-    guard: Any = None
+    guard: BudgetGuard | None = None
 
     @property
     def chain(self) -> list[str]:
         return list(self.runtime.resolve_chain(self.agent.llm))
 
-    def options(self, num_predict: int) -> Any:
+    def options(self, num_predict: int) -> ModelOptions:
         options = self.agent.options
         if getattr(options, "num_predict", None):
             return options

@@ -13,12 +13,16 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from ..errors import LLMError, OutputFormatError
 from ..llm.cited import repair_turn
+
+if TYPE_CHECKING:
+    from ..llm.runtime import LLMRuntime
+    from ..llm.specs import Options
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +32,10 @@ _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
 
 
 @dataclass
-class Asked:
+class Asked(Generic[T]):
     """What asking for a structured answer came to."""
 
-    value: Any = None  # the validated model instance, or None when every model failed
+    value: T | None = None  # the validated model instance, or None when every model failed
     model: str | None = None
     problems: list[str] = field(default_factory=list)
     repaired: bool = False
@@ -58,17 +62,17 @@ def parse_as(model: type[T], text: str, check: Callable[[T], None] | None = None
 
 
 def ask_structured(
-    runtime: Any,
+    runtime: LLMRuntime,
     chain: list[str],
     messages: list[dict[str, str]],
     model: type[T],
     *,
     check: Callable[[T], None] | None = None,
-    options: Any = None,
+    options: Options = None,
     agent: str | None = None,
     task: str | None = None,
     before_call: Callable[[list[dict[str, str]]], None] | None = None,
-) -> Asked:
+) -> Asked[T]:
     """Ask each model of `chain` in turn for JSON of `model`'s shape, one repair turn each.
 
     `before_call(messages)` runs before every request (a budget check may raise there: that
@@ -77,7 +81,7 @@ def ask_structured(
     from ..errors import RunInterrupted
 
     schema = model.model_json_schema()
-    asked = Asked()
+    asked: Asked[T] = Asked()
 
     last: list[str] = [""]
 

@@ -265,7 +265,7 @@ def _pause(ctx: RunContext, asked: dict[str, Any]) -> RunResult:
     return RunResult(crew=ctx.plan.crew, status="paused", message=message)
 
 
-def _reviewed(ctx: RunContext, asked: dict[str, Any]) -> Any:
+def _reviewed(ctx: RunContext, asked: dict[str, Any]) -> list[dict[str, Any]] | dict[str, Any]:
     """Read back what a person reviewed: the plan, or the evidence."""
     data_dir, run_id = ctx.plan.project.data_dir, ctx.run_id
     if "questions" in asked:

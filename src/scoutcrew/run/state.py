@@ -19,7 +19,7 @@ from ..prefs.apply import Applied
 from ..select.pack import EvidencePack
 from ..stories.group import Story
 from ..stories.reduce import Reduced
-from ..verify.check import Verification
+from ..verify.verdicts import Verification
 
 
 def merge(left: dict[str, str] | None, right: dict[str, str] | None) -> dict[str, str]:

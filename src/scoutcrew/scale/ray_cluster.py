@@ -12,6 +12,7 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from ..config.project import Project
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from ..run.options import RunOptions
 
 
-def import_ray() -> Any:
+def import_ray() -> ModuleType:
     try:
         import ray
     except ImportError as exc:
@@ -151,7 +152,7 @@ def run_ray(
             ray.shutdown()
 
 
-def init_ray(ray: Any, project: Project, address: str | None, jobs: int) -> None:
+def init_ray(ray: ModuleType, project: Project, address: str | None, jobs: int) -> None:
     if address:
         # Other machines do not have the project folder: ship its YAML and sample files.
         runtime_env = {

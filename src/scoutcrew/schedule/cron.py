@@ -10,13 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta, tzinfo
+from typing import TYPE_CHECKING
 
 from ..config.cron import WEEKDAYS, check_timezone, parse_cron
 
+if TYPE_CHECKING:
+    from apscheduler.triggers.base import BaseTrigger  # untyped: Any to mypy
 
-def cron_trigger(expr: str, timezone: str | None = None) -> Any:
+    from ..config.models import ScheduleConfig
+
+
+def cron_trigger(expr: str, timezone: str | None = None) -> BaseTrigger:
     """An APScheduler trigger that fires exactly when cron would (local time by default)."""
     from apscheduler.triggers.combining import OrTrigger
     from apscheduler.triggers.cron import CronTrigger
@@ -46,7 +51,7 @@ def cron_trigger(expr: str, timezone: str | None = None) -> Any:
     return CronTrigger(day=days, day_of_week=weekdays, **common)
 
 
-def _zone(name: str | None) -> Any:
+def _zone(name: str | None) -> tzinfo:
     if not name:
         from tzlocal import get_localzone
 
@@ -67,10 +72,10 @@ class Schedule:
     cron: str
     timezone: str | None
     misfire_grace: int
-    trigger: Any = field(compare=False, repr=False)
+    trigger: BaseTrigger = field(compare=False, repr=False)
 
     @classmethod
-    def build(cls, crew: str, config: Any) -> Schedule:
+    def build(cls, crew: str, config: ScheduleConfig) -> Schedule:
         """From a ScheduleConfig; raises ValueError on a bad expression or time zone."""
         trigger = cron_trigger(config.cron, config.timezone)
         return cls(crew, config.cron, config.timezone, config.misfire_grace, trigger)

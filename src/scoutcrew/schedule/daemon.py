@@ -25,11 +25,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config.project import Project
 from ..errors import ScoutcrewError
 from .cron import Due, Missed, Schedule, due_runs
+
+if TYPE_CHECKING:
+    from types import FrameType
 
 log = logging.getLogger("scoutcrew.schedule")
 
@@ -526,7 +529,7 @@ class _Signals:
     count: int = 0
     last: int = 0
 
-    def __call__(self, signum: int, frame: Any) -> None:
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
         # Only record: logging or locking inside a signal handler can deadlock.
         self.count += 1
         self.last = signum

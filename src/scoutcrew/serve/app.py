@@ -23,7 +23,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
@@ -47,7 +47,10 @@ from .library import Library
 from .prefspage import preference_routes, rating_context
 from .ratings import Ratings
 from .reportview import build_view
-from .runner import RunManager, run_outcome
+from .runner import RunManager, Started, run_outcome
+
+if TYPE_CHECKING:
+    from types import FrameType
 
 HERE = Path(__file__).parent
 CSP = (
@@ -139,7 +142,7 @@ def create_app(settings: Settings, manager: RunManager | None = None) -> Starlet
     templates.env.globals["nav"] = ""
     templates.env.filters["when"] = _when
 
-    def page(request: Request, name: str, status: int = 200, **context: Any) -> Response:
+    def page(request: Request, name: str, status: int = 200, **context: object) -> Response:
         return templates.TemplateResponse(request, name, context, status_code=status)
 
     def not_found(request: Request, what: str = "Not found") -> Response:
@@ -324,7 +327,7 @@ def create_app(settings: Settings, manager: RunManager | None = None) -> Starlet
     return app
 
 
-def run_server(settings: Any) -> None:
+def run_server(settings: Settings) -> None:
     """Serve until Ctrl-C or SIGTERM; then the runs it started are stopped, not orphaned."""
     import uvicorn
 
@@ -332,7 +335,7 @@ def run_server(settings: Any) -> None:
     app = create_app(settings, manager)
 
     class Server(uvicorn.Server):
-        def handle_exit(self, sig: int, frame: Any) -> None:
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
             manager.stopping.set()  # live progress streams end, so the server can stop
             super().handle_exit(sig, frame)
 
@@ -355,7 +358,7 @@ async def _method_not_allowed(request: Request, exc: Exception) -> Response:
 
 
 async def _progress_events(
-    started: Any, manager: RunManager, request: Request
+    started: Started, manager: RunManager, request: Request
 ) -> AsyncIterator[bytes]:
     """Server-sent events: each new line of the run's output, then one `done` event."""
     offset = 0
@@ -406,7 +409,7 @@ def _trail(run: dict[str, Any], entry: ReportEntry | None) -> list[Any]:
     return []
 
 
-def _when(value: Any) -> str:
+def _when(value: object) -> str:
     if value is None or value == "":
         return "-"
     if isinstance(value, datetime):

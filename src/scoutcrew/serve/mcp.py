@@ -14,8 +14,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
-from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, ValidationError
 
@@ -24,6 +24,10 @@ from ..errors import BadInput, InputsNeeded, RunLocked, ScoutcrewError, UnknownC
 from .library import Library
 from .ratings import Ratings
 from .runner import RunManager, run_outcome
+
+if TYPE_CHECKING:
+    from mcp.server.fastmcp import FastMCP
+    from mcp.types import CallToolResult, ContentBlock
 
 MAX_RESULTS = 50
 WAIT_POLL = 0.25  # seconds between looks at a running child (the wait stays cancellable)
@@ -37,7 +41,7 @@ class ToolRefused(Exception):
         self.details = details
 
 
-def build_server(project: Project, manager: RunManager) -> Any:
+def build_server(project: Project, manager: RunManager) -> FastMCP:
     """The FastMCP server for one project; `manager` starts the runs."""
     from mcp.server.fastmcp import FastMCP
     from mcp.server.fastmcp.exceptions import ToolError
@@ -47,7 +51,11 @@ def build_server(project: Project, manager: RunManager) -> Any:
     ratings = Ratings(project, "mcp")
 
     class Server(FastMCP):
-        async def call_tool(self, name: str, arguments: dict[str, Any]) -> Any:
+        # FastMCP declares content or a dict; its low-level server also passes a whole
+        # CallToolResult on as it is, which is how a refused call says why.
+        async def call_tool(  # type: ignore[override]
+            self, name: str, arguments: dict[str, Any]
+        ) -> Sequence[ContentBlock] | dict[str, Any] | CallToolResult:
             try:
                 return await super().call_tool(name, arguments)
             except ToolError as exc:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -22,6 +22,9 @@ from ..report.index import ReportEntry
 from .forms import checked_form
 from .library import Library
 from .ratings import Ratings
+
+if TYPE_CHECKING:
+    from starlette.datastructures import FormData
 
 MAX_FORM_BYTES = 20_000  # a CSRF token, a story id or a rule, a vote
 
@@ -85,7 +88,9 @@ def preference_routes(library: Library, ratings: Ratings, page: Page, csrf: str)
         done = str(request.query_params.get("done", ""))[:200]
         return page(request, "prefs.html", crew=crew, view=view, done=done)
 
-    def change(action: Callable[[str, Any], Awaitable[str]]) -> Callable[..., Any]:
+    def change(
+        action: Callable[[str, FormData], Awaitable[str]],
+    ) -> Callable[[Request], Awaitable[Response]]:
         async def handler(request: Request) -> Response:
             crew = request.path_params["crew"]
             if not library.is_crew(crew):
@@ -107,23 +112,23 @@ def preference_routes(library: Library, ratings: Ratings, page: Page, csrf: str)
 
         return handler
 
-    async def add_rule(crew: str, form: Any) -> str:
+    async def add_rule(crew: str, form: FormData) -> str:
         kind = str(form.get("kind", ""))
         rated = await asyncio.to_thread(
             ratings.rate_rule, crew, kind, str(form.get("value", "")), str(form.get("vote", ""))
         )
         return str(rated)
 
-    async def remove_rule(crew: str, form: Any) -> str:
+    async def remove_rule(crew: str, form: FormData) -> str:
         removed = await asyncio.to_thread(ratings.forget_rule, crew, str(form.get("rule", "")))
         return f"removed: {removed}"
 
-    async def remove_rating(crew: str, form: Any) -> str:
+    async def remove_rating(crew: str, form: FormData) -> str:
         rating = int(str(form.get("rating", "")))
         await asyncio.to_thread(ratings.remove_rating, crew, rating)
         return f"rating #{rating} removed"
 
-    async def reset(crew: str, form: Any) -> str:
+    async def reset(crew: str, form: FormData) -> str:
         count = await asyncio.to_thread(ratings.reset, crew)
         return f"{count} ratings forgotten"
 

@@ -25,13 +25,16 @@ import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..notes.take import SourceNote
 from ..select.pack import Source
 from ..text.measure import words
 from .events import MAX_DECISIONS, event_groups
 from .similar import Profile, item_profile
+
+if TYPE_CHECKING:
+    from ..store.db import Store
 
 KNOWN_STORIES_SCANNED = 300  # the crew's most recent stories a new item may join
 KNOWN_ITEMS_READ = 4  # items of a known story whose text is read again to profile it
@@ -163,7 +166,7 @@ def _norm(fact: str) -> str:
     return " ".join(words(fact))
 
 
-def match_known(crew: str, stories: list[Story], store: Any) -> list[Story]:
+def match_known(crew: str, stories: list[Story], store: Store) -> list[Story]:
     """Give each story the id of the story this crew reported before, if any, and say what
     changed since; stories that land on the same known story are merged.
 
@@ -211,7 +214,7 @@ def match_known(crew: str, stories: list[Story], store: Any) -> list[Story]:
 
 
 def _same_events(
-    crew: str, stories: list[Story], positions: list[int], known: dict[str, Any], store: Any
+    crew: str, stories: list[Story], positions: list[int], known: dict[str, Any], store: Store
 ) -> dict[int, str]:
     """{position of a story: the known story it tells the same event as}."""
     profiles: list[Profile] = []
@@ -243,7 +246,7 @@ def _same_events(
 
 
 def _known_texts(
-    crew: str, known: dict[str, Any], store: Any
+    crew: str, known: dict[str, Any], store: Store
 ) -> dict[str, list[tuple[str, str, list[str]]]]:
     """What each known story's items said: (title, text, facts) per item read again, or the
     story's own title and facts when its items are no longer in the store."""
@@ -277,7 +280,7 @@ def _classify(story: Story) -> None:
     story.status = "updated" if changed else "unchanged"
 
 
-def _known_urls(store: Any, crew: str, urls: list[str]) -> dict[str, str]:
+def _known_urls(store: Store, crew: str, urls: list[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     unique = list(dict.fromkeys(urls))
     for start in range(0, len(unique), 500):
@@ -291,7 +294,7 @@ def _known_urls(store: Any, crew: str, urls: list[str]) -> dict[str, str]:
     return out
 
 
-def save_stories(crew: str, stories: Iterable[Story], store: Any) -> None:
+def save_stories(crew: str, stories: Iterable[Story], store: Store) -> None:
     """Remember the stories a report contains: their links and every fact reported so far."""
     from ..store.db import utcnow
 

@@ -182,7 +182,7 @@ class FakeOllama:
         """Close the connection after `chunks` streamed chunks of each chat answer."""
         self.drop_after_chunks = chunks
 
-    def add_model(self, name: str, **info: Any) -> None:
+    def add_model(self, name: str, **info: object) -> None:
         self.models[_full_name(name)] = info
 
     def remove_model(self, name: str) -> None:
@@ -197,7 +197,7 @@ class FakeOllama:
 
     # -- internals used by the handler -------------------------------------------------------
 
-    def _record(self, method: str, path: str, body: Any) -> dict:
+    def _record(self, method: str, path: str, body: object) -> dict:
         entry = {"path": path, "method": method, "json": body, "time": time.time()}
         with self._lock:
             self.requests.append(entry)
@@ -260,7 +260,9 @@ class FakeOllama:
 class QuietServer(ThreadingHTTPServer):
     """A client hanging up mid-request (a test that stopped a run) is not an error here."""
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
+    def handle_error(
+        self, request: socket.socket | tuple[bytes, socket.socket], client_address: object
+    ) -> None:
         if isinstance(sys.exc_info()[1], ConnectionError):
             return
         super().handle_error(request, client_address)
@@ -270,12 +272,13 @@ class _Handler(BaseHTTPRequestHandler):
     fake: FakeOllama
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
+    def log_message(self, format: str, *args: object) -> None:  # keep test output quiet
         pass
 
     # -- plumbing ----------------------------------------------------------------------------
 
-    def _body(self) -> Any:
+    def _body(self) -> object:
+        """The request's JSON (any JSON value), or None when it has no body."""
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         if not raw:
@@ -285,7 +288,7 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             return {"_raw": raw.decode("utf-8", "replace")}
 
-    def _send_json(self, status: int, payload: Any) -> None:
+    def _send_json(self, status: int, payload: object) -> None:
         data = json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -343,11 +346,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- endpoints ---------------------------------------------------------------------------
 
-    def _tags(self, _: Any) -> None:
+    def _tags(self, _: object) -> None:
         fake = self.fake
         self._send_json(200, {"models": [fake._model_summary(n) for n in fake.models]})
 
-    def _ps(self, _: Any) -> None:
+    def _ps(self, _: object) -> None:
         fake = self.fake
         models = []
         for name, state in list(fake._loaded.items()):
@@ -360,7 +363,7 @@ class _Handler(BaseHTTPRequestHandler):
             models.append(entry)
         self._send_json(200, {"models": models})
 
-    def _show(self, body: Any) -> None:
+    def _show(self, body: dict[str, Any] | None) -> None:
         body = body or {}
         requested = body.get("model") or body.get("name") or ""
         name = _full_name(requested)
@@ -389,7 +392,7 @@ class _Handler(BaseHTTPRequestHandler):
             },
         )
 
-    def _chat(self, body: Any) -> None:
+    def _chat(self, body: object) -> None:
         fake = self.fake
         body = body if isinstance(body, dict) else {}
         requested = body.get("model") or ""
@@ -479,10 +482,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
-def _stream_chunks(model: str, content: str, thinking: str, tool_calls: Any) -> list[dict]:
+def _stream_chunks(
+    model: str, content: str, thinking: str, tool_calls: list[dict[str, Any]] | None
+) -> list[dict]:
     """Split a reply into NDJSON chunks the way Ollama streams it: thinking, then content."""
 
-    def piece(**message: Any) -> dict:
+    def piece(**message: object) -> dict:
         return {
             "model": model,
             "created_at": _now(),

@@ -28,7 +28,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-from ..llm.embedded import gguf_metadata
+from ..llm.embedded import Engine, gguf_metadata
 from ..llm.probe import file_digest
 from .fake_ollama import QuietServer
 
@@ -43,7 +43,7 @@ class LlamaOllama:
         self.n_ctx = n_ctx
         self.threads = threads or max(1, min(os.cpu_count() or 1, 8))
         self.requests: list[dict[str, Any]] = []
-        self._engines: dict[str, Any] = {}
+        self._engines: dict[str, Engine] = {}
         self._lock = threading.Lock()  # one generation at a time, as n_parallel 1
         self._server: QuietServer | None = None
 
@@ -73,7 +73,7 @@ class LlamaOllama:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def engine(self, name: str) -> Any:
+    def engine(self, name: str) -> Engine:
         """Load a model once (llama.cpp, `n_ctx` context) and keep it."""
         import xllamacpp
 
@@ -116,10 +116,10 @@ class _Handler(BaseHTTPRequestHandler):
     adapter: LlamaOllama
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
-    def _send(self, status: int, payload: Any, kind: str = "application/json") -> None:
+    def _send(self, status: int, payload: object, kind: str = "application/json") -> None:
         data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", kind)
@@ -212,6 +212,7 @@ class _Handler(BaseHTTPRequestHandler):
             message = error.get("message", str(error)) if isinstance(error, dict) else str(error)
             self._send(500, {"error": message})  # as a proxy passes llama-server's error on
             return
+        assert isinstance(answer, dict)  # a non-dict answer is an error, sent above
         self._stream(body, answer)
 
     def _stream(self, body: dict, answer: dict) -> None:

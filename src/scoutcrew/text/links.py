@@ -10,8 +10,8 @@ nothing is removed silently. Raw HTML tags are escaped so they show as text.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 LINK_MARKER = "[unverified link removed]"
@@ -53,10 +53,29 @@ _TAG_RE = re.compile(r"<(?=/?[A-Za-z][A-Za-z0-9-]*(?:[\s/>]|$)|!--|!\[CDATA\[|\?
 _TRAILING_PUNCT = ".,;:!?*_~"
 _SCRIPT_SCHEMES = ("javascript:", "vbscript:", "data:", "file:")
 _TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hsa_")
+
+
+class Linked(Protocol):
+    """A source as far as links go: where it is and where it was also seen."""
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def links(self) -> list[str]: ...
+
+
+class HasSources(Protocol):
+    """An evidence pack (select.pack.EvidencePack), as far as links go."""
+
+    @property
+    def sources(self) -> Sequence[Linked]: ...
+
+
 _TRACKING = frozenset("fbclid gclid dclid msclkid yclid mc_cid mc_eid igshid ref_src".split())
 
 
-def allowed_urls(pack: Any) -> set[str]:
+def allowed_urls(pack: HasSources | None) -> set[str]:
     """Return the normalised URLs of every evidence source (its canonical URL and links)."""
     urls: set[str] = set()
     for source in getattr(pack, "sources", None) or []:

@@ -21,8 +21,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..text.terms import terms
-from .claims import ClaimIndex, analyse
+from .claims import ClaimIndex
 from .clean import sanitize_markdown, sources_of
+from .facts import analyse
 from .problems import NOT_CONFIRMED
 from .sentences import citation_ids, claim_text, is_claim, iter_sentences
 from .verdicts import SUPPORT_THRESHOLD, CitedSentence, Flag, SentenceVerdict, Verification

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..text.terms import STOPWORDS, stem
 from . import lexicon
@@ -44,6 +44,9 @@ from .names import name_runs, opens_with_anaphor, other_name_in_role, run_found
 from .polarity import polarity_problems
 from .problems import CLASSES, CONTRADICTED, NOT_CONFIRMED, SUPPORTED, Problem
 from .words import canonical, forms
+
+if TYPE_CHECKING:
+    from ..select.pack import EvidencePack
 
 COVERAGE_MIN = 0.5
 """Below this share of its (weighted) content words in the sources, a claim is invented."""
@@ -126,7 +129,7 @@ class ClaimIndex:
         """Names the sources use: a capitalised first word that is one of them is a name."""
 
     @classmethod
-    def from_pack(cls, pack: Any) -> ClaimIndex:
+    def from_pack(cls, pack: EvidencePack | None) -> ClaimIndex:
         raw = []
         vocabulary: set[str] = set()
         for s in list(getattr(pack, "sources", None) or []):
@@ -274,11 +277,12 @@ class ClaimIndex:
 
 
 def _beginnings(a: Analysis) -> set[str]:
-    if "beginnings" not in a.cache:
-        a.cache["beginnings"] = {
+    found: set[str] | None = a.cache.get("beginnings")
+    if found is None:
+        found = a.cache["beginnings"] = {
             w[:SHARED_BEGINNING] for w in a.lower if len(w) >= SHARED_BEGINNING and w.isalpha()
         }
-    return a.cache["beginnings"]
+    return found
 
 
 def _best_sentence(a: Analysis, cited: list[SourceText]) -> Analysis | None:

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..text.links import allowed_urls, neutralise_bare_urls, neutralise_links
 from .sentences import CITE_GROUP_RE, CITE_ID_RE, FENCE_RE, HEADING_RE, strip_md_prefix
 from .verdicts import Flag
 
 if TYPE_CHECKING:
-    from ..select.pack import EvidencePack
+    from ..select.pack import EvidencePack, Source
 
 # Headings (or lone bold/colon lines) that start a model-written reference list; the report
 # writes its own from the pack, so such a section is dropped and a note says so.
@@ -91,7 +91,7 @@ def strip_model_references(text: str) -> tuple[str, list[str]]:
     return "\n".join(kept) + ("\n" if text.endswith("\n") and kept else ""), notes
 
 
-def sources_of(pack: Any) -> list[Any]:
+def sources_of(pack: EvidencePack | None) -> list[Source]:
     return list(getattr(pack, "sources", None) or [])
 
 

@@ -94,6 +94,7 @@ def clause_negated(a: Analysis, pos: int) -> bool:
 
 
 def all_terms(a: Analysis) -> set[str]:
-    if "terms" not in a.cache:
-        a.cache["terms"] = {t for _, t in a.content}
-    return a.cache["terms"]
+    found: set[str] | None = a.cache.get("terms")
+    if found is None:
+        found = a.cache["terms"] = {t for _, t in a.content}
+    return found

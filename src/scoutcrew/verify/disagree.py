@@ -34,8 +34,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ..text.terms import STOPWORDS, stem
 from .ages import age_owner, described, is_age, same_name
@@ -62,6 +62,11 @@ from .quantities import (
     terms_of,
 )
 from .when import score_disagreements, when_disagreements
+
+if TYPE_CHECKING:
+    from ..notes.take import SourceNote
+    from ..select.pack import Source
+    from ..stories.group import Story
 
 FAR = 10  # two values this many times apart are two quantities, not two reports of one
 VERY_CLOSE_TERMS = 5  # ...for an only age, whose owner only one of them names
@@ -416,7 +421,9 @@ def _clip(text: str, limit: int = 160) -> str:
 # -- stories ---------------------------------------------------------------------------------
 
 
-def mark_disagreements(stories: Iterable[Any], sources: dict[str, Any] | None = None) -> None:
+def mark_disagreements(
+    stories: Iterable[Story], sources: Mapping[str, Source] | None = None
+) -> None:
     """Fill each story's `disagreements`: what its sources' notes (and titles) disagree on.
 
     Each entry: {"kind", "sources": {id: what it says}, "about", "line"}, where line is the
@@ -434,7 +441,7 @@ def mark_disagreements(stories: Iterable[Any], sources: dict[str, Any] | None = 
         story.disagreements = found
 
 
-def _said(note: Any, sources: dict[str, Any]) -> list[str]:
+def _said(note: SourceNote, sources: Mapping[str, Source]) -> list[str]:
     source = sources.get(note.source_id)
     title = getattr(source, "title", "") or note.title
     return [title, *note.facts]

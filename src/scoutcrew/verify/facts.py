@@ -12,6 +12,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from ..text.terms import STOPWORDS, stem
 from . import lexicon
@@ -70,7 +71,8 @@ class Analysis:
     negated: set[int]
     polar: list[Polar]
     parts: list[str]  # every word split at hyphens, dots and slashes, for name matching
-    cache: dict = field(default_factory=dict, repr=False, compare=False)
+    # What a check computes once per sentence, by key (each key holds one kind of value).
+    cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
 def tokenize(text: str) -> list[str]:
@@ -365,7 +367,7 @@ def _number_token(original: str, w: str, lower: list[str], i: int) -> list[Figur
         last_unit = unit or last_unit
     # A range shares its unit: "40-70%", "3B-8B", "2- and 4-bit".
     for f in out:
-        if not f.unit and last_unit and f.unit != "year" and f.unit != "version":
+        if not f.unit and last_unit:
             f.unit = last_unit
     return out
 

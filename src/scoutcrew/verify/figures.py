@@ -6,7 +6,7 @@ attached to the wrong thing (a swap), or one they do not give at all (not confir
 from __future__ import annotations
 
 import math
-from typing import Any
+from datetime import date
 
 from . import lexicon
 from .context import CLAUSE_BREAKS, PHRASE_BREAKS, clause_bounds, context_text, stems_near
@@ -155,8 +155,9 @@ def _figure_list(figs: list[Figure]) -> str:
 
 def _derived_percentages(a: Analysis) -> list[Figure]:
     """ "one claim in five" also reads as 20%, "57 out of 100" as 57% (placed at its "100")."""
-    if "derived" in a.cache:
-        return a.cache["derived"]
+    done: list[Figure] | None = a.cache.get("derived")
+    if done is not None:
+        return done
     out: list[Figure] = a.cache.setdefault("derived", [])
     low = a.lower
     for i, w in enumerate(low):
@@ -181,7 +182,7 @@ def _small_number(word: str) -> int | None:
     return {**lexicon.NUMBER_WORDS, "one": 1}.get(word)
 
 
-def published_figures(published: Any) -> list[Figure]:
+def published_figures(published: date | None) -> list[Figure]:
     if published is None or not hasattr(published, "year"):
         return []
     names = list(lexicon.WEEKDAYS)

@@ -50,7 +50,7 @@ class NameRun:
 
 def name_runs(a: Analysis) -> list[NameRun]:
     """The names of a text as runs: "Sandra Bullock", "Bank of England"."""
-    cached = a.cache.get("runs")
+    cached: list[NameRun] | None = a.cache.get("runs")
     if cached is not None:
         return cached
     positions = {i: name for i, name in a.names}

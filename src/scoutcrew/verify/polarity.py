@@ -68,12 +68,13 @@ def polarity_problems(a: Analysis, sentences: list[Analysis], where: str) -> lis
 def _indexed_items(a: Analysis, reach: int) -> dict[str, list[tuple[str, int, str, set[str]]]]:
     """A source sentence's polar items by key, with their contexts (computed once)."""
     slot = f"items{reach}"
-    if slot not in a.cache:
-        table: dict[str, list[tuple[str, int, str, set[str]]]] = {}
+    table: dict[str, list[tuple[str, int, str, set[str]]]] | None = a.cache.get(slot)
+    if table is None:
+        table = {}
         for key, side, pos, word in _items(a):
             table.setdefault(key, []).append((side, pos, word, clause_context(a, pos, reach)))
         a.cache[slot] = table
-    return a.cache[slot]
+    return table
 
 
 def _items(a: Analysis) -> list[tuple[str, str, int, str]]:

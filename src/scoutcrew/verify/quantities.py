@@ -82,9 +82,10 @@ QUANTITY_WORDS = {
 
 
 def terms_of(a: Analysis) -> set[str]:
-    if "dterms" not in a.cache:
-        a.cache["dterms"] = {QUANTITY_WORDS.get(t, t) for _, t in a.context}
-    return a.cache["dterms"]
+    found: set[str] | None = a.cache.get("dterms")
+    if found is None:
+        found = a.cache["dterms"] = {QUANTITY_WORDS.get(t, t) for _, t in a.context}
+    return found
 
 
 def beside(a: Analysis, i: int, reach: int = 3) -> set[str]:

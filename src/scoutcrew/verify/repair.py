@@ -198,7 +198,11 @@ def repair_prompt(failing: list[CitedSentence], pack: EvidencePack) -> str:
 
 
 def _ask_writer(
-    runtime: Any, writer: Any, failing: list[CitedSentence], pack: Any, review: dict[str, Any]
+    runtime: LLMRuntime,
+    writer: PlannedAgent,
+    failing: list[CitedSentence],
+    pack: EvidencePack,
+    review: dict[str, Any],
 ) -> dict[int, str] | None:
     messages = [
         {"role": "system", "content": REPAIR_SYSTEM},
@@ -294,7 +298,7 @@ def parse_judge(text: str) -> list[dict[str, Any]]:
 
 
 def _judge(
-    runtime: Any, spec: str, v: Verification, pack: Any, review: dict[str, Any]
+    runtime: LLMRuntime, spec: str, v: Verification, pack: EvidencePack, review: dict[str, Any]
 ) -> dict[str, dict[str, Any]]:
     undecided = [c for c in v.citations if c.verdict == "not-confirmed"]
     undecided = undecided[:JUDGE_MAX_SENTENCES]
