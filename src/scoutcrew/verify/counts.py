@@ -55,7 +55,7 @@ def compound(a: Analysis, f: Figure) -> frozenset[str]:
 
 
 def _phrase(a: Analysis, pos: int) -> tuple[frozenset[str], frozenset[str]]:
-    cache = a.cache.setdefault("counted", {})
+    cache: dict[int, tuple[frozenset[str], frozenset[str]]] = a.cache.setdefault("counted", {})
     if pos not in cache:
         cache[pos] = _read_phrase(a, pos)
     return cache[pos]
