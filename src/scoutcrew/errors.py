@@ -173,12 +173,6 @@ class BudgetExhausted(ScoutcrewError):
         super().__init__(message)
 
 
-class RunPartial(ScoutcrewError):
-    """The run wrote a partial report: some new items were not read (budget or errors)."""
-
-    exit_code = 3
-
-
 def cause_of(exc: BaseException, kind: type[E]) -> E | None:
     """The first exception of `kind` in `exc`'s chain of causes (crewai wraps ours)."""
     seen: set[int] = set()

@@ -6,7 +6,7 @@ cut silently), sends one fixed num_ctx per model and `truncate: false` on every 
 walks the agent's chain of models when one fails. The embedded engine (embedded.py) serves
 `embedded/...` specs in process behind the same interface. Every HTTP call or engine call is
 recorded in the UsageLedger with the server's own token counts. Model facts, num_ctx and
-chains are in facts.py (`ModelFacts`, which `LLMRuntime` extends).
+chains are in modelfacts.py (`ModelFacts`, which `LLMRuntime` extends).
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ from ..errors import (
     StreamDropped,
 )
 from ..text.measure import estimate_tokens
-from .facts import ModelFacts, not_ollama, options_dict
 from .ledger import CallRecord, UsageLedger
 from .limits import output_cap, prompt_tokens
+from .modelfacts import ModelFacts, not_ollama, options_dict
 from .ollama import (
     Attempt,
     ChatResult,

@@ -505,8 +505,3 @@ def _save(store: Store | None, notes: list[SourceNote], version: str) -> None:
             " created) VALUES (?, ?, ?, ?, ?, ?)",
             [(n.content_hash, n.model, version, n.url, json.dumps(n.facts), now) for n in notes],
         )
-
-
-def render_note(note: SourceNote) -> str:
-    """One note as plain lines (for logs and the plan)."""
-    return "\n".join(note.lines()) or f"(no facts) [{note.source_id}]"

@@ -24,7 +24,7 @@ A story's score is the sum of the weights of the rules it matches; with no rule 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .features import KINDS, Features
@@ -240,7 +240,3 @@ def _label(key: str, label: str) -> str:
 
 def plural(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-def ratings_behind(rules: Iterable[Rule]) -> set[int]:
-    return {r for rule in rules for r in rule.ratings}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -136,7 +136,3 @@ def _link(parent: ET.Element, href: str, **attrs: str) -> None:
 
 def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def all_entries(reports: dict[str, Iterable[ReportEntry]]) -> list[ReportEntry]:
-    return [e for crew, entries in reports.items() for e in entries]

@@ -80,22 +80,6 @@ def evidence_text(state: dict[str, Any], pack: EvidencePack) -> str:
     return f"{outline_text(state)}\n\n{pack.render()}"
 
 
-def share_answered(state: dict[str, Any], cited: set[str] | None = None) -> float:
-    """Share of sub-questions answered by a note (and, if `cited` is given, a cited one)."""
-    questions = state.get("questions") or []
-    if not questions:
-        return 0.0
-    noted = {p["sid"] for p in noted_pages(state)}
-    answered = answered_by(state)
-    hits = 0
-    for q in questions:
-        ids = set(answered.get(q["id"]) or []) & noted
-        if cited is not None:
-            ids &= cited
-        hits += bool(ids)
-    return hits / len(questions)
-
-
 def summary(state: dict[str, Any]) -> dict[str, Any]:
     searches = state.get("searches") or []
     pages = state.get("pages") or []

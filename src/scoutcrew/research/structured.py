@@ -8,7 +8,6 @@ model that breaks the format never stops a run, the caller falls back to code.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Callable
@@ -134,8 +133,3 @@ def ask_structured(
         else:
             log.warning("%s gave no usable %s answer; code takes over", spec, task)
     return asked
-
-
-def schema_hint(model: type[BaseModel]) -> str:
-    """The schema as compact JSON, for the prompt of a model that ignores `format`."""
-    return json.dumps(model.model_json_schema(), separators=(",", ":"))
