@@ -239,6 +239,16 @@ def test_uncited_facts_are_counted_and_flagged_unless_asked_not_to(pack):
     assert quiet.trust_line() == "Trust: 0 of 2 factual sentences supported; 2 uncited claims"
 
 
+def test_labels_a_small_model_writes_are_not_uncited_claims(pack):
+    # A research outline's labels, as SmolLM2 wrote them: no source could say "Q1."
+    text = "Q1.\n\nQ2.\n\nTheme 2:\n\nCompile times fell by 40 percent."
+    v = verify(text, pack)
+    assert [f.sentence for f in v.flags if f.kind == "uncited-claim"] == [
+        "Compile times fell by 40 percent."
+    ]
+    assert v.trust_line() == "Trust: 0 of 1 factual sentences supported; 1 uncited claim"
+
+
 def test_flagged_counts_sentences_not_flags(pack):
     v = verify("Visit http://evil.example/a and http://evil.example/b [S9].", pack)
     assert len(v.flags) == 3 and v.flagged == 1

@@ -71,7 +71,8 @@ def verify(
         ids = [i for i in citation_ids(sentence) if i in known]
         claim = claim_text(sentence)
         if not ids:
-            if is_factual(claim, claims):
+            # A label ("Q1.", "Theme 2:") names nothing a source could say: no claim either.
+            if is_claim(claim, prompts) and is_factual(claim, claims):
                 uncited.append(sentence)
                 verdicts.append(SentenceVerdict(sentence, "uncited-claim"))
                 if flag_uncited:
