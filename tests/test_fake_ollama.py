@@ -173,3 +173,16 @@ def test_max_concurrent_counts_in_flight_chats():
             t.join()
         assert server.max_concurrent == 3
         assert len(server.chat_requests) == 3
+
+
+def test_the_scripted_note_taker_copies_whole_first_sentences() -> None:
+    # An initial or a title is not a sentence's end: a two-word note would be refused.
+    from scoutcrew.testing.scripts import first_sentence
+
+    assert first_sentence("W. Mark Felt, the FBI official, died at 95. He was") == (
+        "W. Mark Felt, the FBI official, died at 95."
+    )
+    assert first_sentence("The Rev. Larry Kroon said no one was hurt. More.") == (
+        "The Rev. Larry Kroon said no one was hurt."
+    )
+    assert first_sentence("Kestrel-7B reads 128k tokens. Then.") == "Kestrel-7B reads 128k tokens."
