@@ -98,8 +98,9 @@ def facts_from_tool_results(messages: list[dict]) -> str:
 
 
 def scripted_text(messages: list[dict]) -> str:
-    """The final answer a model gives to a task, depending on the task."""
-    task = first_user_text(messages)
+    """The final answer a model gives to a task, depending on the task (its wording may sit
+    after the sources it is given, as in the cited writer's prompt)."""
+    task = message_text(messages)
     if WRITE_MARK in task:
         return DIGEST
     if ANALYSE_MARK in task:
@@ -112,8 +113,31 @@ def scripted_text(messages: list[dict]) -> str:
     return "I have nothing to add."
 
 
-def ollama_reply(request: dict) -> str:
-    """Fake Ollama script for scoutcrew's crew (agents without tools: the ReAct text format)."""
+def probe_reply(request: dict) -> str | dict | None:
+    """The answers of a capable model to the capability probe (llm/probe.py), which a run
+    asks once per model: a native tool call, one short sentence, and cited JSON that keeps
+    its ids. None for any other request."""
+    last = str(request["messages"][-1].get("content") or "")
+    if request.get("tools") and "weather" in last.lower():
+        call = {"function": {"name": "get_weather", "arguments": {"city": "Paris"}}}
+        return {"content": "", "tool_calls": [call]}
+    if "what is a harbour" in last:
+        return "A harbour is a sheltered place where ships can stay."
+    if "Linden" in last and "Heron harbour" in last:
+        sentences = [
+            {"ids": ["S2"], "text": "Linden hospitals cut waiting times by 40 percent."},
+            {"ids": ["S3"], "text": "The Heron harbour closes for two weeks in May."},
+        ]
+        return json.dumps({"sections": [{"heading": "News", "sentences": sentences}]})
+    return None
+
+
+def ollama_reply(request: dict) -> str | dict:
+    """Fake Ollama script for scoutcrew's crew (agents without tools: the ReAct text format;
+    the fake server shapes the text into a requested JSON schema)."""
+    probed = probe_reply(request)
+    if probed is not None:
+        return probed
     return "Thought: I can answer from what I was given.\nFinal Answer: " + scripted_text(
         request["messages"]
     )
