@@ -169,6 +169,49 @@ CASES = {
         " shortstop two winters ago in a trade with Boston.",
         ("polarity",),
     ),
+    # -- counts of one thing told with other words ----------------------------------------
+    "one value elsewhere counts another thing": (
+        "Coast guards spotted a group of four armed boats approaching the tankers at dawn.",
+        "The frigate was escorting four tankers when its crew spotted a group of seven boats"
+        " approaching them at dawn.",
+        ("figure",),
+    ),
+    "one person and two men are one count of people": (
+        "A gunman opened fire at a shopping centre on Friday, killing one person.",
+        "The gunman who opened fire at a shopping centre killing two men was charged on Saturday.",
+        ("figure", "one person", "two men"),
+    ),
+    "a toll split into the dead and the others is the whole": (
+        "A gunman shot dead one person and wounded two others at a depot on Monday.",
+        "A gunman shot three people at a depot on Monday morning, police said.",
+        None,
+    ),
+    "a date is no count": (
+        "The vote, scheduled for March 12, will be held on a two-party basis.",
+        "The vote will have two parties for the first time, the commission said.",
+        None,
+    ),
+    "points during a run are a part of the game's": (
+        "Ortiz scored 31 points as the Hawks beat the Lions 80 - 71 on Friday.",
+        "Ortiz had six points during a decisive 12 - 0 run as the Hawks beat the Lions on Friday.",
+        None,
+    ),
+    # -- one act named by two verbs, one of them denied ------------------------------------
+    "captured and failed to arrest": (
+        "Coast guards have captured 12 smugglers near the island.",
+        "Coast guards on Sunday failed to arrest 12 smugglers near the island.",
+        ("polarity",),
+    ),
+    "thwarted and fails to stop, in a headline": (
+        "The frigate thwarted a hijacking in the strait and seized two skiffs of the gang.",
+        "Frigate Fails To Stop Hijacking Gang In The Strait.",
+        ("polarity",),
+    ),
+    "an act told twice is no disagreement": (
+        "Coast guards have captured 12 smugglers near the island.",
+        "Coast guards on Sunday arrested 12 smugglers near the island.",
+        None,
+    ),
 }
 
 

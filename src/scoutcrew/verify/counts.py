@@ -80,7 +80,7 @@ def _read_phrase(a: Analysis, pos: int) -> tuple[frozenset[str], frozenset[str]]
         if k in names:
             head = k  # "23 Somalian pirates": a name describes, or is what is counted
             continue
-        kinds = _word_kinds(word)
+        kinds = word_kinds(word)
         if head is not None and "VERB" in kinds and _verb_here(a, k, terms):
             break  # "288 candidates running for", "60 firefighters tackle the blaze"
         if "NOUN" in kinds:
@@ -93,11 +93,32 @@ def _read_phrase(a: Analysis, pos: int) -> tuple[frozenset[str], frozenset[str]]
         terms[k]
         for k in range(nxt, head)
         if k not in names
-        and "NOUN" in _word_kinds(a.lower[k])
-        and "ADJ" not in _word_kinds(a.lower[k])
+        and "NOUN" in word_kinds(a.lower[k])
+        and "ADJ" not in word_kinds(a.lower[k])
         and not _modifies(a, k, terms)
     )
     return frozenset({QUANTITY_WORDS.get(terms[head], terms[head])}), nouns
+
+
+PEOPLE = frozenset(
+    stem(w)
+    for w in "person people man men woman women child children boy boys girl girls adult "
+    "adults individual individuals".split()
+)  # counted as one thing: "one person" and "two men" count the people a story is about
+
+
+_GROUPS = PEOPLE | {stem("other"), stem("others")}
+
+
+def people_count(a: Analysis, f: Figure, figures: list[Figure]) -> set[str]:
+    """What f counts, read as "#people" where it counts people and no other figure of the
+    sentence counts people or others (then "two men and one woman" keep their nouns)."""
+    mine = counted(a, f)
+    if not mine & PEOPLE:
+        return mine
+    if any(g.pos != f.pos and counted(a, g) & _GROUPS for g in figures):
+        return mine  # "shot to death one person and injured two others": parts of a whole
+    return {"#people"}
 
 
 def names_a_thing(a: Analysis, f: Figure) -> bool:
@@ -110,7 +131,7 @@ def names_a_thing(a: Analysis, f: Figure) -> bool:
         return False
     after = a.lower[nxt + 1] if nxt + 1 < len(a.lower) else ""
     terms = {k for k, _ in a.context}
-    return nxt + 1 in terms and after not in STOPWORDS and "NOUN" in _word_kinds(after)
+    return nxt + 1 in terms and after not in STOPWORDS and "NOUN" in word_kinds(after)
 
 
 def _title_case(a: Analysis) -> bool:
@@ -129,7 +150,7 @@ def _verb_here(a: Analysis, k: int, terms: dict[int, str]) -> bool:
     if after in _VERB_FOLLOWERS:
         return True
     if a.lower[k].endswith(("ing", "ed")):
-        return k + 1 not in terms or after in STOPWORDS or "NOUN" not in _word_kinds(after)
+        return k + 1 not in terms or after in STOPWORDS or "NOUN" not in word_kinds(after)
     return False
 
 
@@ -141,7 +162,7 @@ def _modifies(a: Analysis, k: int, terms: dict[int, str]) -> bool:
         a.lower[k].endswith(("ed", "ing"))
         and k + 1 in terms
         and after not in STOPWORDS
-        and "NOUN" in _word_kinds(after)
+        and "NOUN" in word_kinds(after)
     )
 
 
@@ -159,7 +180,7 @@ def _plural_noun(word: str) -> bool:
 
 
 @lru_cache(maxsize=50_000)
-def _word_kinds(word: str) -> frozenset[str]:
+def word_kinds(word: str) -> frozenset[str]:
     """The parts of speech lemminflect's dictionary knows a lowercase word as; a word it does
     not know is taken for a noun."""
     from lemminflect import getAllLemmas
@@ -175,11 +196,20 @@ def is_money(a: Analysis, pos: int) -> bool:
 
 
 def segment(a: Analysis, pos: int) -> str:
-    """The word that makes a count a part of a series, right before it: "the final two
-    games", "his last three starts", "the first 10 minutes", "the top two running backs";
-    "" when there is none."""
+    """The word that makes a count a part of a series: right before it ("the final two
+    games", "his last three starts", "the first 10 minutes", "the top two running backs"), or
+    "during a" stretch after its noun ("had five points during a pivotal run": one of the
+    game's runs, where "during the attack" is the whole); "" when there is none."""
     before = a.lower[pos - 1] if pos > 0 else ""
-    return before if before in _SEGMENTS else ""
+    if before in _SEGMENTS:
+        return before
+    after = a.lower[pos + 1 : pos + 1 + PHRASE_REACH + 2]
+    for k, word in enumerate(after[:-1]):
+        if word in {",", ";", ".", "and"}:
+            break
+        if word == "during" and after[k + 1] in {"a", "an"}:
+            return "during a"
+    return ""
 
 
 _SEGMENTS = frozenset(

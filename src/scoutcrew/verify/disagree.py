@@ -8,20 +8,24 @@ same thing (they share content words and names). Then:
 - figure: a figure in each that measures one quantity, with values that cannot both be true,
   where neither source gives the other's value anywhere. One quantity: next to the same words
   and counting the same noun ("50 firefighters", "70 firefighters"; "23 Somalian pirates", "25
-  pirates"; not "killed 10" and "injured 10"; counts.py), with no other name acting on it
+  pirates"; "one person" and "two men" count people where nothing else in the sentence
+  does; not "killed 10" and "injured 10"; counts.py), with no other name acting on it
   ("McDermott scored 23 points", "Echenique scored 11 points"; a name a verb or a preposition
   takes does not act: "checked into the Betty Ford Center"); an age belongs to one person (a
   name set off by commas, the name or noun after "16-year-old"; ages.py), and a sentence's
   only age or only duration ("10 minutes later", "20 minutes earlier") is compared with the
   other's when the two tell the same; a part ("the final two games") is not the whole ("four
-  games"). Two sentences that both give an amount of money share that much. Both true: a
-  bound the other value keeps ("at least three", "10"), or "about" a near value. Not
-  quantities: years (they date other things), ranks, versions, scores ("65 - 53"), values ten
-  times apart (a game's points and a career's).
+  games", nor "five points during a run" the game's 23). Two sentences that both give an
+  amount of money share that much. Both true: a bound the other value keeps ("at least
+  three", "10"), "about" a near value, or the other value given elsewhere for the same thing
+  ("five merchant vessels" gives no "five boats"). Not quantities: years (they date other
+  things), days of a month, ranks, versions, scores ("65 - 53"), values ten times apart (a
+  game's points and a career's).
 - when: a time of day (3:33 a.m. against 4:15 a.m.; "shortly after 3:30" is about 3:33), or a
   weekday next to the same time or words in both (not the day a source spoke: "police said
   Saturday"; not two days in a row said "late" or "early").
-- polarity (opposite.py): a predicate one asserts and the other denies, or two sides of one
+- polarity (opposite.py): a predicate one asserts and the other denies (in its words or
+  another verb for the same act: "captured" / "failed to arrest"), or two sides of one
   opposition ("denied" / "admitted"), about the same thing and the same actor.
 
 `mark_disagreements(stories, sources)` fills each story's `disagreements` with lines the
@@ -47,9 +51,11 @@ from .counts import (
     is_money,
     names_a_thing,
     part_of,
+    people_count,
     segment,
+    word_kinds,
 )
-from .facts import SENTENCE_BREAK, Analysis, Figure, analyse, figures_match
+from .facts import SENTENCE_BREAK, Analysis, Figure, analyse, figures_match, make_figure
 from .opposite import actor, opposite_statement
 from .quantities import (
     CLOSE_TERMS,
@@ -100,8 +106,8 @@ def _sentences(text: str | Sequence[str]) -> list[str]:
 def _figure_disagreements(sents_a: list[str], sents_b: list[str]) -> list[Disagreement]:
     analyses_a = [analyse(spaced(s)) for s in sents_a]
     analyses_b = [analyse(spaced(s)) for s in sents_b]
-    all_a = [f for x in analyses_a for f in _figures(x)]
-    all_b = [f for x in analyses_b for f in _figures(x)]
+    all_a = [(x, f) for x in analyses_a for f in _figures(x)]
+    all_b = [(y, f) for y in analyses_b for f in _figures(y)]
     out: list[Disagreement] = []
     for x in analyses_a:
         for y in analyses_b:
@@ -119,9 +125,10 @@ def _figure_disagreements(sents_a: list[str], sents_b: list[str]) -> list[Disagr
     return out
 
 
-def _changed(
-    x: Analysis, y: Analysis, all_a: list[Figure], all_b: list[Figure]
-) -> Disagreement | None:
+Mentions = list[tuple[Analysis, Figure]]
+
+
+def _changed(x: Analysis, y: Analysis, all_a: Mentions, all_b: Mentions) -> Disagreement | None:
     """Two sentences that tell the same, where one figure of each has no equal in the other,
     of one kind and counting one thing: one value told two ways ("killed 10 people" / "killed
     12 people", "a 5.6 magnitude" / "a 6.6 magnitude", "dies at 77" / "dies at 92")."""
@@ -132,18 +139,42 @@ def _changed(
     f, g = left[0], right[0]
     if _kind(f, x) != _kind(g, y) or is_age(x, f.pos) != is_age(y, g.pos):
         return None
-    same = counted(x, f) & counted(y, g) if compound(x, f) == compound(y, g) else set()
+    if segment(x, f.pos) != segment(y, g.pos):
+        return None  # "six points during a run" is a part of "31 points"
+    same = _counts(x, f) & _counts(y, g) if compound(x, f) == compound(y, g) else set()
     if not same and not (f.unit and f.unit == g.unit):
         return None  # it must count or measure one named thing: "12 people", "5.9 magnitude"
-    if not (beside(x, f.pos) & beside(y, g.pos)) - same:
+    if not (beside(x, f.pos) & beside(y, g.pos)) - same - counted(x, f) - counted(y, g):
         return None  # ...and be said of it in one way: "killed 10 people", "killed 12 people"
     if actor(x, f.pos) != actor(y, g.pos):
         return None
     if _within(x, f, y, g) or max(f.value, g.value) > FAR * max(min(f.value, g.value), 1e-9):
         return None
-    if any(_equal(g, h) for h in all_a) or any(_equal(f, h) for h in all_b):
+    if _given(y, g, all_a) or _given(x, f, all_b):
         return None
     return Disagreement("figure", _phrase(x, f.pos), _phrase(y, g.pos), _about(x, f.pos, set()))
+
+
+def _given(a: Analysis, f: Figure, mentions: Mentions, kind: bool = False) -> bool:
+    """Whether the other source gives f's value too, anywhere (a list, a range, a
+    correction), counting the same thing or nothing named: "five merchant vessels" does not
+    give the "five boats" another sentence counts."""
+    mine = counted(a, f)
+    for b, h in mentions:
+        if kind and (_kind(h) != _kind(f) or not figures_match(f, h)):
+            continue  # of its kind, and the same value as f's, not a bound f keeps
+        if not kind and not _equal(f, h):
+            continue
+        theirs = counted(b, h)
+        if not (mine and theirs) or mine & theirs or _counts(a, f) & _counts(b, h):
+            return True
+    return False
+
+
+def _counts(a: Analysis, f: Figure) -> set[str]:
+    """What a figure counts, with people of any kind one thing where it is the sentence's only
+    count of people ("one person", "two men")."""
+    return people_count(a, f, _figures(a))
 
 
 def _equal(f: Figure, g: Figure) -> bool:
@@ -151,7 +182,7 @@ def _equal(f: Figure, g: Figure) -> bool:
 
 
 def _differs(
-    f: Figure, x: Analysis, y: Analysis, all_a: list[Figure], all_b: list[Figure], close: bool
+    f: Figure, x: Analysis, y: Analysis, all_a: Mentions, all_b: Mentions, close: bool
 ) -> Disagreement | None:
     """The figure of `y` that gives another value for the quantity `f` measures in `x`."""
     ctx = _context(x, f.pos)
@@ -161,6 +192,8 @@ def _differs(
         if kind != _kind(g, y):
             continue
         shared = ctx & _context(y, g.pos)
+        if _counts(x, f) == _counts(y, g) == {"#people"} and not shared & counted(x, f):
+            shared.add("#people")  # "killing one person", "killing two men"
         if not _same_quantity(x, f, y, g, shared, close):
             continue
         if figures_match(f, g) or figures_match(g, f) or _within(x, f, y, g):
@@ -173,9 +206,7 @@ def _differs(
         return None
     g, shared = other
     # Neither source gives the other's value anywhere (a list, a range, a correction).
-    if any(_kind(h) == _kind(g) and figures_match(g, h) for h in all_a):
-        return None
-    if any(_kind(h) == _kind(f) and figures_match(f, h) for h in all_b):
+    if _given(y, g, all_a, kind=True) or _given(x, f, all_b, kind=True):
         return None
     if is_age(x, f.pos):  # "16", not "16 Kimani"
         return Disagreement("figure", f.text, g.text, _about(x, f.pos, shared))
@@ -198,6 +229,8 @@ def _same_quantity(
         return False  # "McDermott scored 23 points", "Echenique scored all 11 points"
     if part_of(x, f.pos) != part_of(y, g.pos):
         return False  # "two men died", "one of four men who were climbing"
+    if _is_day_of_month(x, f.pos) != _is_day_of_month(y, g.pos):
+        return False  # "December 15" is a date, not a count of "two parties"
     if segment(x, f.pos) != segment(y, g.pos):
         return False  # "will miss the final two games", "missed four games": a part, a whole
     if len(shared) >= MIN_CONTEXT and _same_count(x, f, y, g, shared):
@@ -323,24 +356,51 @@ def _same_count(x: Analysis, f: Figure, y: Analysis, g: Figure, shared: set[str]
         return any(t.startswith("@") for t in shared)
     first, second = counted(x, f), counted(y, g)
     if first and second:
-        return bool(first & second) and compound(x, f) == compound(y, g)
+        return bool(_counts(x, f) & _counts(y, g)) and compound(x, f) == compound(y, g)
     return not ((first | second) & MEASURES)  # "three decades" is no count of "95"
 
 
 def _figures(a: Analysis) -> list[Figure]:
     """The figures worth comparing: not a number that is part of a name ("Gemma 3"), though
-    one after a capitalised small word is not ("Dies At 109").
+    one after a capitalised small word is not ("Dies At 109"); "one" where it counts a noun
+    ("killing one person").
 
     Weekdays are read apart (_when_disagreements): news dates things by the day it is written
     ("police said Saturday"). Years are left out: a year names when something was, and two
     sources that give two years mostly speak of two things ("first hosted in 2007")."""
-    return [
-        f
-        for f in a.figures
-        if f.unit not in {"version", "weekday", "year"}
-        and not (f.in_name and f.text[:1].isdigit() and a.lower[f.pos - 1] not in STOPWORDS)
-        and not _RANK.search(f.text)
-    ]
+    found: list[Figure] | None = a.cache.get("dfigures")
+    if found is None:
+        found = [
+            f
+            for f in a.figures
+            if f.unit not in {"version", "weekday", "year"}
+            and not (f.in_name and f.text[:1].isdigit() and a.lower[f.pos - 1] not in STOPWORDS)
+            and not _RANK.search(f.text)
+        ]
+        taken = {f.pos for f in found}
+        found += [make_figure(1.0, 1.0, 1.0, "", a.words[i], i) for i in _ones(a) if i not in taken]
+        found.sort(key=lambda f: f.pos)
+        a.cache["dfigures"] = found
+    return found
+
+
+def _ones(a: Analysis) -> list[int]:
+    """Where "one" counts the noun after it ("one person", "one pirate boat"): not "one of",
+    "no one", "the one", "one day" (a time, not a count)."""
+    nouns = {i for i, _ in a.context}
+    out = []
+    for i, word in enumerate(a.lower):
+        if word != "one" or i + 1 not in nouns or (i and a.lower[i - 1] in _NOT_COUNTING):
+            continue
+        after = a.lower[i + 1]
+        if after in STOPWORDS or stem(after) in MEASURES or not after.isalpha():
+            continue
+        if "NOUN" in word_kinds(after):
+            out.append(i)
+    return out
+
+
+_NOT_COUNTING = frozenset("the this that any each every no which another any only".split())
 
 
 _RANK = re.compile(r"\d(st|nd|rd|th|s)$|^(first|second|third)$", re.IGNORECASE)  # 3rd, 1960s

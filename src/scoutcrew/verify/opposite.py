@@ -8,7 +8,8 @@ sides of one opposition ("denied" / "confirmed", "acquitted" / "convicted", "sur
 "died"), and the predicate is about the same thing in both: a word or name that stands next
 to it in one sentence stands next to it in the other too, or it is said in the main clause
 of both of the name both open with ("John Jenkin, 23, of ..., was arrested" / "John Jenkin,
-23, was not arrested"). "Failed to" denies what follows it as "not" does. Sentences that
+23, was not arrested"). "Failed to" denies what follows it as "not" does. A few verbs name
+one act ("captured" / "failed to arrest", "thwarted" / "fails to stop"). Sentences that
 share many words but less than half of the shorter's are compared too, where the predicate
 is in the main clause of both and at least three words stand next to it in both. A denial of
 what did not happen ("would not have placed him on reserve if ...") is no denial.
@@ -80,6 +81,19 @@ _SAYING = frozenset(
     for w in "say said says tell told comment comments commented know knew known elaborate "
     "specify specified explain explained answer answered call called".split()
 )
+# Verbs that name one act: a source that says it happened and one that says it failed to
+# happen disagree whichever of them each uses ("captured 23 pirates" / "failed to arrest 23
+# pirates", "thwarted an attack" / "fails to stop").
+_ACTS = {
+    stem(w): group
+    for group, members in {
+        "#held": "arrest arrested detain detained capture captured apprehend apprehended "
+        "nab nabbed",
+        "#stop": "stop stopped thwart thwarted foil foiled prevent prevented repel repelled "
+        "avert averted",
+    }.items()
+    for w in members.split()
+}
 # The two sides of an opposition, as stems: (scale, side).
 _OPPOSITES = {
     stem(w): (scale, side)
@@ -144,7 +158,7 @@ def _read(sentence: str) -> _Reading:
     for i, t in a.content:
         if i in names or a.lower[i].endswith("ly"):
             continue
-        said.setdefault(t, []).append((i, i in negated))
+        said.setdefault(_ACTS.get(t, t), []).append((i, i in negated))
     return _Reading(a, {t for _, t in a.context}, said, near)
 
 
