@@ -205,7 +205,7 @@ def copies(articles: Sequence[ecbplus.Article], count: int) -> list[ecbplus.Arti
 
 def grouping_seconds(articles: Sequence[ecbplus.Article]) -> tuple[float, float]:
     """Seconds group_stories takes over these articles' notes (notes made beforehand): on the
-    clock, and of CPU (the second says what the machine's load does to the first)."""
+    clock, and of CPU in both its processes (the two say what the machine's load does)."""
     from scoutcrew.notes.take import SourceNote
     from scoutcrew.select.pack import Source
     from scoutcrew.stories import similar
@@ -218,9 +218,16 @@ def grouping_seconds(articles: Sequence[ecbplus.Article]) -> tuple[float, float]
         sid, url = f"S{n}", f"https://outlet{n % OUTLETS}.example/{a.doc}"
         notes.append(SourceNote(sid, url, a.title, [first_sentence(a.text)], f"h{n}", "m"))
         sources[sid] = Source(sid, url, [url], a.title, "", None, a.text[:2000], a.text)
-    started, cpu = time.perf_counter(), time.process_time()
+    started, cpu = time.perf_counter(), _cpu()
     group_stories(notes, sources)
-    return time.perf_counter() - started, time.process_time() - cpu
+    return time.perf_counter() - started, _cpu() - cpu
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and of its workers that have ended (the grouping forks a
+    second process for a large batch, see stories/similar.py)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
 
 
 # -- sources disagree -------------------------------------------------------------------------
@@ -379,7 +386,7 @@ def main() -> int:
             ok = seconds < TARGET_SECONDS if count == 10_000 else None
             add(
                 f"grouping {count:,} items",
-                f"{seconds:.2f} s ({cpu:.2f} s of CPU; load {load:.1f})",
+                f"{seconds:.2f} s ({cpu:.2f} s of CPU, both processes; load {load:.1f})",
                 f"< {TARGET_SECONDS:.0f} s",
                 ok,
             )

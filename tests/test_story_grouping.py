@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -211,3 +214,46 @@ def test_sources_disagree_on_one_quantity_or_one_statement(case: str) -> None:
     assert found and found[0].kind == expected[0]
     if len(expected) == 3:
         assert (found[0].first, found[0].second) == expected[1:]
+
+
+def _rows() -> list[similar.Row]:
+    rows = [json.loads(line) for line in DATA.read_text(encoding="utf-8").splitlines()]
+    return [(r["title"], r["text"], [first_sentence(r["text"])]) for r in rows]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the second process is forked on Linux")
+def test_a_large_batch_is_read_by_two_processes_with_the_same_profiles(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    rows = _rows()
+    serial = [similar.item_profile(*row) for row in rows]
+    read = similar.item_profile
+
+    def profile(*row: Any) -> similar.Profile:
+        with (tmp_path / f"pid-{os.getpid()}").open("a") as log:
+            log.write("1")
+        return read(*row)
+
+    monkeypatch.setattr(similar, "item_profile", profile)
+    monkeypatch.setattr(similar, "PARALLEL_FROM", 10)
+    assert similar.item_profiles(rows) == serial
+    # Another process, the worker, read the second part of the batch.
+    counts = {p.name: len(p.read_text()) for p in tmp_path.iterdir()}
+    assert counts.pop(f"pid-{os.getpid()}") == len(rows) * similar.WORKER_SHARE // 100
+    assert list(counts.values()) == [len(rows) - len(rows) * similar.WORKER_SHARE // 100]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the second process is forked on Linux")
+def test_a_worker_that_dies_loses_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = _rows()
+    serial = [similar.item_profile(*row) for row in rows]
+    parent, read = os.getpid(), similar.item_profile
+
+    def profile(*row: Any) -> similar.Profile:
+        if os.getpid() != parent:
+            os._exit(9)  # killed, say by the out-of-memory killer
+        return read(*row)
+
+    monkeypatch.setattr(similar, "item_profile", profile)
+    monkeypatch.setattr(similar, "PARALLEL_FROM", 10)
+    assert similar.item_profiles(rows) == serial

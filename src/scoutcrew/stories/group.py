@@ -31,7 +31,7 @@ from ..notes.take import SourceNote
 from ..select.pack import Source
 from ..text.measure import words
 from .events import MAX_DECISIONS, event_groups
-from .similar import Profile, item_profile
+from .similar import Profile, Row, item_profile, item_profiles
 
 if TYPE_CHECKING:
     from ..store.db import Store
@@ -105,9 +105,13 @@ def host(url: str) -> str:
 
 def note_profile(note: SourceNote, source: Source | None) -> Profile:
     """What the grouping reads of one source: its title, the lead of its text, its facts."""
+    return item_profile(*_row(note, source))
+
+
+def _row(note: SourceNote, source: Source | None) -> Row:
     if source is None:
-        return item_profile(note.title, "", note.facts)
-    return item_profile(source.title or note.title, source.text or source.excerpt, note.facts)
+        return note.title, "", note.facts
+    return source.title or note.title, source.text or source.excerpt, note.facts
 
 
 def group_stories(
@@ -119,7 +123,7 @@ def group_stories(
 ) -> list[Story]:
     """Group notes into stories, ranked by independent outlets, then by evidence order."""
     sources = sources or {}
-    profiles = [note_profile(n, sources.get(n.source_id)) for n in notes]
+    profiles = item_profiles([_row(n, sources.get(n.source_id)) for n in notes])
 
     def ask(i: int, j: int) -> bool:
         assert decide is not None
