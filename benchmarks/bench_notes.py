@@ -197,7 +197,9 @@ def run_once(project_dir: Path, server: Any, budget: dict | None = None) -> RunF
         k = kind(request)
         messages = request["json"]["messages"]
         figures.calls[k] = figures.calls.get(k, 0) + 1
-        figures.prompt[k] = figures.prompt.get(k, 0) + count_prompt_tokens(messages)
+        figures.prompt[k] = figures.prompt.get(k, 0) + count_prompt_tokens(
+            messages, request["json"].get("tools")
+        )
         if k == "notes":
             text = messages[1]["content"]
             fenced = _FENCE.search(text)

@@ -112,9 +112,18 @@ def test_a_run_probes_its_model_and_the_report_says_what_it_found(
             RunOptions(backend="ollama", output_dir=tmp_path, model=["ollama/qwen3:8b"]),
         )
         formats = [r["json"].get("format") for r in fake.chat_requests]
+        chosen = [
+            "\n".join(str(m["content"]) for m in r["json"]["messages"] if m["role"] == "user")
+            for r in fake.chat_requests
+            if "facts" in (r["json"].get("format") or {}).get("properties", {})
+        ]
     assert result.status == "ok"
     # The writing tasks asked the model to choose facts, as its profile allows.
     assert sum(1 for f in formats if f and "facts" in f.get("properties", {})) == 3
+    # The evidence reaches the model once, as the facts to choose from, not also as sources.
+    collect = chosen[0]
+    assert "F1: " in collect and "BEGIN SOURCES" not in collect
+    assert collect.count("Local inference") <= 1
     models = result.report.read_text().split("## Models", 1)[1].replace("\\", "")
     assert "ollama/qwen3:8b: probed" in models and "keeps ids no" in models
     assert "collect (researcher): ollama/qwen3:8b; written as chosen facts (JSON schema)" in models

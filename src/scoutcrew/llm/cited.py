@@ -220,6 +220,23 @@ def with_instruction(messages: list[dict], instruction: str) -> list[dict]:
     return [*messages, {"role": "user", "content": instruction}]
 
 
+_SOURCES = re.compile(r"BEGIN SOURCES\n.*?\nEND SOURCES", re.DOTALL)
+LISTED_BELOW = "(the evidence is listed below, as facts F1, F2 ...)"
+
+
+def without_evidence(messages: list[dict]) -> list[dict]:
+    """The messages with each block of sources replaced by a pointer to the facts listed
+    after them: a model choosing facts reads each piece of evidence once, as a fact, and the
+    prompt keeps the size the crew's budget planned for."""
+    out = []
+    for message in messages:
+        content = message.get("content")
+        if message.get("role") == "user" and isinstance(content, str):
+            message = {**message, "content": _SOURCES.sub(LISTED_BELOW, content)}
+        out.append(message)
+    return out
+
+
 # -- reading the answer ----------------------------------------------------------------------
 
 

@@ -22,6 +22,7 @@ from .cited import (
     select_instruction,
     select_schema,
     with_instruction,
+    without_evidence,
     write_instruction,
     write_schema,
 )
@@ -139,7 +140,8 @@ def _ask(
             return parse_write(text, task, prompt)
     else:
         schema = select_schema([key for key, _c, _i in facts], task.max_sentences)
-        turn = with_instruction(messages, select_instruction(facts, task.max_sentences))
+        instruction = select_instruction(facts, task.max_sentences)
+        turn = with_instruction(without_evidence(messages), instruction)
 
         def validate(text: str) -> Cited:
             return parse_select(text, task, facts)
