@@ -176,6 +176,14 @@ CASES = {
         " approaching them at dawn.",
         ("figure",),
     ),
+    "a bound elsewhere does not hide another exact value": (
+        ["The storm flattened two towns, killing 10 people, officials said."],
+        [
+            "The storm flattened two towns and killed at least three people.",
+            "The governor said two towns were destroyed and three people killed.",
+        ],
+        ("figure", "10 people", "three people"),
+    ),
     "one person and two men are one count of people": (
         "A gunman opened fire at a shopping centre on Friday, killing one person.",
         "The gunman who opened fire at a shopping centre killing two men was charged on Saturday.",

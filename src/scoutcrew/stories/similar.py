@@ -96,12 +96,11 @@ def item_profiles(rows: Sequence[Row]) -> list[Profile]:
     _frequencies()  # loaded before the fork: the worker inherits the table
     half = len(rows) * WORKER_SHARE // 100
     rest = [(title, text[:TEXT_CHARS], tuple(facts)) for title, text, facts in rows[half:]]
-    try:
-        pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
-    except (OSError, ValueError):
-        return [item_profile(*row) for row in rows]
-    with pool:
-        later = pool.submit(_profiles, rest)
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+        try:
+            later = pool.submit(_profiles, rest)
+        except OSError:  # no process could be forked
+            return [item_profile(*row) for row in rows]
         first = [item_profile(*row) for row in rows[:half]]
         try:
             return first + later.result()

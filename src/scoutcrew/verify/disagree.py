@@ -155,15 +155,16 @@ def _changed(x: Analysis, y: Analysis, all_a: Mentions, all_b: Mentions) -> Disa
     return Disagreement("figure", _phrase(x, f.pos), _phrase(y, g.pos), _about(x, f.pos, set()))
 
 
-def _given(a: Analysis, f: Figure, mentions: Mentions, kind: bool = False) -> bool:
+def _given(a: Analysis, f: Figure, mentions: Mentions, strict: bool = False) -> bool:
     """Whether the other source gives f's value too, anywhere (a list, a range, a
     correction), counting the same thing or nothing named: "five merchant vessels" does not
-    give the "five boats" another sentence counts."""
+    give the "five boats" another sentence counts. strict: a figure of f's kind that f
+    matches, not a bound that keeps f ("at least three" gives no "10")."""
     mine = counted(a, f)
     for b, h in mentions:
-        if kind and (_kind(h) != _kind(f) or not figures_match(f, h)):
-            continue  # of its kind, and the same value as f's, not a bound f keeps
-        if not kind and not _equal(f, h):
+        if strict and (_kind(h) != _kind(f) or not figures_match(f, h)):
+            continue
+        if not strict and not _equal(f, h):
             continue
         theirs = counted(b, h)
         if not (mine and theirs) or mine & theirs or _counts(a, f) & _counts(b, h):
@@ -206,7 +207,7 @@ def _differs(
         return None
     g, shared = other
     # Neither source gives the other's value anywhere (a list, a range, a correction).
-    if _given(y, g, all_a, kind=True) or _given(x, f, all_b, kind=True):
+    if _given(y, g, all_a, strict=True) or _given(x, f, all_b, strict=True):
         return None
     if is_age(x, f.pos):  # "16", not "16 Kimani"
         return Disagreement("figure", f.text, g.text, _about(x, f.pos, shared))

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from ..text.terms import STOPWORDS, stem
 from . import lexicon
 from .facts import Analysis, analyse
+from .quantities import QUANTITY_WORDS
 
 CLOSE_SHARE = 0.4  # share of the shorter sentence's words and names the other must have
 MIN_SHARED = 3  # ...and at least this many
@@ -84,15 +85,11 @@ _SAYING = frozenset(
 # Verbs that name one act: a source that says it happened and one that says it failed to
 # happen disagree whichever of them each uses ("captured 23 pirates" / "failed to arrest 23
 # pirates", "thwarted an attack" / "fails to stop").
-_ACTS = {
-    stem(w): group
-    for group, members in {
-        "#held": "arrest arrested detain detained capture captured apprehend apprehended "
-        "nab nabbed",
-        "#stop": "stop stopped thwart thwarted foil foiled prevent prevented repel repelled "
-        "avert averted",
-    }.items()
-    for w in members.split()
+# The words that name one quantity (quantities.py: killed/died, arrested/captured) name one act.
+_ACTS = QUANTITY_WORDS | {
+    stem(w): "#stop"
+    for w in "stop stopped thwart thwarted foil foiled prevent prevented repel repelled avert "
+    "averted".split()
 }
 # The two sides of an opposition, as stems: (scale, side).
 _OPPOSITES = {
